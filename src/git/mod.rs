@@ -1,0 +1,7 @@
+//! The git layer: everything orch does to a repository goes through here, made in-process
+//! with gix.
+
+pub mod commit;
+pub mod repo;
+
+pub use repo::{Identity, Repo};
