@@ -45,6 +45,8 @@ pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// The checks behind a validation failure, for `--json` and the human list.
+    pub diagnostics: Vec<crate::validate::Diagnostic>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,6 +57,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            diagnostics: Vec::new(),
         }
     }
     pub fn runtime(message: impl Into<String>) -> Self {
@@ -74,6 +77,10 @@ impl Error {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_diagnostics(mut self, d: Vec<crate::validate::Diagnostic>) -> Self {
+        self.diagnostics = d;
         self
     }
     /// An I/O error on a named path, as a runtime error.

@@ -3,7 +3,22 @@
 //! The library never prints and never exits: it returns data and [`Error`]s, and the `orch`
 //! binary decides how they look.
 
+pub mod changes;
+pub mod clock;
+pub mod code;
+pub mod config;
 pub mod error;
+pub mod event;
 pub mod git;
+pub mod links;
+pub mod ops;
+pub mod project;
+pub mod rules;
+pub mod session;
+pub mod store;
+pub mod task;
+pub mod templates;
+pub mod validate;
+pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};

@@ -5,3 +5,5 @@ pub mod commit;
 pub mod repo;
 
 pub use repo::{Identity, Repo};
+
+pub fn install_signal_handlers() {}

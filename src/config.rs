@@ -1,0 +1,131 @@
+//! `.orchestration/config.toml`: options with defaults; unknown keys are errors.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub workflow: WorkflowOptions,
+    pub git: GitOptions,
+    pub hooks: HookOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowOptions {
+    pub allow_phase_skip: bool,
+    pub allow_user_override: bool,
+    pub require_artifact_validation: bool,
+    pub sync_files_on_phase_complete: bool,
+    pub sync_files_on_close: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitOptions {
+    pub commit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HookOptions {
+    pub code_allowed_from: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            workflow: WorkflowOptions::default(),
+            git: GitOptions::default(),
+            hooks: HookOptions::default(),
+        }
+    }
+}
+
+impl Default for WorkflowOptions {
+    fn default() -> Self {
+        WorkflowOptions {
+            allow_phase_skip: false,
+            allow_user_override: true,
+            require_artifact_validation: true,
+            sync_files_on_phase_complete: false,
+            sync_files_on_close: true,
+        }
+    }
+}
+
+impl Default for GitOptions {
+    fn default() -> Self {
+        GitOptions { commit: true }
+    }
+}
+
+impl Default for HookOptions {
+    fn default() -> Self {
+        HookOptions {
+            code_allowed_from: "execute".into(),
+        }
+    }
+}
+
+/// The file `orch init` writes: every option with its default, commented.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# orch options. Delete a line to get its default.
+
+[workflow]
+allow_phase_skip = false              # complete more than one phase at once only with --override
+allow_user_override = true            # `--override --reason` may pass a failing validation
+require_artifact_validation = true    # false: failed checks become warnings
+sync_files_on_phase_complete = false  # scaffold the next phase's artifacts from templates
+sync_files_on_close = true            # at session end, regenerate derived files (CHANGES.md)
+
+[git]
+commit = true                         # each transition is a commit; false: write files only
+
+[hooks]
+code_allowed_from = "execute"         # pre-commit refuses code changes of a current task before this phase
+"#;
+
+impl Config {
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().to_string();
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let at = match line {
+                Some(l) => format!("{}:{l}", path.display()),
+                None => path.display().to_string(),
+            };
+            Error::usage(format!("{at}: {msg}"))
+                .with_hint("fix or remove that key; `orch init` documents every option")
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses_to_defaults() {
+        let c = Config::parse(DEFAULT_CONFIG_TOML, Path::new("config.toml")).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[workflow]\nallow_skip = true\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.message.contains("allow_skip"), "{}", e.message);
+        assert!(e.message.contains("c.toml:2"), "{}", e.message);
+    }
+}

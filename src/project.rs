@@ -1,0 +1,225 @@
+//! The repository as orch sees it: where `.orchestration/` is, its options, workflow and
+//! templates, the current task, and the lock that keeps two orch processes apart.
+
+use crate::code::TaskCode;
+use crate::config::Config;
+use crate::git::Repo;
+use crate::session::Session;
+use crate::task::TaskDoc;
+use crate::templates::Templates;
+use crate::workflow::Workflow;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const ORCH_DIR: &str = ".orchestration";
+
+pub struct Project {
+    pub git: Repo,
+    /// Canonical worktree root.
+    pub root: PathBuf,
+    pub orch_dir: PathBuf,
+    pub config: Config,
+    pub templates: Templates,
+    pub workflow: Workflow,
+}
+
+/// A task as stored: its TASK.md and, once a session was started, its session.json.
+pub struct TaskState {
+    pub code: TaskCode,
+    pub doc: TaskDoc,
+    pub session: Option<Session>,
+}
+
+impl Project {
+    /// Opens an initialised repository found from `cwd`.
+    pub fn open(cwd: &Path) -> Result<Project> {
+        let git = Repo::discover(cwd)?;
+        Project::load(git)
+    }
+
+    pub fn load(git: Repo) -> Result<Project> {
+        let root = crate::validate::canonical(&git.workdir);
+        let orch_dir = root.join(ORCH_DIR);
+        if !orch_dir.is_dir() {
+            return Err(Error::state(format!(
+                "{} has no {ORCH_DIR}/ folder",
+                root.display()
+            ))
+            .with_hint("run `orch init` to set it up"));
+        }
+        let config = Config::load(&orch_dir.join("config.toml"))?;
+        let templates = Templates::with_overrides(&orch_dir.join("templates"));
+        let wf_path = orch_dir.join("workflow.yaml");
+        let workflow = match std::fs::read_to_string(&wf_path) {
+            Ok(text) => Workflow::parse(&text, &format!("{ORCH_DIR}/workflow.yaml"), &templates)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Workflow::builtin(&templates)?,
+            Err(e) => return Err(Error::io(&wf_path, e)),
+        };
+        let p = Project {
+            git,
+            root,
+            orch_dir,
+            config,
+            templates,
+            workflow,
+        };
+        crate::store::recover(&p)?;
+        Ok(p)
+    }
+
+    pub fn tasks_dir(&self) -> PathBuf {
+        self.orch_dir.join("tasks")
+    }
+
+    pub fn task_dir(&self, code: &TaskCode) -> PathBuf {
+        self.tasks_dir().join(code.as_str())
+    }
+
+    /// `.orchestration/tasks/<CODE>`, as paths appear in git.
+    pub fn task_rel(&self, code: &TaskCode) -> String {
+        format!("{ORCH_DIR}/tasks/{code}")
+    }
+
+    /// `<git dir>/orchestration`: local state that is never committed.
+    pub fn local_dir(&self) -> PathBuf {
+        self.git.git_dir.join("orchestration")
+    }
+
+    pub fn task_exists(&self, code: &TaskCode) -> bool {
+        self.task_dir(code).join("TASK.md").is_file()
+    }
+
+    /// The task `CODE` stands for: given, else `ORCH_TASK`, else the one `session start` recorded.
+    pub fn resolve_code(&self, given: Option<&str>) -> Result<TaskCode> {
+        if let Some(c) = given {
+            return TaskCode::parse(c);
+        }
+        if let Some(c) = self.current_task()? {
+            return Ok(c);
+        }
+        Err(Error::usage("no task given and no current task is set")
+            .with_hint("name the task (e.g. `orch status TSK-1`), set ORCH_TASK, or run `orch session start CODE`"))
+    }
+
+    pub fn current_task(&self) -> Result<Option<TaskCode>> {
+        if let Ok(c) = std::env::var("ORCH_TASK") {
+            if !c.trim().is_empty() {
+                return TaskCode::parse(c.trim()).map(Some).map_err(|e| {
+                    Error::usage(format!("ORCH_TASK: {}", e.message))
+                });
+            }
+        }
+        match std::fs::read_to_string(self.local_dir().join("current-task")) {
+            Ok(s) if !s.trim().is_empty() => Ok(TaskCode::parse(s.trim()).ok()),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn set_current_task(&self, code: &TaskCode) -> Result<()> {
+        let dir = self.local_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        crate::store::write_atomic(&dir.join("current-task"), format!("{code}\n").as_bytes())
+    }
+
+    pub fn require_task(&self, code: &TaskCode) -> Result<()> {
+        if self.task_exists(code) {
+            return Ok(());
+        }
+        Err(Error::usage(format!("unknown task {code}: {}/TASK.md does not exist", self.task_rel(code)))
+            .with_hint("list tasks with `orch task list`, or create it with `orch task new`"))
+    }
+
+    pub fn load_doc(&self, code: &TaskCode) -> Result<TaskDoc> {
+        self.require_task(code)?;
+        read_doc(&self.task_dir(code), &self.task_rel(code))
+    }
+
+    pub fn load_session(&self, code: &TaskCode) -> Result<Option<Session>> {
+        read_session(&self.task_dir(code), &self.task_rel(code))
+    }
+
+    pub fn load_task(&self, code: &TaskCode) -> Result<TaskState> {
+        let doc = self.load_doc(code)?;
+        let session = self.load_session(code)?;
+        Ok(TaskState {
+            code: code.clone(),
+            doc,
+            session,
+        })
+    }
+
+    /// Codes of every task folder, sorted. Folders whose names are not valid codes are skipped.
+    pub fn task_codes(&self) -> Result<Vec<TaskCode>> {
+        let dir = self.tasks_dir();
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut codes: Vec<TaskCode> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| TaskCode::parse(n).ok()))
+            .collect();
+        codes.sort();
+        Ok(codes)
+    }
+
+    /// Holds `<git dir>/orchestration/lock` until dropped. Waits up to `ORCH_LOCK_TIMEOUT_MS`
+    /// (default 5000) for another orch process, then gives up with a conflict.
+    pub fn lock(&self) -> Result<LockGuard> {
+        lock_dir(&self.local_dir())
+    }
+}
+
+/// TASK.md of the task folder `dir` (`rel` names it in messages).
+pub fn read_doc(dir: &Path, rel: &str) -> Result<TaskDoc> {
+    let path = dir.join("TASK.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    TaskDoc::parse(&text, &format!("{rel}/TASK.md"))
+}
+
+pub fn read_session(dir: &Path, rel: &str) -> Result<Option<Session>> {
+    let path = dir.join("session.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Session::parse(&text, &format!("{rel}/session.json")).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+pub struct LockGuard {
+    _file: std::fs::File,
+}
+
+pub fn lock_dir(dir: &Path) -> Result<LockGuard> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let timeout = std::env::var("ORCH_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000u64);
+    let deadline = Instant::now() + Duration::from_millis(timeout);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::conflict(format!(
+                    "another orch process holds {} (waited {timeout} ms)",
+                    path.display()
+                ))
+                .with_hint("wait for it to finish and run the command again"))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
+}

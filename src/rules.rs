@@ -1,0 +1,505 @@
+//! The transition rules as pure functions: a session, the workflow, the options and what the
+//! checks found go in; the new session, the events to append and the warnings come out.
+
+use crate::config::WorkflowOptions;
+use crate::event;
+use crate::session::{EndRecord, ExecuteRange, HistoryEntry, Override, PreviousSession, Session};
+use crate::validate::{has_errors, Diagnostic};
+use crate::workflow::Workflow;
+use crate::{Error, Result};
+use serde_json::{json, Value};
+
+/// Who acts, and when.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub actor: String,
+    pub now: String,
+}
+
+/// An event to append: type and payload; the caller adds id, time, actor and session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    pub type_: String,
+    pub payload: Value,
+}
+
+fn draft(type_: impl Into<String>, payload: Value) -> EventDraft {
+    EventDraft {
+        type_: type_.into(),
+        payload,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Start,
+    Complete,
+    Skip,
+    Reopen,
+    End,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Start => "start",
+            Kind::Complete => "complete",
+            Kind::Skip => "skip",
+            Kind::Reopen => "reopen",
+            Kind::End => "end",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub session: Session,
+    pub events: Vec<EventDraft>,
+    pub warnings: Vec<Diagnostic>,
+    pub kind: Kind,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub override_: Option<Override>,
+}
+
+fn require_active(s: &Session, wf: &Workflow) -> Result<()> {
+    if !s.active {
+        return Err(Error::state(format!("{} has no active session", s.task))
+            .with_hint(format!("start one with `orch session start {}`", s.task)));
+    }
+    if wf.phase(&s.current_phase).is_none() {
+        return Err(Error::state(format!(
+            "{}: session.json says phase {:?}, which the workflow does not define",
+            s.task, s.current_phase
+        ))
+        .with_hint(format!(
+            "move it to a known phase with `orch phase set {} <phase>` (phases: {})",
+            s.task,
+            wf.names().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Splits the current phase's checks into what blocks and what only warns, honouring
+/// `require_artifact_validation`, and resolves an override.
+fn gate(
+    s: &Session,
+    opts: &WorkflowOptions,
+    checks: Vec<Diagnostic>,
+    extra_blockers: Vec<String>,
+    override_reason: Option<&str>,
+    stamp: &Stamp,
+    what: &str,
+) -> Result<(Vec<Diagnostic>, Option<Override>)> {
+    let mut checks = checks;
+    if !opts.require_artifact_validation {
+        for d in &mut checks {
+            d.severity = crate::validate::Severity::Warning;
+        }
+    }
+    let failing: Vec<String> = checks
+        .iter()
+        .filter(|d| d.is_error())
+        .map(Diagnostic::short)
+        .chain(extra_blockers.iter().cloned())
+        .collect();
+    if failing.is_empty() {
+        return Ok((checks, None));
+    }
+    let Some(reason) = override_reason else {
+        if !extra_blockers.is_empty() && !has_errors(&checks) {
+            return Err(Error::state(format!(
+                "{}: {} is not allowed (allow_phase_skip = false)",
+                s.task, what
+            ))
+            .with_hint(format!(
+                "complete phases one at a time with `orch phase complete {}`, or pass --override --reason \"...\"",
+                s.task
+            )));
+        }
+        let errors: Vec<&Diagnostic> = checks.iter().filter(|d| d.is_error()).collect();
+        let first = errors
+            .first()
+            .map(|d| d.message.clone())
+            .unwrap_or_default();
+        let more = if errors.len() > 1 {
+            format!(" (and {} more)", errors.len() - 1)
+        } else {
+            String::new()
+        };
+        let hint = if opts.allow_user_override {
+            format!(
+                "fix what is listed and run the command again, or pass --override --reason \"why\" to record an override"
+            )
+        } else {
+            "fix what is listed and run the command again".to_string()
+        };
+        return Err(Error::validation(format!(
+            "{}: phase {} is not complete: {first}{more}",
+            s.task, s.current_phase
+        ))
+        .with_hint(hint)
+        .with_diagnostics(checks));
+    };
+    if !opts.allow_user_override {
+        return Err(Error::state(format!(
+            "{}: overrides are disabled (allow_user_override = false in .orchestration/config.toml)",
+            s.task
+        ))
+        .with_hint("fix what the checks report instead")
+        .with_diagnostics(checks));
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::usage("--override needs a reason: pass --reason \"why\""));
+    }
+    let ov = Override {
+        reason: reason.trim().to_string(),
+        author: stamp.actor.clone(),
+        at: stamp.now.clone(),
+        checks: failing,
+    };
+    for d in &mut checks {
+        d.severity = crate::validate::Severity::Warning;
+    }
+    Ok((checks, Some(ov)))
+}
+
+/// Leaves the current phase for `to`, writing history, events and the execute range.
+fn leave(
+    mut s: Session,
+    wf: &Workflow,
+    to: &str,
+    kind: Kind,
+    ov: Option<Override>,
+    warnings: Vec<Diagnostic>,
+    stamp: &Stamp,
+    head: Option<&str>,
+) -> Decision {
+    let from = s.current_phase.clone();
+    s.phase_history.push(HistoryEntry {
+        phase: from.clone(),
+        started_at: s.phase_started_at().to_string(),
+        completed_at: stamp.now.clone(),
+        override_: ov.clone(),
+        to: Some(to.to_string()),
+        transition: Some(kind.as_str().to_string()),
+    });
+    track_execute(&mut s, wf, &from, Some(to), head);
+    s.current_phase = to.to_string();
+    let mut events = vec![draft(
+        event::phase_end(&from),
+        json!({"phase": from, "to": to, "transition": kind.as_str()}),
+    )];
+    if let Some(o) = &ov {
+        events.push(draft(
+            event::PHASE_OVERRIDE,
+            json!({"phase": from, "to": to, "reason": o.reason, "checks": o.checks}),
+        ));
+    }
+    if kind == Kind::Reopen {
+        events.push(draft(event::PHASE_REOPEN, json!({"from": from, "to": to})));
+    }
+    events.push(draft(event::phase_start(to), json!({"phase": to, "from": from})));
+    Decision {
+        session: s,
+        events,
+        warnings,
+        kind,
+        from: Some(from),
+        to: Some(to.to_string()),
+        override_: ov,
+    }
+}
+
+/// Records the commits around the execute phase: the base when it is first entered, the head
+/// each time it is left (so rework loops extend the range).
+fn track_execute(s: &mut Session, wf: &Workflow, from: &str, to: Option<&str>, head: Option<&str>) {
+    let exec = wf.phase("execute").map(|p| p.name.as_str());
+    let Some(exec) = exec else { return };
+    if to == Some(exec) && from != exec && s.execute_range.is_none() {
+        s.execute_range = Some(ExecuteRange {
+            base: head.map(str::to_string),
+            head: None,
+        });
+    }
+    if from == exec && to != Some(exec) {
+        let r = s.execute_range.get_or_insert(ExecuteRange {
+            base: None,
+            head: None,
+        });
+        r.head = head.map(str::to_string);
+    }
+}
+
+/// `orch phase complete`: forward by one after validation.
+pub fn complete(
+    s: &Session,
+    wf: &Workflow,
+    opts: &WorkflowOptions,
+    checks: Vec<Diagnostic>,
+    override_reason: Option<&str>,
+    stamp: &Stamp,
+    head: Option<&str>,
+) -> Result<Decision> {
+    require_active(s, wf)?;
+    let Some(next) = wf.next_after(&s.current_phase) else {
+        return Err(Error::state(format!(
+            "{}: {} is the last phase; there is nothing to complete it into",
+            s.task, s.current_phase
+        ))
+        .with_hint(format!("end the session with `orch session end {}`", s.task)));
+    };
+    let (warnings, ov) = gate(s, opts, checks, vec![], override_reason, stamp, "completing")?;
+    Ok(leave(s.clone(), wf, &next.name, Kind::Complete, ov, warnings, stamp, head))
+}
+
+/// `orch phase set`: back any time; forward by one like complete; further only with
+/// `allow_phase_skip` or an override.
+pub fn set_phase(
+    s: &Session,
+    wf: &Workflow,
+    opts: &WorkflowOptions,
+    target: &str,
+    checks: Vec<Diagnostic>,
+    override_reason: Option<&str>,
+    stamp: &Stamp,
+    head: Option<&str>,
+) -> Result<Decision> {
+    require_active(s, wf)?;
+    let to = wf.require(target)?;
+    let cur = wf.index_of(&s.current_phase).expect("checked active phase");
+    let dest = wf.index_of(&to.name).expect("known phase");
+    if dest == cur {
+        return Err(Error::state(format!("{} is already in phase {}", s.task, to.name))
+            .with_hint(format!("see what it needs with `orch status {}`", s.task)));
+    }
+    if dest < cur {
+        return Ok(leave(s.clone(), wf, &to.name, Kind::Reopen, None, vec![], stamp, head));
+    }
+    if dest == cur + 1 {
+        return complete(s, wf, opts, checks, override_reason, stamp, head);
+    }
+    let skipped: Vec<&str> = wf.phases[cur + 1..dest]
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let blockers = if opts.allow_phase_skip {
+        vec![]
+    } else {
+        vec![format!("phase_skip: {} -> {} skips {}", s.current_phase, to.name, skipped.join(", "))]
+    };
+    let what = format!("skipping from {} to {}", s.current_phase, to.name);
+    let (warnings, ov) = gate(s, opts, checks, blockers, override_reason, stamp, &what)?;
+    Ok(leave(s.clone(), wf, &to.name, Kind::Skip, ov, warnings, stamp, head))
+}
+
+/// `orch session end`: only in the last phase, after its checks, unless forced.
+pub fn end(
+    s: &Session,
+    wf: &Workflow,
+    opts: &WorkflowOptions,
+    checks: Vec<Diagnostic>,
+    force: bool,
+    reason: Option<&str>,
+    stamp: &Stamp,
+    head: Option<&str>,
+) -> Result<Decision> {
+    require_active(s, wf)?;
+    let last = wf.last();
+    let in_last = s.current_phase == last.name;
+    if !in_last && !force {
+        return Err(Error::state(format!(
+            "{} is in phase {}; a session ends in {}",
+            s.task, s.current_phase, last.name
+        ))
+        .with_hint(format!(
+            "complete the remaining phases with `orch phase complete {}`, or end it now with `orch session end {} --force`",
+            s.task, s.task
+        )));
+    }
+    let (warnings, ov) = if force {
+        let failing: Vec<String> = checks
+            .iter()
+            .filter(|d| d.is_error())
+            .map(Diagnostic::short)
+            .chain((!in_last).then(|| format!("early_end: in {}", s.current_phase)))
+            .collect();
+        let ov = (!failing.is_empty()).then(|| Override {
+            reason: reason.unwrap_or("ended with --force").to_string(),
+            author: stamp.actor.clone(),
+            at: stamp.now.clone(),
+            checks: failing,
+        });
+        let mut w = checks;
+        for d in &mut w {
+            d.severity = crate::validate::Severity::Warning;
+        }
+        (w, ov)
+    } else {
+        gate(s, opts, checks, vec![], reason, stamp, "ending")?
+    };
+    let mut n = s.clone();
+    let from = n.current_phase.clone();
+    n.phase_history.push(HistoryEntry {
+        phase: from.clone(),
+        started_at: n.phase_started_at().to_string(),
+        completed_at: stamp.now.clone(),
+        override_: ov.clone(),
+        to: None,
+        transition: Some(Kind::End.as_str().to_string()),
+    });
+    track_execute(&mut n, wf, &from, None, head);
+    n.active = false;
+    n.ended_at = Some(stamp.now.clone());
+    n.end = Some(EndRecord {
+        forced: force,
+        reason: reason.map(str::to_string),
+        author: stamp.actor.clone(),
+    });
+    let mut events = vec![draft(
+        event::phase_end(&from),
+        json!({"phase": from, "transition": "end"}),
+    )];
+    if let Some(o) = &ov {
+        events.push(draft(
+            event::PHASE_OVERRIDE,
+            json!({"phase": from, "reason": o.reason, "checks": o.checks}),
+        ));
+    }
+    events.push(draft(
+        event::SESSION_END,
+        json!({"phase": from, "forced": force}),
+    ));
+    Ok(Decision {
+        session: n,
+        events,
+        warnings,
+        kind: Kind::End,
+        from: Some(from),
+        to: None,
+        override_: ov,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// No flag: only when there is no active session.
+    Fresh,
+    /// Resume the active session as it is.
+    Continue,
+    /// Archive the active session and start over from the first phase.
+    Restart,
+    /// Archive the active session and begin a new one in the same phase.
+    New,
+}
+
+fn archive(old: &Session, now: &str) -> PreviousSession {
+    PreviousSession {
+        session_key: old.session_key.clone(),
+        started_at: old.started_at.clone(),
+        ended_at: old.ended_at.clone().unwrap_or_else(|| now.to_string()),
+        last_phase: old.current_phase.clone(),
+        phase_history: old.phase_history.clone(),
+        execute_range: old.execute_range.clone(),
+    }
+}
+
+/// `orch session start`. `None` in the result means nothing changes (`--continue`).
+pub fn start(
+    task: &str,
+    existing: Option<&Session>,
+    mode: StartMode,
+    wf: &Workflow,
+    key: String,
+    stamp: &Stamp,
+) -> Result<Option<Decision>> {
+    let first = wf.first().name.clone();
+    let fresh = |prev: Vec<PreviousSession>, phase: String, range: Option<ExecuteRange>| {
+        let mut s = Session::new(task, key.clone(), &stamp.now, &phase);
+        s.previous_sessions = prev;
+        s.execute_range = range;
+        s
+    };
+    let start_events = |phase: &str, extra: Value| {
+        vec![
+            draft(event::SESSION_START, extra),
+            draft(event::phase_start(phase), json!({"phase": phase})),
+        ]
+    };
+    let decision = |s: Session, events, from: Option<String>| Decision {
+        to: Some(s.current_phase.clone()),
+        session: s,
+        events,
+        warnings: vec![],
+        kind: Kind::Start,
+        from,
+        override_: None,
+    };
+    match existing {
+        None => {
+            if mode == StartMode::Continue {
+                return Err(Error::state(format!("{task} has no session to continue"))
+                    .with_hint(format!("start one with `orch session start {task}`")));
+            }
+            let s = fresh(vec![], first.clone(), None);
+            let ev = start_events(&first, json!({"mode": "new", "phase": first}));
+            Ok(Some(decision(s, ev, None)))
+        }
+        Some(old) if old.active => {
+            if old.session_key == key && mode != StartMode::Continue {
+                return Err(Error::usage(format!(
+                    "session key {key:?} is already used by {task}'s active session"
+                ))
+                .with_hint("pass a different --session-key, or leave it out"));
+            }
+            match mode {
+                StartMode::Fresh => Err(Error::state(format!(
+                    "{task} already has an active session ({}, phase {})",
+                    old.session_key, old.current_phase
+                ))
+                .with_hint(format!(
+                    "pass --continue to resume it, --restart to start over from {first}, or --new to begin a new session in {}",
+                    old.current_phase
+                ))),
+                StartMode::Continue => Ok(None),
+                StartMode::Restart | StartMode::New => {
+                    let mut prev = old.previous_sessions.clone();
+                    prev.push(archive(old, &stamp.now));
+                    let (phase, range, how) = if mode == StartMode::Restart {
+                        (first.clone(), None, "restart")
+                    } else {
+                        (old.current_phase.clone(), old.execute_range.clone(), "new")
+                    };
+                    let s = fresh(prev, phase.clone(), range);
+                    let mut ev = vec![draft(
+                        event::SESSION_END,
+                        json!({"phase": old.current_phase, "replaced_by": key, "mode": how, "session_key": old.session_key}),
+                    )];
+                    ev.extend(start_events(
+                        &phase,
+                        json!({"mode": how, "phase": phase, "previous": old.session_key}),
+                    ));
+                    Ok(Some(decision(s, ev, Some(old.current_phase.clone()))))
+                }
+            }
+        }
+        Some(old) => {
+            if mode == StartMode::Continue {
+                return Err(Error::state(format!(
+                    "{task}'s last session ({}) has ended; there is nothing to continue",
+                    old.session_key
+                ))
+                .with_hint(format!("start a new one with `orch session start {task}`")));
+            }
+            let mut prev = old.previous_sessions.clone();
+            prev.push(archive(old, &stamp.now));
+            let s = fresh(prev, first.clone(), None);
+            let ev = start_events(
+                &first,
+                json!({"mode": "new", "phase": first, "previous": old.session_key}),
+            );
+            Ok(Some(decision(s, ev, None)))
+        }
+    }
+}
