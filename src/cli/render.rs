@@ -1,0 +1,219 @@
+//! The one place results become text: human output (colour only on a terminal) or one JSON
+//! document; errors to stderr with their hint, exit code by kind.
+
+use orch::ops::{NextStep, Transition};
+use orch::validate::{Diagnostic, Severity};
+use orch::Error;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::io::{IsTerminal, Write};
+
+pub struct Out {
+    pub json: bool,
+    pub quiet: bool,
+    color: bool,
+}
+
+#[derive(Clone, Copy)]
+pub enum Tone {
+    Bold,
+    Good,
+    Bad,
+    Warn,
+    Dim,
+}
+
+impl Out {
+    pub fn new(json: bool, quiet: bool, no_color: bool) -> Out {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Out {
+            json,
+            quiet,
+            color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
+        }
+    }
+
+    pub fn paint(&self, tone: Tone, s: &str) -> String {
+        if !self.color {
+            return s.to_string();
+        }
+        let code = match tone {
+            Tone::Bold => "1",
+            Tone::Good => "32",
+            Tone::Bad => "31",
+            Tone::Warn => "33",
+            Tone::Dim => "2",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    }
+
+    /// Human text on stdout (suppressed by -q).
+    pub fn say(&self, s: &str) {
+        if self.quiet || self.json {
+            return;
+        }
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{s}");
+    }
+
+    /// The JSON result: `ok`, then the data's fields, then `diagnostics`.
+    pub fn json_ok<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        match serde_json::to_value(data).unwrap_or(Value::Null) {
+            Value::Object(o) => m.extend(o),
+            other => {
+                m.insert("result".into(), other);
+            }
+        }
+        m.insert(
+            "diagnostics".into(),
+            serde_json::to_value(warnings).unwrap_or_default(),
+        );
+        println!("{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
+    }
+
+    pub fn warnings(&self, w: &[Diagnostic]) {
+        if self.json || self.quiet {
+            return;
+        }
+        for d in w {
+            eprintln!("{} {}", self.paint(Tone::Warn, "warning:"), d.message);
+        }
+    }
+
+    pub fn error(&self, e: &Error) -> i32 {
+        if self.json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            m.insert(
+                "error".into(),
+                serde_json::json!({
+                    "kind": e.kind.as_str(),
+                    "exit_code": e.exit_code(),
+                    "message": e.message,
+                    "hint": e.hint,
+                }),
+            );
+            m.insert(
+                "diagnostics".into(),
+                serde_json::to_value(&e.diagnostics).unwrap_or_default(),
+            );
+            println!("{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
+        }
+        let color = !self.json && self.color && std::io::stderr().is_terminal();
+        let paint = |t: Tone, s: &str| if color { self.paint(t, s) } else { s.to_string() };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{} {}", paint(Tone::Bad, "error:"), e.message);
+        for d in &e.diagnostics {
+            let mark = match d.severity {
+                Severity::Error => paint(Tone::Bad, "✗"),
+                Severity::Warning => paint(Tone::Warn, "!"),
+            };
+            let _ = writeln!(err, "  {mark} {}", d.message);
+            let _ = writeln!(err, "    {}", paint(Tone::Dim, &format!("fix: {}", d.fix)));
+        }
+        if let Some(h) = &e.hint {
+            let _ = writeln!(err, "{} {h}", paint(Tone::Dim, "hint:"));
+        }
+        e.exit_code()
+    }
+
+    pub fn rule(&self, c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    /// The next-step box: phase, goal, artifacts, instructions, command, next phase.
+    pub fn next_step(&self, n: &NextStep) -> String {
+        let mut s = String::new();
+        let heavy = self.rule('═');
+        let light = self.rule('─');
+        s.push_str(&heavy);
+        s.push('\n');
+        s.push_str(&self.paint(
+            Tone::Bold,
+            &format!(" PHASE: {}   ({} · {})", n.phase_title, n.task, n.title),
+        ));
+        s.push('\n');
+        s.push_str(&heavy);
+        s.push_str(&format!("\n\nGoal: {}\n", n.goal));
+        if !n.artifacts.is_empty() {
+            s.push_str("\nArtifacts:\n");
+            for a in &n.artifacts {
+                let mark = if a.present {
+                    self.paint(Tone::Good, "✓")
+                } else if a.required {
+                    self.paint(Tone::Bad, "✗")
+                } else {
+                    self.paint(Tone::Dim, "·")
+                };
+                let kind = if a.required { "required" } else { "optional" };
+                let state = if a.present { "present" } else { "missing" };
+                s.push_str(&format!("  {mark} {}  ({kind}, {state})\n", a.path));
+            }
+        }
+        s.push_str(&format!("\n{light}\nNext steps\n{light}\n"));
+        s.push_str(&n.instructions);
+        s.push_str("\n\n");
+        if !n.active {
+            s.push_str(&format!(
+                "{} no active session: {}\n",
+                self.paint(Tone::Warn, "!"),
+                self.paint(Tone::Bold, &n.command)
+            ));
+        } else {
+            s.push_str(&format!("When ready: {}\n", self.paint(Tone::Bold, &n.command)));
+        }
+        match &n.next_phase {
+            Some(p) => s.push_str(&format!("Next phase: {p}\n")),
+            None => s.push_str("This is the last phase.\n"),
+        }
+        s
+    }
+
+    pub fn transition(&self, t: &Transition) {
+        if self.json {
+            self.json_ok(t, &t.warnings);
+            return;
+        }
+        self.warnings(&t.warnings);
+        let commit = t
+            .commit
+            .as_ref()
+            .map(|c| format!(" (commit {})", &c[..c.len().min(7)]))
+            .unwrap_or_default();
+        let line = match t.kind.as_str() {
+            "start" => format!("Session {} started in {}{commit}", t.session_key, t.to.clone().unwrap_or_default()),
+            "continue" => format!("Continuing session {} in {}", t.session_key, t.to.clone().unwrap_or_default()),
+            "end" => format!("Session {} ended{commit}", t.session_key),
+            "reopen" => format!(
+                "Reopened {}: {} → {}{commit}",
+                t.task,
+                t.from.clone().unwrap_or_default(),
+                t.to.clone().unwrap_or_default()
+            ),
+            _ => format!(
+                "Phase {} completed: {} → {}{commit}",
+                t.from.clone().unwrap_or_default(),
+                t.from.clone().unwrap_or_default(),
+                t.to.clone().unwrap_or_default()
+            ),
+        };
+        self.say(&format!("{} {line}", self.paint(Tone::Good, "✓")));
+        if let Some(o) = &t.override_ {
+            self.say(&format!(
+                "{} override recorded: {} (passed: {})",
+                self.paint(Tone::Warn, "!"),
+                o.reason,
+                o.checks.join("; ")
+            ));
+        }
+        for f in &t.scaffolded {
+            self.say(&format!("  scaffolded {f}"));
+        }
+        if let Some(n) = &t.next {
+            self.say("");
+            self.say(&self.next_step(n));
+        }
+    }
+}
