@@ -395,59 +395,12 @@ pub struct ListFilter {
     pub active: bool,
 }
 
-fn summarize(tasks_dir: &Path, code: &TaskCode) -> TaskSummary {
-    let dir = tasks_dir.join(code.as_str());
-    let rel = format!("{ORCH_DIR}/tasks/{code}");
-    let mut s = TaskSummary {
-        task: code.to_string(),
-        title: String::new(),
-        status: String::new(),
-        phase: None,
-        active: false,
-        sprint: None,
-        tags: vec![],
-        error: None,
-    };
-    match crate::project::read_doc(&dir, &rel) {
-        Ok(doc) => {
-            s.title = doc.title();
-            s.status = doc.str_field("status").unwrap_or_default();
-            s.sprint = doc.str_field("sprint").filter(|x| !x.is_empty());
-            s.tags = doc.tags();
-        }
-        Err(e) => s.error = Some(e.message),
-    }
-    match crate::project::read_session(&dir, &rel) {
-        Ok(Some(sess)) => {
-            s.phase = Some(sess.current_phase);
-            s.active = sess.active;
-        }
-        Ok(None) => {}
-        Err(e) => s.error = s.error.or(Some(e.message)),
-    }
-    s
-}
-
 pub fn task_list(p: &Project, f: &ListFilter) -> Result<Vec<TaskSummary>> {
     if let Some(ph) = &f.phase {
         p.workflow.require(ph)?;
     }
     let codes = p.task_codes()?;
-    let tasks_dir = p.tasks_dir();
-    let tasks_dir = tasks_dir.as_path();
-    // Reading thousands of small files is I/O and parse bound: split it over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = codes.len().div_ceil(threads).max(1);
-    let all: Vec<TaskSummary> = std::thread::scope(|sc| {
-        let handles: Vec<_> = codes
-            .chunks(chunk)
-            .map(|part| sc.spawn(move || part.iter().map(|c| summarize(tasks_dir, c)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+    let all = crate::listing::summaries(&p.tasks_dir(), &p.local_dir().join("cache"), &codes);
     Ok(all
         .into_iter()
         .filter(|t| f.phase.as_ref().is_none_or(|ph| t.phase.as_ref() == Some(ph)))
