@@ -19,7 +19,11 @@ struct Stamp(i64, u64, u64);
 fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(path).ok()?;
-    Some(Stamp(m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.size(), m.ino()))
+    Some(Stamp(
+        m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        m.size(),
+        m.ino(),
+    ))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

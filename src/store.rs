@@ -69,13 +69,14 @@ pub fn apply(
     let head_before = p.git.head_id()?.map(|i| i.to_string());
     let mut saved = Vec::new();
     for w in &writes {
-        let old = match std::fs::read(&w.path) {
-            Ok(b) => Some(String::from_utf8(b).map_err(|_| {
-                Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&w.path, e)),
-        };
+        let old =
+            match std::fs::read(&w.path) {
+                Ok(b) => Some(String::from_utf8(b).map_err(|_| {
+                    Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
+                })?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(&w.path, e)),
+            };
         saved.push(Saved {
             path: w.path.clone(),
             old,
