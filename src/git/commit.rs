@@ -86,7 +86,10 @@ fn commit_paths_inner(
         false,
         Default::default(),
     )
-    .map_err(gix_err(format_args!("read the index {}", index_path.display())))?;
+    .map_err(gix_err(format_args!(
+        "read the index {}",
+        index_path.display()
+    )))?;
     if index.is_sparse() {
         return Err(sparse_index_error(&index_path));
     }
@@ -164,7 +167,10 @@ fn commit_paths_inner(
             continue;
         }
         let stat = Stat::from_fs(&md).map_err(|e| {
-            Error::runtime(format!("could not read the timestamps of {}: {e}", abs.display()))
+            Error::runtime(format!(
+                "could not read the timestamps of {}: {e}",
+                abs.display()
+            ))
         })?;
         let wanted = if md.is_symlink() {
             let target = std::fs::read_link(&abs).map_err(|e| Error::io(&abs, e))?;
@@ -228,14 +234,22 @@ fn commit_paths_inner(
             prefix_end += pos;
             let parent_path = &path[..prefix_end];
             prefix_end += 1;
-            if displaced.contains_key(parent_path) {
+            if displaced.contains_key(parent_path)
+                || decided
+                    .binary_search_by(|(p, _, _)| p.as_slice().cmp(parent_path))
+                    .is_ok()
+            {
                 continue;
             }
             let mut cand = Candidate::default();
-            cand.index = index.entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted);
+            cand.index =
+                index.entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted);
             if let Some(e) = head_tree
                 .lookup_entry(parent_path.split_str("/"))
-                .map_err(gix_err(format_args!("read {} in HEAD", parent_path.as_bstr())))?
+                .map_err(gix_err(format_args!(
+                    "read {} in HEAD",
+                    parent_path.as_bstr()
+                )))?
             {
                 if !e.mode().is_tree() {
                     cand.head = Some((e.mode(), e.object_id()));
@@ -255,9 +269,10 @@ fn commit_paths_inner(
         .map_err(gix_err("start editing the tree"))?;
     for (path, cand, wanted) in &decided {
         if wanted.is_none() && cand.head.is_some() {
-            editor
-                .remove(path.as_bstr())
-                .map_err(gix_err(format_args!("remove {} from the tree", path.as_bstr())))?;
+            editor.remove(path.as_bstr()).map_err(gix_err(format_args!(
+                "remove {} from the tree",
+                path.as_bstr()
+            )))?;
             changed_paths.push(path.to_str_lossy().into_owned());
         }
     }
@@ -403,7 +418,10 @@ fn commit_paths_inner(
             ))
             .with_hint("run the command again"));
         }
-        return Err(gix_err(format_args!("move {} to the new commit", repo.head_name().unwrap_or_else(|_| "HEAD".into())))(err));
+        return Err(gix_err(format_args!(
+            "move {} to the new commit",
+            repo.head_name().unwrap_or_else(|_| "HEAD".into())
+        ))(err));
     }
 
     lock.commit().map_err(|e| {
@@ -744,15 +762,22 @@ fn normalize_spec(p: &str) -> Result<String> {
 /// git's default cleanup leaves a message without trailing blank lines and with one final
 /// newline; tools reading trailers rely on that.
 fn clean_message(message: &str) -> Result<String> {
-    let lines: Vec<&str> = message.lines().map(str::trim_end).collect();
-    let start = lines.iter().position(|l| !l.is_empty());
-    let end = lines.iter().rposition(|l| !l.is_empty());
-    match (start, end) {
-        (Some(s), Some(e)) => {
-            let mut out = lines[s..=e].join("\n");
-            out.push('\n');
-            Ok(out)
+    let mut out = String::with_capacity(message.len() + 1);
+    let mut blank_pending = false;
+    for line in message.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank_pending = !out.is_empty();
+            continue;
         }
-        _ => Err(Error::usage("the commit message is empty")),
+        if blank_pending {
+            out.push('\n');
+            blank_pending = false;
+        }
+        out.push_str(line);
+        out.push('\n');
     }
+    if out.is_empty() {
+        return Err(Error::usage("the commit message is empty"));
+    }
+    Ok(out)
 }

@@ -71,6 +71,18 @@ impl Repo {
         .map_err(|err| discover_error(&start, &err))?
         .to_thread_local();
 
+        // gix opens reftable repositories but cannot read or move their refs, so a commit
+        // would fail half-way; refuse up front.
+        if let Some(storage) = repo.config_snapshot().string("extensions.refStorage") {
+            if !storage.eq_ignore_ascii_case(b"files") {
+                return Err(Error::state(format!(
+                    "the repository at {} stores its refs in {} format, which orch does not support",
+                    repo.git_dir().display(),
+                    storage
+                ))
+                .with_hint("use a repository with the default \"files\" ref format (`git refs migrate --ref-format=files`)"));
+            }
+        }
         if repo.is_bare() {
             return Err(Error::state(format!(
                 "{} is a bare repository; orch needs a worktree to commit task files",
@@ -103,7 +115,10 @@ impl Repo {
                 | InProgress::ApplyMailboxRebase => {
                     ("a rebase", "git rebase --continue` or `git rebase --abort")
                 }
-                InProgress::ApplyMailbox => ("a `git am` session", "git am --continue` or `git am --abort"),
+                InProgress::ApplyMailbox => (
+                    "a `git am` session",
+                    "git am --continue` or `git am --abort",
+                ),
                 InProgress::CherryPick | InProgress::CherryPickSequence => (
                     "a cherry-pick",
                     "git cherry-pick --continue` or `git cherry-pick --abort",
@@ -117,7 +132,9 @@ impl Repo {
                 "{what} is in progress in {}; orch will not commit in the middle of it",
                 self.workdir.display()
             ))
-            .with_hint(format!("finish it with `{cmd}`, then run the command again")));
+            .with_hint(format!(
+                "finish it with `{cmd}`, then run the command again"
+            )));
         }
         if self.index_is_sparse()? {
             return Err(sparse_index_error(&self.repo.index_path()));
@@ -126,12 +143,22 @@ impl Repo {
     }
 
     fn index_is_sparse(&self) -> Result<bool> {
-        // Reading the whole index just for this would double the cost of a commit, so look
-        // at the config that produces a sparse index; commit_paths checks the index itself.
-        let cfg = self.repo.config_snapshot();
-        Ok(cfg.boolean("index.sparse").unwrap_or(false)
-            && cfg.boolean("core.sparseCheckout").unwrap_or(false)
-            && cfg.boolean("core.sparseCheckoutCone").unwrap_or(true))
+        // Only sparse checkouts produce a sparse index; skip reading the index otherwise,
+        // as that is a large part of a commit's cost. commit_paths checks again under lock.
+        if !self.config_bool("core.sparseCheckout").unwrap_or(false) {
+            return Ok(false);
+        }
+        let path = self.repo.index_path();
+        match gix::index::File::at(&path, self.repo.object_hash(), true, Default::default()) {
+            Ok(index) => Ok(index.is_sparse()),
+            Err(err) if !path.exists() => {
+                let _ = err;
+                Ok(false)
+            }
+            Err(err) => Err(gix_err(format_args!("read the index {}", path.display()))(
+                err,
+            )),
+        }
     }
 
     pub fn author_identity(&self) -> Result<Identity> {
