@@ -241,9 +241,11 @@ fn commit_paths_inner(
             {
                 continue;
             }
-            let mut cand = Candidate::default();
-            cand.index =
-                index.entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted);
+            let mut cand = Candidate {
+                index: index
+                    .entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted),
+                head: None,
+            };
             if let Some(e) = head_tree
                 .lookup_entry(parent_path.split_str("/"))
                 .map_err(gix_err(format_args!(
