@@ -569,6 +569,26 @@ fn symlink_is_stored_as_link() {
     fsck(&dir);
 }
 
+#[cfg(unix)]
+#[test]
+fn directory_replaced_by_symlink_drops_files_below_it() {
+    let (t, dir) = fixture();
+    let elsewhere = t.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(elsewhere.join("deep.md"), "outside the repo\n").unwrap();
+    fs::remove_dir_all(dir.join("tasks/T1/sub")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("tasks/T1/sub")).unwrap();
+    let repo = open(&dir);
+    let out = commit_paths(&repo, &["tasks/T1"], "link").unwrap().unwrap();
+    assert_eq!(
+        out.changed_paths,
+        vec!["tasks/T1/sub", "tasks/T1/sub/deep.md"]
+    );
+    assert!(git(&dir, &["ls-tree", "HEAD", "tasks/T1/sub"]).starts_with("120000"));
+    assert_eq!(status(&dir), "");
+    fsck(&dir);
+}
+
 #[test]
 fn ignored_files_are_not_committed_unless_tracked() {
     let (_t, dir) = fixture();
@@ -946,5 +966,52 @@ fn message_is_cleaned_like_git() {
             .collect::<Vec<_>>()
             .join("\n\n"),
         "subject\n\nbody\nTrailer: x\n"
+    );
+}
+
+/// Times commits of one task folder in a large repository made by `shared/bench/make-repo`;
+/// run with `ORCH_BENCH_REPO=/tmp/big cargo test --release --test git_layer -- --ignored bench`.
+#[test]
+#[ignore]
+fn bench_commit_in_large_repo() {
+    hermetic();
+    let Some(dir) = std::env::var_os("ORCH_BENCH_REPO").map(PathBuf::from) else {
+        eprintln!("ORCH_BENCH_REPO not set; skipping");
+        return;
+    };
+    git(&dir, &["config", "user.name", "Bench"]);
+    git(&dir, &["config", "user.email", "bench@example.com"]);
+    let task = ".orchestration/tasks/TSK-000007";
+    let mut times = Vec::new();
+    for n in 0..15 {
+        write(
+            &dir,
+            &format!("{task}/session.json"),
+            &format!("{{\"n\": {n}}}\n"),
+        );
+        write(
+            &dir,
+            &format!("{task}/events.jsonl"),
+            &format!("{{\"e\": {n}}}\n"),
+        );
+        write(&dir, &format!("{task}/new-{n}.md"), "new\n");
+        let start = std::time::Instant::now();
+        let repo = Repo::discover(&dir).unwrap();
+        commit_paths(&repo, &[task], &format!("bench {n}"))
+            .unwrap()
+            .unwrap();
+        times.push(start.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "commit of one task folder, discover included: min {:?} median {:?} max {:?}",
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    assert_eq!(git(&dir, &["status", "--porcelain", "--", task]), "");
+    assert_eq!(
+        git(&dir, &["write-tree"]).trim(),
+        git(&dir, &["rev-parse", "HEAD^{tree}"]).trim()
     );
 }

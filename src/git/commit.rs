@@ -8,7 +8,7 @@
 //! `git add` cannot be lost), objects are written, the ref moves by compare-and-swap, and only
 //! then does the new index replace the old one. Any failure before the ref moved leaves the
 //! repository as it was, apart from unreachable objects that `git gc` collects.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -135,6 +135,7 @@ fn commit_paths_inner(
     let symlinks = repo.config_bool("core.symlinks").unwrap_or(true);
     let mut pipeline: Option<gix::filter::Pipeline<'_>> = None;
     let mut decided: Vec<(BString, Candidate, Option<Wanted>)> = Vec::with_capacity(cands.len());
+    let mut real_dirs: HashMap<BString, bool> = HashMap::new();
     for (path, cand) in cands {
         let prev_mode = cand
             .index
@@ -150,6 +151,11 @@ fn commit_paths_inner(
             continue;
         }
         let abs = repo.workdir.join(to_path(path.as_bstr())?);
+        if !parents_are_real_dirs(&repo.workdir, path.as_bstr(), &mut real_dirs) {
+            // Reached through a symlink or a file: as far as git is concerned the path is gone.
+            decided.push((path, cand, None));
+            continue;
+        }
         let md = match gix::index::fs::Metadata::from_path_no_follow(&abs) {
             Ok(md) => md,
             Err(e) if is_gone(&e) => {
@@ -728,6 +734,32 @@ impl Walker<'_> {
         }
         Ok(())
     }
+}
+
+/// Like git's `has_symlink_leading_path`: the OS would follow a symlinked parent directory,
+/// but git records the symlink itself and nothing below it.
+fn parents_are_real_dirs(workdir: &Path, path: &BStr, cache: &mut HashMap<BString, bool>) -> bool {
+    let mut end = 0;
+    while let Some(pos) = path[end..].find_byte(b'/') {
+        end += pos;
+        let dir = &path[..end];
+        end += 1;
+        let real = match cache.get(dir) {
+            Some(real) => *real,
+            None => {
+                let real = to_path(dir.as_bstr())
+                    .ok()
+                    .and_then(|rel| std::fs::symlink_metadata(workdir.join(rel)).ok())
+                    .is_some_and(|md| md.file_type().is_dir());
+                cache.insert(dir.into(), real);
+                real
+            }
+        };
+        if !real {
+            return false;
+        }
+    }
+    true
 }
 
 fn to_path(p: &BStr) -> Result<std::borrow::Cow<'_, Path>> {
