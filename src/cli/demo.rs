@@ -46,6 +46,12 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         std::fs::write(&cfg, text).map_err(|e| Error::io(&cfg, e))?;
     }
     drop(git);
+    // With --json the demo prints only its closing document.
+    let show = |t: &ops::Transition| {
+        if !out.json {
+            out.transition(t)
+        }
+    };
     let step = |s: &str| out.say(&format!("\n{} {}", out.paint(Tone::Bold, "▶"), out.paint(Tone::Bold, s)));
     out.say(&format!("A throwaway repository in {}", dir.display()));
 
@@ -74,10 +80,10 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
 
     step("orch session start DEMO-1");
     let t = ops::session_start(&p, &code, None, orch::rules::StartMode::Fresh)?;
-    out.transition(&t);
+    show(&t);
 
     step("orch phase complete DEMO-1   (intake: TASK.md has title, status and description)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    show(&ops::phase_complete(&p, &code, None, None)?);
 
     step("orch phase complete DEMO-1   (research, before CONTEXT.md exists: refused)");
     match ops::phase_complete(&p, &code, None, None) {
@@ -91,11 +97,11 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     let artifact = |name: &str, text: &str| write(&task_dir, name, text);
     artifact("CONTEXT.md", "# Context for DEMO-1\n\n## Relevant code\n\n- src/lib.rs:1-3 `greet` builds the greeting with format!.\n\n## Constraints\n\nKeep the signature.\n")?;
     step("orch phase complete DEMO-1   (research, with CONTEXT.md written)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    show(&ops::phase_complete(&p, &code, None, None)?);
 
     artifact("PLAN.md", "# Plan for DEMO-1\n\n1. Append `!` in `greet` (src/lib.rs).\n2. Check by reading the output.\n")?;
     step("orch phase complete DEMO-1   (plan)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    show(&ops::phase_complete(&p, &code, None, None)?);
 
     step("the work itself: edit src/lib.rs and commit it");
     write(&dir, "src/lib.rs", "pub fn greet(name: &str) -> String {\n    format!(\"Hello {name}!\")\n}\n")?;
@@ -105,15 +111,15 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         "Greet with an exclamation mark\n\nOrchestration-Task: DEMO-1\nOrchestration-Phase: execute\n",
     )?;
     step("orch phase complete DEMO-1   (execute)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    show(&ops::phase_complete(&p, &code, None, None)?);
 
     artifact("REVIEW.md", "# Review of DEMO-1\n\n## Verdict\n\napprove\n\n## What was checked\n\nsrc/lib.rs: the greeting now ends with `!`.\n")?;
     step("orch phase complete DEMO-1   (review)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    show(&ops::phase_complete(&p, &code, None, None)?);
 
     artifact("SUMMARY.md", "# Summary of DEMO-1\n\n`greet` ends its greeting with `!`. Reviewed and approved.\n")?;
     step("orch session end DEMO-1");
-    out.transition(&ops::session_end(&p, &code, false, None)?);
+    show(&ops::session_end(&p, &code, false, None)?);
 
     let evs = ops::events(&p, &code, None)?;
     if out.json {
