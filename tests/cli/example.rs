@@ -18,7 +18,10 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn example_env() -> Env {
     let env = Env::git_only();
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".orchestration.example"), &env.path(".orchestration"));
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(".orchestration.example"),
+        &env.path(".orchestration"),
+    );
     env
 }
 
@@ -28,7 +31,15 @@ fn the_example_state_folder_is_valid() {
     let list: TaskListDoc = env.orch(&["task", "list", "--json"]).succeeds().json();
     assert_eq!(list.tasks.len(), 1);
     let t = &list.tasks[0];
-    assert_eq!((t.task.as_str(), t.phase.as_deref(), t.active, t.error.as_deref()), ("EX-1", Some("plan"), true, None));
+    assert_eq!(
+        (
+            t.task.as_str(),
+            t.phase.as_deref(),
+            t.active,
+            t.error.as_deref()
+        ),
+        ("EX-1", Some("plan"), true, None)
+    );
 
     let out = env.orch(&["status", "EX-1"]).succeeds();
     assert!(out.stdout.contains("PHASE: Plan"), "{}", out.stdout);
@@ -37,24 +48,44 @@ fn the_example_state_folder_is_valid() {
 
     let s = env.session("EX-1");
     assert_eq!(s.current_phase, "plan");
-    let chain: Vec<(&str, Option<&str>)> = s.phase_history.iter().map(|h| (h.phase.as_str(), h.to.as_deref())).collect();
-    assert_eq!(chain, [("intake", Some("research")), ("research", Some("plan"))]);
+    let chain: Vec<(&str, Option<&str>)> = s
+        .phase_history
+        .iter()
+        .map(|h| (h.phase.as_str(), h.to.as_deref()))
+        .collect();
+    assert_eq!(
+        chain,
+        [("intake", Some("research")), ("research", Some("plan"))]
+    );
     // session.json is exactly as orch writes it.
     let text = env.read(".orchestration/tasks/EX-1/session.json");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(text, format!("{}\n", serde_json::to_string_pretty(&v).unwrap()));
+    assert_eq!(
+        text,
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
+    );
 
     let evs: EventsDoc = env.orch(&["events", "EX-1", "--json"]).succeeds().json();
     assert!(evs.events.len() >= 6);
-    assert_eq!(evs.events.len(), env.event_lines("EX-1").len(), "no repeated ids");
+    assert_eq!(
+        evs.events.len(),
+        env.event_lines("EX-1").len(),
+        "no repeated ids"
+    );
     let out = env.orch(&["events", "EX-1"]).succeeds();
-    assert!(out.stdout.contains("orchestration.phase.research.finding"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("orchestration.phase.research.finding"),
+        "{}",
+        out.stdout
+    );
 
     // The completed phases' artifacts count; the current one is still to be written.
     env.orch(&["phase", "set", "EX-1", "research"]).succeeds();
     env.orch(&["phase", "complete", "EX-1"]).succeeds();
     env.unchanged(|env| {
-        env.orch(&["phase", "complete", "EX-1"]).fails(3).stderr_contains("PLAN.md");
+        env.orch(&["phase", "complete", "EX-1"])
+            .fails(3)
+            .stderr_contains("PLAN.md");
     });
     env.artifact("EX-1", "PLAN.md");
     env.orch(&["phase", "complete", "EX-1"]).succeeds();

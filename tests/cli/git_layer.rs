@@ -5,7 +5,10 @@ use crate::support::json::*;
 use crate::support::*;
 
 fn subjects(env: &Env) -> Vec<String> {
-    env.git(&["log", "--format=%s"]).lines().map(str::to_string).collect()
+    env.git(&["log", "--format=%s"])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn head(env: &Env) -> String {
@@ -13,7 +16,11 @@ fn head(env: &Env) -> String {
 }
 
 fn assert_clean(env: &Env) {
-    assert_eq!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "", "orch left .orchestration dirty");
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        "",
+        "orch left .orchestration dirty"
+    );
     env.git(&["fsck", "--strict", "--no-progress"]);
 }
 
@@ -52,15 +59,31 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
         format!("Orchestration-Task: TSK-1\nOrchestration-Session: {key}\nOrchestration-Phase: research\n\n")
     );
     // Each transition commit touches only the task's folder.
-    for rev in ["HEAD", "HEAD~1", "HEAD~2", "HEAD~3", "HEAD~4", "HEAD~5", "HEAD~6", "HEAD~7"] {
+    for rev in [
+        "HEAD", "HEAD~1", "HEAD~2", "HEAD~3", "HEAD~4", "HEAD~5", "HEAD~6", "HEAD~7",
+    ] {
         for f in env.git(&["show", "--name-only", "--format=", rev]).lines() {
-            assert!(f.starts_with(".orchestration/tasks/TSK-1/"), "{rev} touched {f}");
+            assert!(
+                f.starts_with(".orchestration/tasks/TSK-1/"),
+                "{rev} touched {f}"
+            );
         }
     }
     let init_files = env.git(&["show", "--name-only", "--format=", "HEAD~8"]);
-    assert_eq!(init_files, ".orchestration/.gitattributes\n.orchestration/config.toml\n");
+    assert_eq!(
+        init_files,
+        ".orchestration/.gitattributes\n.orchestration/config.toml\n"
+    );
     assert_clean(&env);
-    assert_eq!(env.git(&["check-attr", "merge", ".orchestration/tasks/TSK-1/events.jsonl"]).trim(), ".orchestration/tasks/TSK-1/events.jsonl: merge: union");
+    assert_eq!(
+        env.git(&[
+            "check-attr",
+            "merge",
+            ".orchestration/tasks/TSK-1/events.jsonl"
+        ])
+        .trim(),
+        ".orchestration/tasks/TSK-1/events.jsonl: merge: union"
+    );
 }
 
 #[test]
@@ -72,7 +95,11 @@ fn the_printed_commit_is_head() {
     env.artifact("TSK-1", "CONTEXT.md");
     let out = env.orch(&["phase", "complete"]).succeeds();
     let short = env.git(&["rev-parse", "--short=7", "HEAD"]);
-    assert!(out.stdout.contains(&format!("(commit {})", short.trim())), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("(commit {})", short.trim())),
+        "{}",
+        out.stdout
+    );
     assert_clean(&env);
 }
 
@@ -85,10 +112,22 @@ fn other_staged_changes_stay_staged_and_out_of_the_commit() {
     env.write("src/lib.rs", "fn a() {}\nfn b() {}\n");
     env.write("untracked.txt", "u\n");
     env.orch(&["phase", "complete"]).succeeds();
-    assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "src/lib.rs\n");
+    assert_eq!(
+        env.git(&["diff", "--cached", "--name-only"]),
+        "src/lib.rs\n"
+    );
     assert_eq!(env.git(&["diff", "--name-only"]), "src/lib.rs\n");
-    assert_eq!(env.git(&["show", "--name-only", "--format=", "HEAD"]).lines().filter(|f| !f.starts_with(".orchestration/tasks/TSK-1/")).count(), 0);
-    assert_eq!(env.git(&["status", "--porcelain"]), "AM src/lib.rs\n?? untracked.txt\n");
+    assert_eq!(
+        env.git(&["show", "--name-only", "--format=", "HEAD"])
+            .lines()
+            .filter(|f| !f.starts_with(".orchestration/tasks/TSK-1/"))
+            .count(),
+        0
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain"]),
+        "AM src/lib.rs\n?? untracked.txt\n"
+    );
     env.git(&["fsck", "--strict", "--no-progress"]);
 }
 
@@ -110,12 +149,19 @@ fn refusals_make_no_commit() {
 fn an_added_event_travels_with_the_next_commit_unless_committed_now() {
     let env = Env::started("TSK-1");
     let before = head(&env);
-    env.orch(&["event", "add", "intake.question", "--data", "{}"]).succeeds();
+    env.orch(&["event", "add", "intake.question", "--data", "{}"])
+        .succeeds();
     assert_eq!(head(&env), before, "no commit for a plain event add");
-    assert_eq!(env.git(&["status", "--porcelain"]), " M .orchestration/tasks/TSK-1/events.jsonl\n");
+    assert_eq!(
+        env.git(&["status", "--porcelain"]),
+        " M .orchestration/tasks/TSK-1/events.jsonl\n"
+    );
     env.orch(&["phase", "complete"]).succeeds();
     assert_clean(&env);
-    let added: EventAddedDoc = env.orch(&["event", "add", "custom.note", "--commit", "--json"]).succeeds().json();
+    let added: EventAddedDoc = env
+        .orch(&["event", "add", "custom.note", "--commit", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(added.commit.as_deref(), Some(head(&env).as_str()));
     assert_eq!(subjects(&env)[0], "orch(TSK-1): event custom.note");
     assert_clean(&env);
@@ -150,7 +196,10 @@ fn works_on_an_unborn_branch_and_detached_head() {
     env.git(&["checkout", "-q", "--detach"]);
     env.orch(&["session", "start", "TSK-1"]).succeeds();
     assert_eq!(subjects(&env)[0], "orch(TSK-1): session start (intake)");
-    assert_eq!(env.git(&["rev-parse", "main"]), env.git(&["rev-parse", "HEAD~1"]));
+    assert_eq!(
+        env.git(&["rev-parse", "main"]),
+        env.git(&["rev-parse", "HEAD~1"])
+    );
     assert_clean(&env);
 }
 
@@ -167,11 +216,19 @@ fn a_merge_in_progress_is_refused() {
     env.git(&["checkout", "-q", "main"]);
     env.write("f.txt", "main\n");
     env.git(&["commit", "-q", "-am", "main"]);
-    let out = hermetic("git", &env.home).current_dir(&env.root).args(["merge", "-q", "other"]).output().unwrap();
+    let out = hermetic("git", &env.home)
+        .current_dir(&env.root)
+        .args(["merge", "-q", "other"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "the merge conflicts");
     env.unchanged(|env| {
         let out = env.orch(&["phase", "complete"]).run().no_panic();
         assert!(out.code != Some(0), "{out:?}");
-        assert!(out.stderr.to_lowercase().contains("merge"), "{}", out.stderr);
+        assert!(
+            out.stderr.to_lowercase().contains("merge"),
+            "{}",
+            out.stderr
+        );
     });
 }

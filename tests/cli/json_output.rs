@@ -9,26 +9,72 @@ use serde_json::Value;
 fn every_command_prints_exactly_one_document() {
     let env = Env::git_only();
     let init: InitDoc = env.orch(&["init", "--json"]).succeeds().json();
-    assert_eq!(init.created, [".orchestration/config.toml", ".orchestration/.gitattributes"]);
+    assert_eq!(
+        init.created,
+        [
+            ".orchestration/config.toml",
+            ".orchestration/.gitattributes"
+        ]
+    );
     assert_eq!(init.root, env.root.display().to_string());
     let again: InitDoc = env.orch(&["init", "--json"]).succeeds().json();
     assert!(again.created.is_empty());
 
     let t: TaskCreatedDoc = env
-        .orch(&["task", "new", "TSK-1", "--title", "T", "--description", "D", "--tag", "a", "--tag", "b", "--json"])
+        .orch(&[
+            "task",
+            "new",
+            "TSK-1",
+            "--title",
+            "T",
+            "--description",
+            "D",
+            "--tag",
+            "a",
+            "--tag",
+            "b",
+            "--json",
+        ])
         .succeeds()
         .json();
-    assert_eq!((t.task.as_str(), t.path.as_str()), ("TSK-1", ".orchestration/tasks/TSK-1/TASK.md"));
+    assert_eq!(
+        (t.task.as_str(), t.path.as_str()),
+        ("TSK-1", ".orchestration/tasks/TSK-1/TASK.md")
+    );
 
-    let st: TransitionDoc = env.orch(&["session", "start", "TSK-1", "--json"]).succeeds().json();
-    assert_eq!((st.kind.as_str(), st.from.as_deref(), st.to.as_deref()), ("start", None, Some("intake")));
+    let st: TransitionDoc = env
+        .orch(&["session", "start", "TSK-1", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(
+        (st.kind.as_str(), st.from.as_deref(), st.to.as_deref()),
+        ("start", None, Some("intake"))
+    );
     let next = st.next.expect("instructions for intake");
     assert_eq!(next.command, "orch phase complete TSK-1");
-    assert_eq!(next.artifacts, [Artifact { name: "TASK.md".into(), path: ".orchestration/tasks/TSK-1/TASK.md".into(), required: true, present: true }]);
+    assert_eq!(
+        next.artifacts,
+        [Artifact {
+            name: "TASK.md".into(),
+            path: ".orchestration/tasks/TSK-1/TASK.md".into(),
+            required: true,
+            present: true
+        }]
+    );
 
     let status: StatusDoc = env.orch(&["status", "TSK-1", "--json"]).succeeds().json();
-    assert_eq!((status.phase.as_str(), status.next_phase.as_deref(), status.active), ("intake", Some("research"), true));
-    assert_eq!(status.goal, "Clarify task requirements and confirm understanding");
+    assert_eq!(
+        (
+            status.phase.as_str(),
+            status.next_phase.as_deref(),
+            status.active
+        ),
+        ("intake", Some("research"), true)
+    );
+    assert_eq!(
+        status.goal,
+        "Clarify task requirements and confirm understanding"
+    );
     assert!(status.instructions.contains("orch phase complete TSK-1"));
     let all: StatusAllDoc = env.orch(&["status", "--all", "--json"]).succeeds().json();
     assert_eq!(all.current_task.as_deref(), Some("TSK-1"));
@@ -47,18 +93,45 @@ fn every_command_prints_exactly_one_document() {
     );
 
     let c: TransitionDoc = env.orch(&["phase", "complete", "--json"]).succeeds().json();
-    assert_eq!((c.kind.as_str(), c.from.as_deref(), c.to.as_deref()), ("complete", Some("intake"), Some("research")));
+    assert_eq!(
+        (c.kind.as_str(), c.from.as_deref(), c.to.as_deref()),
+        ("complete", Some("intake"), Some("research"))
+    );
     // Warnings of a successful command travel as diagnostics.
-    assert_eq!(c.diagnostics.iter().map(|d| d.target.as_str()).collect::<Vec<_>>(), ["TASK.md:project_id"]);
+    assert_eq!(
+        c.diagnostics
+            .iter()
+            .map(|d| d.target.as_str())
+            .collect::<Vec<_>>(),
+        ["TASK.md:project_id"]
+    );
     assert_eq!(c.diagnostics, c.warnings);
 
-    let added: EventAddedDoc = env.orch(&["event", "add", "research.finding", "--data", r#"{"file":"a.rs"}"#, "--json"]).succeeds().json();
+    let added: EventAddedDoc = env
+        .orch(&[
+            "event",
+            "add",
+            "research.finding",
+            "--data",
+            r#"{"file":"a.rs"}"#,
+            "--json",
+        ])
+        .succeeds()
+        .json();
     assert_eq!(added.event.type_, "orchestration.phase.research.finding");
     assert!(added.event.id.starts_with("evt_"));
     let evs: EventsDoc = env.orch(&["events", "--json"]).succeeds().json();
     assert_eq!(evs.task, "TSK-1");
     assert!(evs.events.contains(&added.event));
-    let evs: EventsDoc = env.orch(&["events", "--type", "orchestration.phase.research.finding", "--json"]).succeeds().json();
+    let evs: EventsDoc = env
+        .orch(&[
+            "events",
+            "--type",
+            "orchestration.phase.research.finding",
+            "--json",
+        ])
+        .succeeds()
+        .json();
     assert_eq!(evs.events, [added.event]);
 
     let list: TaskListDoc = env.orch(&["task", "list", "--json"]).succeeds().json();
@@ -69,11 +142,20 @@ fn every_command_prints_exactly_one_document() {
     assert_eq!(show.event_count, 5);
     assert_eq!(show.session.unwrap().current_phase, "research");
 
-    let r: TransitionDoc = env.orch(&["phase", "set", "intake", "--json"]).succeeds().json();
+    let r: TransitionDoc = env
+        .orch(&["phase", "set", "intake", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(r.kind, "reopen");
-    let cont: TransitionDoc = env.orch(&["session", "start", "--continue", "--json"]).succeeds().json();
+    let cont: TransitionDoc = env
+        .orch(&["session", "start", "--continue", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(cont.kind, "continue");
-    let end: TransitionDoc = env.orch(&["session", "end", "--force", "--json"]).succeeds().json();
+    let end: TransitionDoc = env
+        .orch(&["session", "end", "--force", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(end.kind, "end");
     assert!(end.next.is_none());
 }
@@ -81,8 +163,13 @@ fn every_command_prints_exactly_one_document() {
 #[test]
 fn quiet_json_still_prints_the_document() {
     let env = Env::started("TSK-1");
-    let _: StatusDoc = env.orch(&["status", "TSK-1", "--json", "-q"]).succeeds().json();
-    env.orch(&["phase", "complete", "-q"]).succeeds().stdout_empty();
+    let _: StatusDoc = env
+        .orch(&["status", "TSK-1", "--json", "-q"])
+        .succeeds()
+        .json();
+    env.orch(&["phase", "complete", "-q"])
+        .succeeds()
+        .stdout_empty();
 }
 
 #[test]
@@ -104,7 +191,11 @@ fn errors_are_one_document_with_the_exit_code() {
             let out = env.orch(&a).fails(*code);
             let doc: ErrorDoc = out.json();
             assert!(!doc.ok);
-            assert_eq!((doc.error.exit_code, doc.error.kind.as_str()), (*code, *kind), "{args:?}");
+            assert_eq!(
+                (doc.error.exit_code, doc.error.kind.as_str()),
+                (*code, *kind),
+                "{args:?}"
+            );
             assert!(!doc.error.message.is_empty());
             assert!(doc.diagnostics.is_empty());
             // The same sentence on stderr, for a human watching.
@@ -119,10 +210,18 @@ fn errors_are_one_document_with_the_exit_code() {
 #[test]
 fn argument_errors_with_json_are_a_document_too() {
     let env = Env::started("TSK-1");
-    for args in [vec!["phase", "set", "--json"], vec!["status", "--bogus", "--json"], vec!["--json", "frobnicate"]] {
+    for args in [
+        vec!["phase", "set", "--json"],
+        vec!["status", "--bogus", "--json"],
+        vec!["--json", "frobnicate"],
+    ] {
         let out = env.orch(&args).fails(2);
         let doc: ErrorDoc = out.json();
-        assert_eq!((doc.error.exit_code, doc.error.kind.as_str()), (2, "usage"), "{args:?}");
+        assert_eq!(
+            (doc.error.exit_code, doc.error.kind.as_str()),
+            (2, "usage"),
+            "{args:?}"
+        );
     }
 }
 
@@ -136,6 +235,21 @@ fn json_keys_keep_their_documented_order() {
     assert_eq!(keys.last().map(|k| k.as_str()), Some("diagnostics"));
     let text = env.read(".orchestration/tasks/TSK-1/session.json");
     assert!(text.ends_with("}\n"));
-    let keys: Vec<&str> = text.lines().filter(|l| l.starts_with("  \"")).map(|l| l.trim().split('"').nth(1).unwrap()).collect();
-    assert_eq!(keys, ["task", "session_key", "started_at", "current_phase", "active", "phase_history", "previous_sessions"]);
+    let keys: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  \""))
+        .map(|l| l.trim().split('"').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "task",
+            "session_key",
+            "started_at",
+            "current_phase",
+            "active",
+            "phase_history",
+            "previous_sessions"
+        ]
+    );
 }

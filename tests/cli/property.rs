@@ -24,7 +24,13 @@ enum Op {
     BlankArtifact(usize),
 }
 
-const ARTIFACTS: [&str; 5] = ["CONTEXT.md", "PLAN.md", "REVIEW.md", "SUMMARY.md", "NOTES.md"];
+const ARTIFACTS: [&str; 5] = [
+    "CONTEXT.md",
+    "PLAN.md",
+    "REVIEW.md",
+    "SUMMARY.md",
+    "NOTES.md",
+];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -48,7 +54,10 @@ fn task_files(env: &Env) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         if e.file_type().unwrap().is_file() {
-            m.insert(e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap());
+            m.insert(
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            );
         }
     }
     m
@@ -56,12 +65,24 @@ fn task_files(env: &Env) -> BTreeMap<String, Vec<u8>> {
 
 fn check_invariants(env: &Env, label: &str) -> Session {
     let s = env.session("P-1");
-    assert!(PHASES.contains(&s.current_phase.as_str()), "{label}: unknown phase {}", s.current_phase);
+    assert!(
+        PHASES.contains(&s.current_phase.as_str()),
+        "{label}: unknown phase {}",
+        s.current_phase
+    );
     let mut prev_to: Option<&str> = None;
     for h in &s.phase_history {
-        assert!(PHASES.contains(&h.phase.as_str()), "{label}: history phase {}", h.phase);
+        assert!(
+            PHASES.contains(&h.phase.as_str()),
+            "{label}: history phase {}",
+            h.phase
+        );
         if let Some(p) = prev_to {
-            assert_eq!(p, h.phase, "{label}: history is not a chain: {:?}", s.phase_history);
+            assert_eq!(
+                p, h.phase,
+                "{label}: history is not a chain: {:?}",
+                s.phase_history
+            );
         }
         prev_to = h.to.as_deref();
         if let Some(t) = &h.to {
@@ -70,10 +91,16 @@ fn check_invariants(env: &Env, label: &str) -> Session {
     }
     match s.phase_history.last() {
         Some(last) => match &last.to {
-            Some(to) => assert_eq!(to, &s.current_phase, "{label}: history ends elsewhere: {s:?}"),
+            Some(to) => assert_eq!(
+                to, &s.current_phase,
+                "{label}: history ends elsewhere: {s:?}"
+            ),
             None => {
                 assert_eq!(last.phase, s.current_phase, "{label}");
-                assert!(!s.active, "{label}: only an end leaves the history without `to`");
+                assert!(
+                    !s.active,
+                    "{label}: only an end leaves the history without `to`"
+                );
             }
         },
         None => assert!(s.active, "{label}: a session that ended has history"),
@@ -92,9 +119,13 @@ fn run_ops(ops: &[Op]) {
         let before = task_files(&env);
         let args: Vec<String> = match op {
             Op::Complete => vec!["phase".into(), "complete".into()],
-            Op::CompleteOverride => ["phase", "complete", "--override", "--reason", "prop"].map(String::from).to_vec(),
+            Op::CompleteOverride => ["phase", "complete", "--override", "--reason", "prop"]
+                .map(String::from)
+                .to_vec(),
             Op::Set(p) => vec!["phase".into(), "set".into(), PHASES[*p].into()],
-            Op::SetOverride(p) => ["phase", "set", PHASES[*p], "--override", "--reason", "prop"].map(String::from).to_vec(),
+            Op::SetOverride(p) => ["phase", "set", PHASES[*p], "--override", "--reason", "prop"]
+                .map(String::from)
+                .to_vec(),
             Op::Start(f) => {
                 let mut a = vec!["session".to_string(), "start".into(), "P-1".into()];
                 match f {
@@ -109,7 +140,9 @@ fn run_ops(ops: &[Op]) {
             Op::EndForce => vec!["session".into(), "end".into(), "--force".into()],
             Op::EventAdd(valid) => {
                 let data = if *valid { r#"{"n":1}"# } else { "{nope" };
-                ["event", "add", "custom.prop", "--data", data].map(String::from).to_vec()
+                ["event", "add", "custom.prop", "--data", data]
+                    .map(String::from)
+                    .to_vec()
             }
             Op::CustomEvent => vec!["event".into(), "add".into(), "research.finding".into()],
             Op::WriteArtifact(a) => {
@@ -128,27 +161,50 @@ fn run_ops(ops: &[Op]) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = env.orch(&args).run().no_panic();
         let code = out.code.unwrap_or(-1);
-        assert!([0, 2, 3, 4, 5].contains(&code), "{label}: exit {code}: {}", out.stderr);
+        assert!(
+            [0, 2, 3, 4, 5].contains(&code),
+            "{label}: exit {code}: {}",
+            out.stderr
+        );
         if code != 0 {
-            assert_eq!(before, task_files(&env), "{label}: a refused command changed the task: {}", out.stderr);
+            assert_eq!(
+                before,
+                task_files(&env),
+                "{label}: a refused command changed the task: {}",
+                out.stderr
+            );
             assert!(out.stderr.starts_with("error: "), "{label}: {}", out.stderr);
         }
         let new = check_invariants(&env, &label);
         if code == 0 {
             match op {
                 Op::Complete | Op::CompleteOverride => {
-                    let i = PHASES.iter().position(|p| *p == session.current_phase).unwrap();
+                    let i = PHASES
+                        .iter()
+                        .position(|p| *p == session.current_phase)
+                        .unwrap();
                     assert_eq!(new.current_phase, PHASES[i + 1], "{label}");
                 }
-                Op::Set(p) | Op::SetOverride(p) => assert_eq!(new.current_phase, PHASES[*p], "{label}"),
+                Op::Set(p) | Op::SetOverride(p) => {
+                    assert_eq!(new.current_phase, PHASES[*p], "{label}")
+                }
                 Op::Start(2) => assert_eq!(new.current_phase, "intake", "{label}"),
-                Op::Start(1) | Op::Start(3) => assert_eq!(new.current_phase, session.current_phase, "{label}"),
+                // An ended session is followed by a new one from the first phase, whatever the flag.
+                Op::Start(_) if !session.active => {
+                    assert_eq!(new.current_phase, "intake", "{label}")
+                }
+                Op::Start(1) | Op::Start(3) => {
+                    assert_eq!(new.current_phase, session.current_phase, "{label}")
+                }
                 Op::End | Op::EndForce => assert!(!new.active, "{label}"),
                 _ => {}
             }
         }
         let text = env.events_text("P-1");
-        assert!(text.starts_with(&log), "{label}: events.jsonl was rewritten");
+        assert!(
+            text.starts_with(&log),
+            "{label}: events.jsonl was rewritten"
+        );
         log = text;
         session = new;
     }

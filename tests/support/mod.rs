@@ -8,6 +8,18 @@
 
 #![allow(dead_code)]
 
+/// `insta::assert_snapshot!` with the snapshots kept in `tests/snapshots/`.
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"),
+            prepend_module_to_snapshot => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
 pub mod json;
 
 use std::cell::Cell;
@@ -67,7 +79,10 @@ pub fn hermetic(program: &str, home: &Path) -> Command {
 impl Env {
     /// An empty git repository (`git init -b main`), without `.orchestration/`.
     pub fn git_only() -> Env {
-        let tmp = tempfile::Builder::new().prefix("orch-test").tempdir().expect("temp dir");
+        let tmp = tempfile::Builder::new()
+            .prefix("orch-test")
+            .tempdir()
+            .expect("temp dir");
         let base = std::fs::canonicalize(tmp.path()).unwrap();
         let home = base.join("home");
         let root = base.join("repo");
@@ -113,8 +128,16 @@ impl Env {
     }
 
     pub fn new_task(&self, code: &str) {
-        self.orch(&["task", "new", code, "--title", "Fix login timeout", "--description", "Sessions expire after 5 min"])
-            .succeeds();
+        self.orch(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix login timeout",
+            "--description",
+            "Sessions expire after 5 min",
+        ])
+        .succeeds();
     }
 
     /// Sets an environment variable for every later `orch` run.
@@ -207,7 +230,10 @@ impl Env {
     }
 
     pub fn event_types(&self, code: &str) -> Vec<String> {
-        self.event_lines(code).into_iter().map(|e| e.type_).collect()
+        self.event_lines(code)
+            .into_iter()
+            .map(|e| e.type_)
+            .collect()
     }
 
     /// Walks `code` (with an active session in intake) forward to `phase`, writing each
@@ -232,7 +258,11 @@ impl Env {
     pub fn fingerprint(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
         for e in walkdir(&self.root) {
-            let rel = e.strip_prefix(&self.root).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .strip_prefix(&self.root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if rel == ".git" || rel.starts_with(".git/") {
                 continue;
             }
@@ -246,7 +276,13 @@ impl Env {
             };
             m.insert(rel, v);
         }
-        m.insert("<refs>".into(), self.git(&["for-each-ref", "--format=%(refname) %(objectname)"]));
+        if !self.root.join(".git").exists() {
+            return m;
+        }
+        m.insert(
+            "<refs>".into(),
+            self.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+        );
         m.insert("<HEAD>".into(), self.git(&["symbolic-ref", "-q", "HEAD"]));
         m.insert("<index>".into(), self.git(&["ls-files", "-s"]));
         m
@@ -261,7 +297,11 @@ impl Env {
             let mut diff = String::new();
             for k in before.keys().chain(after.keys()) {
                 if before.get(k) != after.get(k) {
-                    diff.push_str(&format!("{k}: {:?}\n  -> {:?}\n", before.get(k), after.get(k)));
+                    diff.push_str(&format!(
+                        "{k}: {:?}\n  -> {:?}\n",
+                        before.get(k),
+                        after.get(k)
+                    ));
                 }
             }
             panic!("the command changed the repository:\n{diff}");
@@ -310,7 +350,9 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
@@ -409,28 +451,64 @@ pub struct Done {
 
 impl Done {
     pub fn no_panic(self) -> Done {
-        assert_ne!(self.code, Some(101), "{} panicked:\n{}", self.label, self.stderr);
-        assert!(!self.stderr.contains("panicked at"), "{} panicked:\n{}", self.label, self.stderr);
+        assert_ne!(
+            self.code,
+            Some(101),
+            "{} panicked:\n{}",
+            self.label,
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked at"),
+            "{} panicked:\n{}",
+            self.label,
+            self.stderr
+        );
         self
     }
     pub fn stdout_contains(self, s: &str) -> Done {
-        assert!(self.stdout.contains(s), "{}: stdout lacks {s:?}:\n{}", self.label, self.stdout);
+        assert!(
+            self.stdout.contains(s),
+            "{}: stdout lacks {s:?}:\n{}",
+            self.label,
+            self.stdout
+        );
         self
     }
     pub fn stderr_contains(self, s: &str) -> Done {
-        assert!(self.stderr.contains(s), "{}: stderr lacks {s:?}:\n{}", self.label, self.stderr);
+        assert!(
+            self.stderr.contains(s),
+            "{}: stderr lacks {s:?}:\n{}",
+            self.label,
+            self.stderr
+        );
         self
     }
     pub fn stdout_lacks(self, s: &str) -> Done {
-        assert!(!self.stdout.contains(s), "{}: stdout has {s:?}:\n{}", self.label, self.stdout);
+        assert!(
+            !self.stdout.contains(s),
+            "{}: stdout has {s:?}:\n{}",
+            self.label,
+            self.stdout
+        );
         self
     }
     pub fn stderr_lacks(self, s: &str) -> Done {
-        assert!(!self.stderr.contains(s), "{}: stderr has {s:?}:\n{}", self.label, self.stderr);
+        assert!(
+            !self.stderr.contains(s),
+            "{}: stderr has {s:?}:\n{}",
+            self.label,
+            self.stderr
+        );
         self
     }
     pub fn stdout_empty(self) -> Done {
-        assert!(self.stdout.is_empty(), "{}: stdout not empty:\n{}", self.label, self.stdout);
+        assert!(
+            self.stdout.is_empty(),
+            "{}: stdout not empty:\n{}",
+            self.label,
+            self.stdout
+        );
         self
     }
     /// The first line of stderr: the error sentence.
@@ -440,10 +518,18 @@ impl Done {
     /// stdout as exactly one JSON document of type `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
         let mut de = serde_json::Deserializer::from_str(&self.stdout);
-        let v = T::deserialize(&mut de)
-            .unwrap_or_else(|e| panic!("{}: stdout is not the expected JSON: {e}\n{}", self.label, self.stdout));
-        de.end()
-            .unwrap_or_else(|e| panic!("{}: more than one JSON document on stdout: {e}\n{}", self.label, self.stdout));
+        let v = T::deserialize(&mut de).unwrap_or_else(|e| {
+            panic!(
+                "{}: stdout is not the expected JSON: {e}\n{}",
+                self.label, self.stdout
+            )
+        });
+        de.end().unwrap_or_else(|e| {
+            panic!(
+                "{}: more than one JSON document on stdout: {e}\n{}",
+                self.label, self.stdout
+            )
+        });
         v
     }
     /// stdout and stderr together, labelled, for a snapshot.
@@ -456,4 +542,3 @@ impl Done {
         ))
     }
 }
-
