@@ -25,7 +25,6 @@ fn assert_clean(env: &Env) {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn every_transition_is_a_commit_of_the_task_folder_only() {
     let env = Env::git_only();
     env.write("README.md", "hello\n");
@@ -87,7 +86,6 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn the_printed_commit_is_head() {
     let env = Env::started("TSK-1");
     let t: TransitionDoc = env.orch(&["phase", "complete", "--json"]).succeeds().json();
@@ -104,7 +102,6 @@ fn the_printed_commit_is_head() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn other_staged_changes_stay_staged_and_out_of_the_commit() {
     let env = Env::started("TSK-1");
     env.write("src/lib.rs", "fn a() {}\n");
@@ -132,7 +129,6 @@ fn other_staged_changes_stay_staged_and_out_of_the_commit() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn refusals_make_no_commit() {
     let env = Env::started("TSK-1");
     env.orch(&["phase", "complete"]).succeeds();
@@ -145,7 +141,6 @@ fn refusals_make_no_commit() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn an_added_event_travels_with_the_next_commit_unless_committed_now() {
     let env = Env::started("TSK-1");
     let before = head(&env);
@@ -168,7 +163,6 @@ fn an_added_event_travels_with_the_next_commit_unless_committed_now() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn no_identity_is_a_clear_error_before_anything_is_written() {
     let env = Env::with_task("TSK-1");
     env.unchanged(|env| {
@@ -188,7 +182,6 @@ fn no_identity_is_a_clear_error_before_anything_is_written() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn works_on_an_unborn_branch_and_detached_head() {
     let env = Env::new();
     assert_eq!(subjects(&env), ["orch: initialise .orchestration"]);
@@ -204,7 +197,6 @@ fn works_on_an_unborn_branch_and_detached_head() {
 }
 
 #[test]
-#[ignore = "needs the git commit layer (src/git/commit.rs), not merged into this branch yet"]
 fn a_merge_in_progress_is_refused() {
     let env = Env::started("TSK-1");
     env.write("f.txt", "base\n");
