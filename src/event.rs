@@ -77,9 +77,11 @@ impl Event {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         let prev = LAST
-            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |last| {
-                Some(nanos.max(last + 1))
-            })
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |last| Some(nanos.max(last + 1)),
+            )
             .unwrap_or(0);
         let seq = nanos.max(prev + 1);
         let mut random = std::collections::hash_map::RandomState::new().build_hasher();

@@ -745,7 +745,13 @@ pub fn session_start(
                 })
             };
             (1..)
-                .map(|n| if n == 1 { base.clone() } else { format!("{base}_{n}") })
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}_{n}")
+                    }
+                })
                 .find(|k| !taken(k))
                 .expect("a free session key")
         }
