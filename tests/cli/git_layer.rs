@@ -52,7 +52,7 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
             "initial",
         ]
     );
-    let trailers = env.git(&["log", "-1", "--skip=4", "--format=%(trailers)"]);
+    let trailers = env.git(&["log", "-1", "--skip=5", "--format=%(trailers)"]);
     assert_eq!(
         trailers,
         format!("Orchestration-Task: TSK-1\nOrchestration-Session: {key}\nOrchestration-Phase: research\n\n")
@@ -134,7 +134,7 @@ fn refusals_make_no_commit() {
     env.orch(&["phase", "complete"]).succeeds();
     let before = head(&env);
     env.orch(&["phase", "complete"]).fails(3);
-    env.orch(&["phase", "set", "close"]).fails(4);
+    env.orch(&["phase", "set", "close"]).fails(3);
     env.orch(&["session", "end"]).fails(4);
     assert_eq!(head(&env), before);
     assert_clean(&env);
