@@ -498,7 +498,7 @@ pub fn start(
             Ok(Some(decision(s, ev, None)))
         }
         Some(old) if old.active => {
-            if old.session_key == key && mode != StartMode::Continue {
+            if old.session_key == key && !matches!(mode, StartMode::Continue | StartMode::Fresh) {
                 return Err(Error::usage(format!(
                     "session key {key:?} is already used by {task}'s active session"
                 ))

@@ -27,6 +27,23 @@ pub fn run() -> i32 {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
             };
+            // `--json` promises one document on stdout, argument errors included.
+            let wants_json = std::env::args_os()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json");
+            if code == 2 && wants_json {
+                let text = e.render().to_string();
+                let message = text
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                let err = Error::usage(message).with_hint("see `orch --help`");
+                let _ = Out::new(true, false, true).error(&err);
+                return code;
+            }
             let _ = e.print();
             return code;
         }
