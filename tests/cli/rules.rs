@@ -293,7 +293,7 @@ fn forced_end_is_recorded() {
     env.orch(&["session", "end", "--force"]).succeeds();
     let s = env.session("TSK-1");
     assert!(!s.active);
-    assert_eq!(s.end.as_ref().unwrap().forced, true);
+    assert!(s.end.as_ref().unwrap().forced);
     let ov = s.phase_history[0].override_.clone().unwrap();
     assert_eq!(ov.reason, "ended with --force");
     let types = env.event_types("TSK-1");

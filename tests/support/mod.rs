@@ -148,8 +148,7 @@ impl Env {
 
     /// The `ORCH_NOW` the next command gets.
     pub fn now(&self) -> String {
-        let t = chrono_like_add_minutes(START, self.clock.get());
-        t
+        chrono_like_add_minutes(START, self.clock.get())
     }
 
     pub fn orch(&self, args: &[&str]) -> Run {
