@@ -184,7 +184,10 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Hooks(h) => cmd_git::hooks(cli, out, h),
         Command::Hook { name, args } => cmd_git::hook(cli, out, name, args),
         Command::Report { code, format } => cmd_git::report(&open(cli)?, out, code.as_deref(), format),
-        Command::Changes { code, patch, stdout } => cmd_changes::changes(&open(cli)?, out, code.as_deref(), *patch, *stdout),
+        Command::Changes { code, patch, stdout, base, head } => {
+            let opts = orch::changes::Options { patch: *patch, base: base.clone(), head: head.clone() };
+            cmd_changes::changes(&open(cli)?, out, code.as_deref(), &opts, *stdout)
+        }
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }
