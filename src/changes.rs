@@ -382,6 +382,11 @@ pub fn render(c: &Changes) -> String {
     s.push_str("\n## Commits\n\n");
     if c.commits.is_empty() {
         s.push_str("No commits changed code in this range.\n");
+    }
+    // orch's own commits (only `.orchestration/`) are left out, and not counted here either:
+    // the file must read the same after orch commits it.
+    if !c.commits.is_empty() {
+        s.push_str(&format!("\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"));
     } else {
         s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
         for x in &c.commits {
@@ -396,14 +401,6 @@ pub fn render(c: &Changes) -> String {
                 x.phase.as_deref().map(md_cell).unwrap_or_else(|| "—".into())
             ));
         }
-    }
-    if c.orch_only_commits > 0 {
-        s.push_str(&format!(
-            "\n{} commit{} that changed only `{ORCH_DIR}/` (orch's own) {} not listed.\n",
-            c.orch_only_commits,
-            if c.orch_only_commits == 1 { "" } else { "s" },
-            if c.orch_only_commits == 1 { "is" } else { "are" }
-        ));
     }
     if c.patch {
         s.push_str("\n## Patch\n");

@@ -1,14 +1,14 @@
 //! Diffs between two commits, counted and printed the way `git diff --no-renames` does:
 //! per-file insertions and deletions (`--numstat`), the summary line (`--shortstat`) and the
-//! hunks of the unified diff (`-U3`). Trees are compared with gix; lines with `similar`, whose
-//! Myers diff matched git's counts and hunks where gix's own blob diff did not (it ignores CRLF
-//! and missing-final-newline differences).
+//! hunks of the unified diff (`-U3`). Trees are compared with gix; lines with `imara-diff` (the
+//! Myers diff and indent heuristic of git's xdiff), fed lines with their terminators: gix's own
+//! blob diff strips them and so misses CRLF and missing-final-newline changes.
 
 use crate::{Error, Result};
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 use gix::ObjectId;
-use similar::{Algorithm, DiffOp, TextDiff};
+use imara_diff::InternedInput;
 
 /// How a path changed between the two trees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -269,8 +269,14 @@ fn count_lines(data: &[u8]) -> usize {
     data.lines_with_terminator().count()
 }
 
-fn text_diff<'a>(a: &'a [u8], b: &'a [u8]) -> TextDiff<'a, 'a, 'a, [u8]> {
-    TextDiff::configure().algorithm(Algorithm::Myers).diff_lines(a, b)
+/// The changed line ranges, as git's xdiff finds them: Myers, then the sliders moved by the
+/// indent heuristic (git's default `diff.indentHeuristic`). Lines keep their terminators, so a
+/// CRLF or a missing final newline is a change, as in git.
+fn hunks_of<'a>(a: &'a [u8], b: &'a [u8]) -> (Vec<imara_diff::Hunk>, InternedInput<&'a [u8]>) {
+    let input = InternedInput::new(imara_diff::sources::byte_lines(a), imara_diff::sources::byte_lines(b));
+    let mut d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
+    d.postprocess_lines(&input);
+    (d.hunks().collect(), input)
 }
 
 /// Lines added and removed, as `git diff --numstat` counts them.
@@ -281,13 +287,19 @@ pub fn line_stat(a: &[u8], b: &[u8]) -> (usize, usize) {
     if a.is_empty() || b.is_empty() {
         return (count_lines(b), count_lines(a));
     }
-    let d = text_diff(a, b);
-    d.ops().iter().fold((0, 0), |(i, del), op| match *op {
-        DiffOp::Equal { .. } => (i, del),
-        DiffOp::Delete { old_len, .. } => (i, del + old_len),
-        DiffOp::Insert { new_len, .. } => (i + new_len, del),
-        DiffOp::Replace { old_len, new_len, .. } => (i + new_len, del + old_len),
-    })
+    let (hunks, _) = hunks_of(a, b);
+    hunks.iter().fold((0, 0), |(i, d), h| (i + h.after.len(), d + h.before.len()))
+}
+
+const CONTEXT: u32 = 3;
+
+/// git's hunk range: `start,len`, `start` alone when len is 1, and the line before when empty.
+fn range_str(start: u32, len: u32) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        n => format!("{},{n}", start + 1),
+    }
 }
 
 /// The hunks of `git diff -U3` between two texts: `@@ -a,b +c,d @@` headers (no function
@@ -297,8 +309,10 @@ pub fn unified(a: &[u8], b: &[u8]) -> Vec<u8> {
     if a == b {
         return out;
     }
-    let d = text_diff(a, b);
-    let (old, new) = (d.old_slices(), d.new_slices());
+    let (hunks, input) = hunks_of(a, b);
+    let (old, new) = (&input.before, &input.after);
+    let (old_n, new_n) = (old.len() as u32, new.len() as u32);
+    let tok = |t: imara_diff::Token| -> &[u8] { input.interner[t] };
     let line = |out: &mut Vec<u8>, tag: u8, text: &[u8]| {
         out.push(tag);
         out.extend_from_slice(text);
@@ -306,43 +320,39 @@ pub fn unified(a: &[u8], b: &[u8]) -> Vec<u8> {
             out.extend_from_slice(b"\n\\ No newline at end of file\n");
         }
     };
-    for group in d.grouped_ops(3) {
-        if group.is_empty() {
-            continue;
+    // Changes closer than twice the context share one hunk, as in git.
+    let mut i = 0;
+    while i < hunks.len() {
+        let mut j = i;
+        while j + 1 < hunks.len() && hunks[j + 1].before.start - hunks[j].before.end <= 2 * CONTEXT {
+            j += 1;
         }
-        out.extend_from_slice(format!("{}\n", similar::udiff::UnifiedHunkHeader::new(&group)).as_bytes());
-        for op in &group {
-            match *op {
-                DiffOp::Equal { old_index, len, .. } => {
-                    for l in &old[old_index..old_index + len] {
-                        line(&mut out, b' ', l);
-                    }
-                }
-                DiffOp::Delete { old_index, old_len, .. } => {
-                    for l in &old[old_index..old_index + old_len] {
-                        line(&mut out, b'-', l);
-                    }
-                }
-                DiffOp::Insert { new_index, new_len, .. } => {
-                    for l in &new[new_index..new_index + new_len] {
-                        line(&mut out, b'+', l);
-                    }
-                }
-                DiffOp::Replace {
-                    old_index,
-                    old_len,
-                    new_index,
-                    new_len,
-                } => {
-                    for l in &old[old_index..old_index + old_len] {
-                        line(&mut out, b'-', l);
-                    }
-                    for l in &new[new_index..new_index + new_len] {
-                        line(&mut out, b'+', l);
-                    }
-                }
+        let (first, last) = (&hunks[i], &hunks[j]);
+        let pre = first.before.start.min(CONTEXT);
+        let post = (old_n - last.before.end).min(CONTEXT);
+        let (o0, n0) = (first.before.start - pre, first.after.start - pre);
+        let (o1, n1) = (last.before.end + post, last.after.end + post);
+        let _ = new_n;
+        out.extend_from_slice(
+            format!("@@ -{} +{} @@\n", range_str(o0, o1 - o0), range_str(n0, n1 - n0)).as_bytes(),
+        );
+        let mut at = o0;
+        for h in &hunks[i..=j] {
+            for k in at..h.before.start {
+                line(&mut out, b' ', tok(old[k as usize]));
             }
+            for k in h.before.clone() {
+                line(&mut out, b'-', tok(old[k as usize]));
+            }
+            for k in h.after.clone() {
+                line(&mut out, b'+', tok(new[k as usize]));
+            }
+            at = h.before.end;
         }
+        for k in at..o1 {
+            line(&mut out, b' ', tok(old[k as usize]));
+        }
+        i = j + 1;
     }
     out
 }
