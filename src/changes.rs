@@ -100,15 +100,20 @@ pub fn recorded_range(s: &Session) -> Option<ExecuteRange> {
 }
 
 fn in_execute(p: &Project, s: &Session) -> bool {
-    s.active && p.workflow.phase("execute").is_some_and(|e| e.name == s.current_phase)
+    s.active
+        && p.workflow
+            .phase("execute")
+            .is_some_and(|e| e.name == s.current_phase)
 }
 
 /// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name.
 pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     let spec = spec.trim();
     let not_found = || {
-        Error::usage(format!("{spec:?} does not name a commit in this repository"))
-            .with_hint("give a commit id (full or abbreviated), a branch or a tag")
+        Error::usage(format!(
+            "{spec:?} does not name a commit in this repository"
+        ))
+        .with_hint("give a commit id (full or abbreviated), a branch or a tag")
     };
     let is_hex = !spec.is_empty() && spec.chars().all(|c| c.is_ascii_hexdigit());
     let id = if is_hex && spec.len() == repo.object_hash().len_in_hex() {
@@ -131,7 +136,10 @@ pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     };
     match repo.try_find_object(id) {
         Ok(Some(o)) if o.kind == gix::object::Kind::Commit => Ok(id),
-        Ok(Some(o)) => Err(Error::usage(format!("{spec} is a {}, not a commit", o.kind))),
+        Ok(Some(o)) => Err(Error::usage(format!(
+            "{spec} is a {}, not a commit",
+            o.kind
+        ))),
         _ => Err(not_found()),
     }
 }
@@ -144,7 +152,12 @@ fn ref_id(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
     r.into_fully_peeled_id().ok().map(|i| i.detach())
 }
 
-fn recorded_commit(repo: &gix::Repository, code: &TaskCode, what: &str, hex: &str) -> Result<ObjectId> {
+fn recorded_commit(
+    repo: &gix::Repository,
+    code: &TaskCode,
+    what: &str,
+    hex: &str,
+) -> Result<ObjectId> {
     let fix = format!(
         "if the history was rewritten (rebase, squash), name the commits the work now spans: `orch changes {code} --base <commit> [--head <commit>]` (e.g. --base $(git merge-base main HEAD)); this re-records the range"
     );
@@ -163,13 +176,20 @@ fn recorded_commit(repo: &gix::Repository, code: &TaskCode, what: &str, hex: &st
 }
 
 /// Base and head of the diff for a task, checked against the repository.
-fn range(p: &Project, code: &TaskCode, s: Option<&Session>, opts: &Options) -> Result<(Option<ObjectId>, ObjectId)> {
+fn range(
+    p: &Project,
+    code: &TaskCode,
+    s: Option<&Session>,
+    opts: &Options,
+) -> Result<(Option<ObjectId>, ObjectId)> {
     let repo = &p.git.repo;
     let rec = s.and_then(recorded_range);
     let head_now = || -> Result<ObjectId> {
         p.git.head_id()?.ok_or_else(|| {
-            Error::state(format!("{code}: the branch has no commits yet, so there are no changes to describe"))
-                .with_hint("commit the work first")
+            Error::state(format!(
+                "{code}: the branch has no commits yet, so there are no changes to describe"
+            ))
+            .with_hint("commit the work first")
         })
     };
     let base = match (&opts.base, &rec) {
@@ -222,9 +242,7 @@ fn touches_code(repo: &gix::Repository, commit: &gix::Commit<'_>) -> Result<bool
         .map_err(|e| Error::runtime(format!("cannot read commit {}: {e}", commit.id)))?
         .detach();
     let parent = match commit.parent_ids().next() {
-        Some(pid) => Some(
-            diff::tree_of(repo, Some(pid.detach()))?,
-        ),
+        Some(pid) => Some(diff::tree_of(repo, Some(pid.detach()))?),
         None => None,
     };
     Ok(entries(Some(mine))? != entries(parent)?)
@@ -232,14 +250,21 @@ fn touches_code(repo: &gix::Repository, commit: &gix::Commit<'_>) -> Result<bool
 
 /// The commits in `base..head`, oldest first, and how many changed only `.orchestration/`.
 /// Fails when `base` is not an ancestor of `head`.
-fn commits(p: &Project, code: &TaskCode, base: Option<ObjectId>, head: ObjectId) -> Result<(Vec<CommitInfo>, usize)> {
+fn commits(
+    p: &Project,
+    code: &TaskCode,
+    base: Option<ObjectId>,
+    head: ObjectId,
+) -> Result<(Vec<CommitInfo>, usize)> {
     let repo = &p.git.repo;
     if Some(head) == base {
         return Ok((vec![], 0));
     }
     let walk = repo
         .rev_walk([head])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            Default::default(),
+        ))
         .with_hidden(base)
         .all()
         .map_err(|e| Error::runtime(format!("cannot walk history from {head}: {e}")))?;
@@ -247,7 +272,8 @@ fn commits(p: &Project, code: &TaskCode, base: Option<ObjectId>, head: ObjectId)
     let mut orch_only = 0;
     let mut reached_base = base.is_none();
     for info in walk {
-        let info = info.map_err(|e| Error::runtime(format!("cannot walk history from {head}: {e}")))?;
+        let info =
+            info.map_err(|e| Error::runtime(format!("cannot walk history from {head}: {e}")))?;
         let commit = info
             .object()
             .map_err(|e| Error::runtime(format!("cannot read commit {}: {e}", info.id)))?;
@@ -290,7 +316,12 @@ fn commits(p: &Project, code: &TaskCode, base: Option<ObjectId>, head: ObjectId)
 }
 
 /// The execute phase's changes of a task.
-pub fn compute(p: &Project, code: &TaskCode, session: Option<&Session>, opts: &Options) -> Result<Changes> {
+pub fn compute(
+    p: &Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+    opts: &Options,
+) -> Result<Changes> {
     let (base, head) = range(p, code, session, opts)?;
     let (commits, orch_only_commits) = commits(p, code, base, head)?;
     let files = diff::diff(
@@ -326,7 +357,9 @@ fn md_code(s: &str) -> String {
 }
 
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 /// CHANGES.md: deterministic (no clock, fixed-length ids) so regenerating it changes nothing.
@@ -338,7 +371,10 @@ pub fn render(c: &Changes) -> String {
         format!(": {}", c.title)
     };
     s.push_str(&format!("# Changes of {}{title}\n\n", c.task));
-    let base = c.base.as_ref().map_or("(empty tree)".to_string(), |b| format!("`{}`", short(b)));
+    let base = c
+        .base
+        .as_ref()
+        .map_or("(empty tree)".to_string(), |b| format!("`{}`", short(b)));
     // The newest listed commit stands for the head, so orch's own later commits (which
     // change only .orchestration/) leave the file as it is.
     let head = c
@@ -359,13 +395,19 @@ pub fn render(c: &Changes) -> String {
         for f in &c.files {
             let mut status = f.status.as_str().to_string();
             match (f.status, f.old, f.new) {
-                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => {
-                    status.push_str(&format!(" {} → {}", diff::mode_str(a.kind), diff::mode_str(b.kind)))
-                }
+                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => status.push_str(
+                    &format!(" {} → {}", diff::mode_str(a.kind), diff::mode_str(b.kind)),
+                ),
                 (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
-                    status.push_str(&format!(", mode {} → {}", diff::mode_str(a.kind), diff::mode_str(b.kind)))
+                    status.push_str(&format!(
+                        ", mode {} → {}",
+                        diff::mode_str(a.kind),
+                        diff::mode_str(b.kind)
+                    ))
                 }
-                (_, _, Some(b)) | (_, Some(b), None) if b.kind == gix::objs::tree::EntryKind::Link => {
+                (_, _, Some(b)) | (_, Some(b), None)
+                    if b.kind == gix::objs::tree::EntryKind::Link =>
+                {
                     status.push_str(" (symlink)")
                 }
                 _ => {}
@@ -376,7 +418,10 @@ pub fn render(c: &Changes) -> String {
             } else {
                 (f.insertions.to_string(), f.deletions.to_string())
             };
-            s.push_str(&format!("| {} | {status} | {plus} | {minus} |\n", md_code(&f.path)));
+            s.push_str(&format!(
+                "| {} | {status} | {plus} | {minus} |\n",
+                md_code(&f.path)
+            ));
         }
     }
     s.push_str("\n## Commits\n\n");
@@ -386,7 +431,9 @@ pub fn render(c: &Changes) -> String {
     // orch's own commits (only `.orchestration/`) are left out, and not counted here either:
     // the file must read the same after orch commits it.
     if !c.commits.is_empty() {
-        s.push_str(&format!("\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"));
+        s.push_str(&format!(
+            "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
+        ));
     } else {
         s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
         for x in &c.commits {
@@ -398,7 +445,10 @@ pub fn render(c: &Changes) -> String {
             s.push_str(&format!(
                 "| `{}` | {} | {subject} |\n",
                 x.short,
-                x.phase.as_deref().map(md_cell).unwrap_or_else(|| "—".into())
+                x.phase
+                    .as_deref()
+                    .map(md_cell)
+                    .unwrap_or_else(|| "—".into())
             ));
         }
     }
@@ -501,7 +551,10 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
         });
     }
     let mut range_recorded = false;
-    if let Some(mut s) = session.clone().filter(|_| opts.base.is_some() || opts.head.is_some()) {
+    if let Some(mut s) = session
+        .clone()
+        .filter(|_| opts.base.is_some() || opts.head.is_some())
+    {
         let live = in_execute(p, &s);
         let new = ExecuteRange {
             base: c.base.map(|b| b.to_string()),

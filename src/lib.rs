@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod git;
 pub mod links;
+pub mod listing;
 pub mod ops;
 pub mod project;
 pub mod rules;

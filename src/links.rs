@@ -73,7 +73,11 @@ fn render_block(links: &[Link], nl: &str) -> String {
     let mut out = format!("links:{nl}");
     for l in links {
         let key = if l.kind == "commit" { "sha" } else { "url" };
-        out.push_str(&format!("  - kind: {}{nl}    {key}: {}{nl}", l.kind, scalar(&l.target)));
+        out.push_str(&format!(
+            "  - kind: {}{nl}    {key}: {}{nl}",
+            l.kind,
+            scalar(&l.target)
+        ));
     }
     out
 }
@@ -82,7 +86,11 @@ fn render_block(links: &[Link], nl: &str) -> String {
 /// replaced (or appended at the end of the front matter); every other byte stays as it was.
 /// `None` when the front matter cannot be found.
 pub fn replace_block(text: &str, links: &[Link]) -> Option<String> {
-    let bom = if text.starts_with('\u{feff}') { "\u{feff}" } else { "" };
+    let bom = if text.starts_with('\u{feff}') {
+        "\u{feff}"
+    } else {
+        ""
+    };
     let rest = &text[bom.len()..];
     let open_len = if rest.starts_with("---\n") {
         4
@@ -111,12 +119,10 @@ pub fn replace_block(text: &str, links: &[Link]) -> Option<String> {
         let first = l.chars().next();
         first.is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
     };
-    let start = lines
-        .iter()
-        .position(|&(a, b)| {
-            let l = &text[a..b];
-            l.starts_with("links:") || l.starts_with("\"links\":") || l.starts_with("'links':")
-        });
+    let start = lines.iter().position(|&(a, b)| {
+        let l = &text[a..b];
+        l.starts_with("links:") || l.starts_with("\"links\":") || l.starts_with("'links':")
+    });
     let block = render_block(links, nl);
     let mut out = String::with_capacity(text.len() + block.len());
     match start {
@@ -169,7 +175,9 @@ pub struct LinkAdded {
 pub fn normalise(repo: &gix::Repository, kind: &str, target: &str) -> Result<Link> {
     let t = target.trim();
     if t.is_empty() || t.chars().any(char::is_whitespace) {
-        return Err(Error::usage(format!("--{kind} {target:?}: give one URL or id without spaces")));
+        return Err(Error::usage(format!(
+            "--{kind} {target:?}: give one URL or id without spaces"
+        )));
     }
     let target = if kind == "commit" {
         if !(4..=64).contains(&t.len()) || !t.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -192,7 +200,9 @@ pub fn normalise(repo: &gix::Repository, kind: &str, target: &str) -> Result<Lin
 /// file kept byte for byte) and commits it as a task commit.
 pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<LinkAdded> {
     if !KINDS.contains(&kind) {
-        return Err(Error::usage(format!("unknown link kind {kind:?} (pr, issue or commit)")));
+        return Err(Error::usage(format!(
+            "unknown link kind {kind:?} (pr, issue or commit)"
+        )));
     }
     p.require_task(code)?;
     if p.config.git.commit {
@@ -207,13 +217,15 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let doc = TaskDoc::parse(&text, &file)?;
     let mut links = match doc.fields.get("links") {
-        Some(v) => parse_links(v).map_err(|why| Error::validation(format!("{file}: field `links` {why}")))?,
+        Some(v) => parse_links(v)
+            .map_err(|why| Error::validation(format!("{file}: field `links` {why}")))?,
         None => vec![],
     };
     let same = |l: &Link| {
         l.kind == link.kind
             && (l.target == link.target
-                || (kind == "commit" && (l.target.starts_with(&link.target) || link.target.starts_with(&l.target))))
+                || (kind == "commit"
+                    && (l.target.starts_with(&link.target) || link.target.starts_with(&l.target))))
     };
     if links.iter().any(same) {
         return Ok(LinkAdded {
@@ -227,16 +239,29 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
     links.push(link.clone());
     let new_text = match replace_block(&text, &links) {
         // The textual edit must read back as intended; otherwise re-serialise the front matter.
-        Some(t) if TaskDoc::parse(&t, &file).ok().and_then(|d| d.fields.get("links").cloned()).map(|v| parse_links(&v)) == Some(Ok(links.clone())) => t,
+        Some(t)
+            if TaskDoc::parse(&t, &file)
+                .ok()
+                .and_then(|d| d.fields.get("links").cloned())
+                .map(|v| parse_links(&v))
+                == Some(Ok(links.clone())) =>
+        {
+            t
+        }
         _ => {
             let mut d = doc;
-            d.set_field("links", Value::Sequence(links.iter().map(Link::to_value).collect()));
+            d.set_field(
+                "links",
+                Value::Sequence(links.iter().map(Link::to_value).collect()),
+            );
             d.to_text()
         }
     };
     let session = p.load_session(code)?;
     let key = session.as_ref().map_or("none", |s| s.session_key.as_str());
-    let phase = session.as_ref().map_or("none", |s| s.current_phase.as_str());
+    let phase = session
+        .as_ref()
+        .map_or("none", |s| s.current_phase.as_str());
     let msg = format!(
         "orch({code}): link {kind} {}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n",
         link.target
@@ -264,7 +289,10 @@ mod tests {
     use super::*;
 
     fn pr(u: &str) -> Link {
-        Link { kind: "pr".into(), target: u.into() }
+        Link {
+            kind: "pr".into(),
+            target: u.into(),
+        }
     }
 
     #[test]
@@ -276,6 +304,9 @@ mod tests {
             "---\ntitle: \"T\"   # keep\nlinks:\n  - kind: pr\n    url: https://h/1\n\n# note\nstatus: open\n---\n\nBody\n"
         );
         let appended = replace_block("---\ntitle: T\n---\nB", &[pr("u")]).unwrap();
-        assert_eq!(appended, "---\ntitle: T\nlinks:\n  - kind: pr\n    url: u\n---\nB");
+        assert_eq!(
+            appended,
+            "---\ntitle: T\nlinks:\n  - kind: pr\n    url: u\n---\nB"
+        );
     }
 }

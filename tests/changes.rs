@@ -65,7 +65,11 @@ impl Env {
 
     fn git(&self, args: &[&str]) -> String {
         let o = self.git_out(args);
-        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     }
 
@@ -123,14 +127,20 @@ impl Env {
     }
 
     fn session(&self, code: &str) -> Value {
-        let text = std::fs::read_to_string(self.path(&format!(".orchestration/tasks/{code}/session.json"))).unwrap();
+        let text = std::fs::read_to_string(
+            self.path(&format!(".orchestration/tasks/{code}/session.json")),
+        )
+        .unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
     fn range(&self, code: &str) -> (Option<String>, Option<String>) {
         let s = self.session(code);
         let r = &s["execute_range"];
-        (r["base"].as_str().map(str::to_string), r["head"].as_str().map(str::to_string))
+        (
+            r["base"].as_str().map(str::to_string),
+            r["head"].as_str().map(str::to_string),
+        )
     }
 
     /// A task walked to the start of execute (overrides stand in for real artifacts).
@@ -155,15 +165,24 @@ const ORCH_PATHSPEC: &str = ":!.orchestration";
 
 /// `path -> (insertions, deletions)` from `git diff --numstat`; binary as None.
 fn git_numstat(e: &Env, a: &str, b: &str) -> Vec<(String, Option<(usize, usize)>)> {
-    e.git(&["diff", "--numstat", "--no-renames", a, b, "--", ".", ORCH_PATHSPEC])
-        .lines()
-        .map(|l| {
-            let mut it = l.splitn(3, '\t');
-            let (i, d, p) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
-            let n = (i != "-").then(|| (i.parse().unwrap(), d.parse().unwrap()));
-            (p.to_string(), n)
-        })
-        .collect()
+    e.git(&[
+        "diff",
+        "--numstat",
+        "--no-renames",
+        a,
+        b,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ])
+    .lines()
+    .map(|l| {
+        let mut it = l.splitn(3, '\t');
+        let (i, d, p) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let n = (i != "-").then(|| (i.parse().unwrap(), d.parse().unwrap()));
+        (p.to_string(), n)
+    })
+    .collect()
 }
 
 fn orch_numstat(j: &Value) -> Vec<(String, Option<(usize, usize)>)> {
@@ -173,7 +192,10 @@ fn orch_numstat(j: &Value) -> Vec<(String, Option<(usize, usize)>)> {
         .iter()
         .map(|f| {
             let n = (!f["binary"].as_bool().unwrap()).then(|| {
-                (f["insertions"].as_u64().unwrap() as usize, f["deletions"].as_u64().unwrap() as usize)
+                (
+                    f["insertions"].as_u64().unwrap() as usize,
+                    f["deletions"].as_u64().unwrap() as usize,
+                )
             });
             (f["path"].as_str().unwrap().to_string(), n)
         })
@@ -182,7 +204,17 @@ fn orch_numstat(j: &Value) -> Vec<(String, Option<(usize, usize)>)> {
 
 /// Hunks per path from `git diff -U3`, function context after `@@` removed.
 fn git_hunks(e: &Env, a: &str, b: &str) -> std::collections::BTreeMap<String, String> {
-    let out = e.git(&["diff", "-U3", "--no-renames", "--no-color", a, b, "--", ".", ORCH_PATHSPEC]);
+    let out = e.git(&[
+        "diff",
+        "-U3",
+        "--no-renames",
+        "--no-color",
+        a,
+        b,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
     let mut map = std::collections::BTreeMap::<String, String>::new();
     let mut cur: Option<String> = None;
     let mut in_hunks = false;
@@ -197,7 +229,9 @@ fn git_hunks(e: &Env, a: &str, b: &str) -> std::collections::BTreeMap<String, St
         if line.starts_with("@@ ") {
             in_hunks = true;
             let end = line[3..].find(" @@").unwrap() + 6;
-            map.get_mut(cur.as_ref().unwrap()).unwrap().push_str(&format!("{}\n", &line[..end]));
+            map.get_mut(cur.as_ref().unwrap())
+                .unwrap()
+                .push_str(&format!("{}\n", &line[..end]));
             continue;
         }
         if in_hunks {
@@ -214,7 +248,9 @@ fn orch_hunks(md: &str) -> std::collections::BTreeMap<String, String> {
     let patch = &md[md.find("\n## Patch\n").expect("patch section")..];
     for sec in patch.split("\n### `").skip(1) {
         let path = sec[..sec.find('`').unwrap()].replace("\\|", "|");
-        let Some(start) = sec.find("```diff\n") else { continue };
+        let Some(start) = sec.find("```diff\n") else {
+            continue;
+        };
         let body = &sec[start + 8..];
         let fence_len = sec[..start + 3].len() - sec[..start + 3].trim_end_matches('`').len();
         let _ = fence_len;
@@ -227,13 +263,26 @@ fn orch_hunks(md: &str) -> std::collections::BTreeMap<String, String> {
 fn assert_matches_git(e: &Env, code: &str, base: &str, head: &str) -> Value {
     let j = e.json(&["changes", code, "--stdout", "--patch"]);
     assert_eq!(orch_numstat(&j), git_numstat(e, base, head), "numstat");
-    let short = e.git(&["diff", "--shortstat", "--no-renames", base, head, "--", ".", ORCH_PATHSPEC]);
+    let short = e.git(&[
+        "diff",
+        "--shortstat",
+        "--no-renames",
+        base,
+        head,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
     if short.trim().is_empty() {
         assert!(j["files"].as_array().unwrap().is_empty());
     } else {
         assert_eq!(j["shortstat"].as_str().unwrap(), short.trim(), "shortstat");
     }
-    assert_eq!(orch_hunks(j["markdown"].as_str().unwrap()), git_hunks(e, base, head), "hunks");
+    assert_eq!(
+        orch_hunks(j["markdown"].as_str().unwrap()),
+        git_hunks(e, base, head),
+        "hunks"
+    );
     j
 }
 
@@ -245,20 +294,40 @@ fn execute_range_base_head_and_rework() {
     for _ in 0..2 {
         e.orch_ok(&["phase", "complete", "T-1", "--override", "--reason", "t"]);
     }
-    assert_eq!(e.session("T-1").get("execute_range"), None, "no range before execute");
+    assert_eq!(
+        e.session("T-1").get("execute_range"),
+        None,
+        "no range before execute"
+    );
     let before = e.head();
     e.orch_ok(&["phase", "complete", "T-1", "--override", "--reason", "t"]);
-    assert_eq!(e.range("T-1"), (Some(before.clone()), None), "entering execute records the base");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), None),
+        "entering execute records the base"
+    );
     e.write("src/a.rs", "fn a() {}\n");
     let c1 = e.commit_all("a");
     e.to_review("T-1");
-    assert_eq!(e.range("T-1"), (Some(before.clone()), Some(c1.clone())), "leaving records the head");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c1.clone())),
+        "leaving records the head"
+    );
     e.orch_ok(&["phase", "set", "T-1", "execute"]);
-    assert_eq!(e.range("T-1"), (Some(before.clone()), Some(c1)), "reopening keeps the range");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c1)),
+        "reopening keeps the range"
+    );
     e.write("src/b.rs", "fn b() {}\n");
     let c2 = e.commit_all("b");
     e.to_review("T-1");
-    assert_eq!(e.range("T-1"), (Some(before.clone()), Some(c2.clone())), "rework extends the head");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c2.clone())),
+        "rework extends the head"
+    );
     let j = assert_matches_git(&e, "T-1", &before, &c2);
     assert_eq!(j["files"].as_array().unwrap().len(), 2);
 }
@@ -283,12 +352,18 @@ fn every_kind_of_change_matches_git() {
     e.task_in_execute("T-2");
     let base = e.head();
 
-    lines = lines.replace("line 3\n", "line three\n").replace("line 30\n", "line thirty\nline 30b\n");
+    lines = lines
+        .replace("line 3\n", "line three\n")
+        .replace("line 30\n", "line thirty\nline 30b\n");
     e.write("multi.txt", &lines);
     e.rm("gone.txt");
     e.rm("old/name.txt");
     e.write("new/name.txt", "renamed content\n");
-    std::fs::set_permissions(e.path("script.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        e.path("script.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     e.write("crlf.txt", "one\r\ntwo\r\nthree\n");
     e.write("nonl.txt", "a\nB\nc");
     e.rm("to_link.txt");
@@ -303,7 +378,10 @@ fn every_kind_of_change_matches_git() {
     e.rm("readd.txt");
     e.commit_all("first step");
     e.write("readd.txt", "second\n");
-    e.write(".orchestration/tasks/T-2/NOTES.md", "orch files are left out\n");
+    e.write(
+        ".orchestration/tasks/T-2/NOTES.md",
+        "orch files are left out\n",
+    );
     e.commit_all("second step");
     // A side branch merged back: the merge commit sits in the range.
     e.git(&["checkout", "-q", "-b", "side"]);
@@ -316,13 +394,39 @@ fn every_kind_of_change_matches_git() {
     let head = e.head();
 
     let j = assert_matches_git(&e, "T-2", &base, &head);
-    let subjects: Vec<&str> = j["commits"].as_array().unwrap().iter().map(|c| c["subject"].as_str().unwrap()).collect();
-    let git_subjects = e.git(&["log", "--reverse", "--format=%s", &format!("{base}..{head}"), "--", ".", ORCH_PATHSPEC]);
+    let subjects: Vec<&str> = j["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    let git_subjects = e.git(&[
+        "log",
+        "--reverse",
+        "--format=%s",
+        &format!("{base}..{head}"),
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
     assert_eq!(subjects, git_subjects.lines().collect::<Vec<_>>());
-    let merge = j["commits"].as_array().unwrap().iter().find(|c| c["subject"] == "merge side").unwrap();
+    let merge = j["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "merge side")
+        .unwrap();
     assert_eq!(merge["merge"], true);
     let status = |p: &str| {
-        j["files"].as_array().unwrap().iter().find(|f| f["path"] == p).unwrap()["status"].as_str().unwrap().to_string()
+        j["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(status("script.sh"), "mode_changed");
     assert_eq!(status("to_link.txt"), "type_changed");
@@ -331,7 +435,10 @@ fn every_kind_of_change_matches_git() {
     assert_eq!(status("old/name.txt"), "deleted");
     assert_eq!(status("readd.txt"), "modified");
     let md = j["markdown"].as_str().unwrap();
-    assert!(md.contains("| `img.bin` | modified, binary | - | - |"), "{md}");
+    assert!(
+        md.contains("| `img.bin` | modified, binary | - | - |"),
+        "{md}"
+    );
     assert!(md.contains("mode change 100644 → 100755"), "{md}");
     assert!(!md.contains("NOTES.md"), "{md}");
 }
@@ -347,10 +454,29 @@ fn hunks_and_counts_match_git_on_generated_texts() {
         seed % n
     };
     let mut mismatched = Vec::new();
-    let adversarial = ["a\n", "b\n", "}\n", "\n", "fn x() {\n", "    y\n", "c\r\n", "end"];
+    let adversarial = [
+        "a\n",
+        "b\n",
+        "}\n",
+        "\n",
+        "fn x() {\n",
+        "    y\n",
+        "c\r\n",
+        "end",
+    ];
     let realistic = [
-        "fn parse() {\n", "    let x = 1;\n", "    x + 1\n", "}\n", "\n", "// comment\n", "use a::b;\n",
-        "    if ok {\n", "        go();\n", "    }\n", "struct S;\r\n", "last line",
+        "fn parse() {\n",
+        "    let x = 1;\n",
+        "    x + 1\n",
+        "}\n",
+        "\n",
+        "// comment\n",
+        "use a::b;\n",
+        "    if ok {\n",
+        "        go();\n",
+        "    }\n",
+        "struct S;\r\n",
+        "last line",
     ];
     for case in 0..300 {
         let words: &[&str] = if case < 150 { &realistic } else { &adversarial };
@@ -408,12 +534,22 @@ fn hunks_and_counts_match_git_on_generated_texts() {
         }
         let plus = expected.lines().filter(|l| l.starts_with('+')).count();
         let minus = expected.lines().filter(|l| l.starts_with('-')).count();
-        assert_eq!(orch::git::diff::line_stat(a.as_bytes(), b.as_bytes()), (plus, minus), "case {case}");
+        assert_eq!(
+            orch::git::diff::line_stat(a.as_bytes(), b.as_bytes()),
+            (plus, minus),
+            "case {case}"
+        );
     }
     // Line counts always equal git's (asserted above). Where runs of repeated lines make the
     // placement ambiguous, imara-diff's slider choice can differ from xdiff's in a few cases.
-    assert!(mismatched.len() <= 30, "hunks differ from git in too many of 300 cases: {mismatched:?}");
-    eprintln!("hunks identical to git in {} of 300 generated cases", 300 - mismatched.len());
+    assert!(
+        mismatched.len() <= 30,
+        "hunks differ from git in too many of 300 cases: {mismatched:?}"
+    );
+    eprintln!(
+        "hunks identical to git in {} of 300 generated cases",
+        300 - mismatched.len()
+    );
 }
 
 #[test]
@@ -449,7 +585,11 @@ fn empty_range_says_no_code_changes_and_rewriting_is_idempotent() {
     assert!(out.contains("up to date"), "{out}");
     assert_eq!(std::fs::read(&path).unwrap(), second);
     let stdout = e.orch_ok(&["changes", "T-4", "--stdout"]);
-    assert_eq!(stdout.as_bytes(), &second[..], "--stdout prints exactly the file");
+    assert_eq!(
+        stdout.as_bytes(),
+        &second[..],
+        "--stdout prints exactly the file"
+    );
     // Entering review regenerates it in the transition; same content as before.
     let o = e.orch_ok(&["phase", "complete", "T-4", "--override", "--reason", "t"]);
     assert!(!o.is_empty());
@@ -466,7 +606,10 @@ fn entering_review_writes_changes_md() {
     e.to_review("T-5");
     let md = std::fs::read_to_string(e.path(".orchestration/tasks/T-5/CHANGES.md")).unwrap();
     assert!(md.contains("**1 file changed, 1 insertion(+)**"), "{md}");
-    assert!(md.contains(&format!("`{}`..`{}`", &base[..7], &head[..7])), "{md}");
+    assert!(
+        md.contains(&format!("`{}`..`{}`", &base[..7], &head[..7])),
+        "{md}"
+    );
     assert!(md.contains("| `lib.rs` | added | 1 | 0 |"), "{md}");
 }
 
@@ -488,11 +631,21 @@ fn rewritten_history_is_explained_and_fixed_with_base() {
     assert!(err.contains("orch changes T-6 --base"), "{err}");
     let new_base = e.git(&["rev-parse", "HEAD~1"]).trim().to_string();
     e.orch_ok(&["changes", "T-6", "--base", &new_base[..9]]);
-    assert_eq!(e.range("T-6").0.as_deref(), Some(new_base.as_str()), "re-recorded");
+    assert_eq!(
+        e.range("T-6").0.as_deref(),
+        Some(new_base.as_str()),
+        "re-recorded"
+    );
     let o = e.orch(&["changes", "T-6", "--stdout"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A head that is gone from the repository is named too.
-    let o = e.orch(&["changes", "T-6", "--stdout", "--base", "0123456789abcdef0123456789abcdef01234567"]);
+    let o = e.orch(&[
+        "changes",
+        "T-6",
+        "--stdout",
+        "--base",
+        "0123456789abcdef0123456789abcdef01234567",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -503,25 +656,58 @@ fn links_are_recorded_without_touching_the_rest() {
     let path = e.path(".orchestration/tasks/T-7/TASK.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let (fm_end, _) = text.match_indices("\n---\n").next().unwrap();
-    let custom = format!("{}\n# a comment the user wrote\n{}", &text[..fm_end], &text[fm_end..]);
+    let custom = format!(
+        "{}\n# a comment the user wrote\n{}",
+        &text[..fm_end],
+        &text[fm_end..]
+    );
     std::fs::write(&path, &custom).unwrap();
     let body = custom[fm_end..].to_string();
     let sha = e.head();
-    e.orch_ok(&["task", "link", "T-7", "--pr", "https://github.com/o/r/pull/12"]);
-    e.orch_ok(&["task", "link", "T-7", "--issue", "https://github.com/o/r/issues/3"]);
+    e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--pr",
+        "https://github.com/o/r/pull/12",
+    ]);
+    e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--issue",
+        "https://github.com/o/r/issues/3",
+    ]);
     e.orch_ok(&["task", "link", "T-7", "--commit", &sha[..8]]);
-    let again = e.orch_ok(&["task", "link", "T-7", "--pr", "https://github.com/o/r/pull/12"]);
+    let again = e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--pr",
+        "https://github.com/o/r/pull/12",
+    ]);
     assert!(again.contains("already links"), "{again}");
     let after = std::fs::read_to_string(&path).unwrap();
-    assert!(after.ends_with(&body[body.find("\n---\n").unwrap()..]), "body kept:\n{after}");
+    assert!(
+        after.ends_with(&body[body.find("\n---\n").unwrap()..]),
+        "body kept:\n{after}"
+    );
     assert!(after.contains("# a comment the user wrote"), "{after}");
-    assert!(after.starts_with(&custom[..fm_end]), "fields before links kept:\n{after}");
+    assert!(
+        after.starts_with(&custom[..fm_end]),
+        "fields before links kept:\n{after}"
+    );
     let show = e.json(&["task", "show", "T-7"]);
     let links: Vec<(String, String)> = show["links"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["kind"].as_str().unwrap().into(), l["target"].as_str().unwrap().into()))
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap().into(),
+                l["target"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         links,
@@ -532,7 +718,10 @@ fn links_are_recorded_without_touching_the_rest() {
         ]
     );
     let human = e.orch_ok(&["task", "show", "T-7"]);
-    assert!(human.contains("link:        pr https://github.com/o/r/pull/12"), "{human}");
+    assert!(
+        human.contains("link:        pr https://github.com/o/r/pull/12"),
+        "{human}"
+    );
     let o = e.orch(&["task", "link", "T-7", "--commit", "not-hex"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -6,7 +6,13 @@ use orch::project::Project;
 use orch::Result;
 use std::io::Write;
 
-pub fn changes(p: &Project, out: &Out, code: Option<&str>, opts: &Options, stdout: bool) -> Result<()> {
+pub fn changes(
+    p: &Project,
+    out: &Out,
+    code: Option<&str>,
+    opts: &Options,
+    stdout: bool,
+) -> Result<()> {
     let code = p.resolve_code(code)?;
     if stdout {
         let c = changes::preview(p, &code, opts)?;
@@ -27,7 +33,11 @@ pub fn changes(p: &Project, out: &Out, code: Option<&str>, opts: &Options, stdou
     let what = if !w.changed {
         format!("{} is up to date ({})", w.path, w.summary)
     } else {
-        let commit = w.commit.as_ref().map(|c| format!(" (commit {})", &c[..7])).unwrap_or_default();
+        let commit = w
+            .commit
+            .as_ref()
+            .map(|c| format!(" (commit {})", &c[..7]))
+            .unwrap_or_default();
         format!("Wrote {}: {}{commit}", w.path, w.summary)
     };
     out.say(&format!("{} {what}", out.paint(Tone::Good, "✓")));
@@ -66,18 +76,34 @@ pub fn link(
         (_, Some(u), _) => ("issue", u),
         (_, _, Some(s)) => ("commit", s),
         _ => {
-            return Err(orch::Error::usage("say what to link: --pr URL, --issue URL or --commit SHA")
-                .with_hint(format!("e.g. `orch task link {code} --pr https://github.com/org/repo/pull/12`")))
+            return Err(orch::Error::usage(
+                "say what to link: --pr URL, --issue URL or --commit SHA",
+            )
+            .with_hint(format!(
+                "e.g. `orch task link {code} --pr https://github.com/org/repo/pull/12`"
+            )))
         }
     };
     let r = orch::links::add(p, &code, kind, target)?;
     if out.json {
         out.json_ok(&r, &[]);
     } else if r.added {
-        let commit = r.commit.as_ref().map(|c| format!(" (commit {})", &c[..7])).unwrap_or_default();
-        out.say(&format!("{} Linked {} {} to {code}{commit}", out.paint(Tone::Good, "✓"), r.link.kind, r.link.target));
+        let commit = r
+            .commit
+            .as_ref()
+            .map(|c| format!(" (commit {})", &c[..7]))
+            .unwrap_or_default();
+        out.say(&format!(
+            "{} Linked {} {} to {code}{commit}",
+            out.paint(Tone::Good, "✓"),
+            r.link.kind,
+            r.link.target
+        ));
     } else {
-        out.say(&format!("{code} already links {} {}", r.link.kind, r.link.target));
+        out.say(&format!(
+            "{code} already links {} {}",
+            r.link.kind, r.link.target
+        ));
     }
     Ok(())
 }

@@ -92,10 +92,18 @@ impl Stat {
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut s = format!("{} file{} changed", self.files, plural(self.files));
         if self.insertions > 0 || self.deletions == 0 {
-            s.push_str(&format!(", {} insertion{}(+)", self.insertions, plural(self.insertions)));
+            s.push_str(&format!(
+                ", {} insertion{}(+)",
+                self.insertions,
+                plural(self.insertions)
+            ));
         }
         if self.deletions > 0 || self.insertions == 0 {
-            s.push_str(&format!(", {} deletion{}(-)", self.deletions, plural(self.deletions)));
+            s.push_str(&format!(
+                ", {} deletion{}(-)",
+                self.deletions,
+                plural(self.deletions)
+            ));
         }
         s
     }
@@ -152,7 +160,12 @@ fn tree_bytes(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<u8>> {
 
 /// The changed files between the trees of `old` and `new` (commits or trees; `None` is the
 /// empty tree), sorted by path as git sorts them.
-pub fn diff(repo: &gix::Repository, old: Option<ObjectId>, new: Option<ObjectId>, opts: &Options) -> Result<Vec<FileDiff>> {
+pub fn diff(
+    repo: &gix::Repository,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    opts: &Options,
+) -> Result<Vec<FileDiff>> {
     let (ta, tb) = (tree_of(repo, old)?, tree_of(repo, new)?);
     let (da, db) = (tree_bytes(repo, ta)?, tree_bytes(repo, tb)?);
     let mut rec = gix::diff::tree::Recorder::default();
@@ -173,15 +186,29 @@ pub fn diff(repo: &gix::Repository, old: Option<ObjectId>, new: Option<ObjectId>
     };
     for c in rec.records {
         let (path, a, b) = match c {
-            Change::Addition { entry_mode, oid, path, .. } => (path, None, side(entry_mode, oid)),
-            Change::Deletion { entry_mode, oid, path, .. } => (path, side(entry_mode, oid), None),
+            Change::Addition {
+                entry_mode,
+                oid,
+                path,
+                ..
+            } => (path, None, side(entry_mode, oid)),
+            Change::Deletion {
+                entry_mode,
+                oid,
+                path,
+                ..
+            } => (path, side(entry_mode, oid), None),
             Change::Modification {
                 previous_entry_mode,
                 previous_oid,
                 entry_mode,
                 oid,
                 path,
-            } => (path, side(previous_entry_mode, previous_oid), side(entry_mode, oid)),
+            } => (
+                path,
+                side(previous_entry_mode, previous_oid),
+                side(entry_mode, oid),
+            ),
         };
         if (a.is_none() && b.is_none()) || excluded(&path, &opts.exclude) {
             continue;
@@ -209,7 +236,13 @@ fn content(repo: &gix::Repository, s: Option<Side>) -> Result<Vec<u8>> {
         .data)
 }
 
-fn file_diff(repo: &gix::Repository, path: &[u8], a: Option<Side>, b: Option<Side>, patch: bool) -> Result<FileDiff> {
+fn file_diff(
+    repo: &gix::Repository,
+    path: &[u8],
+    a: Option<Side>,
+    b: Option<Side>,
+    patch: bool,
+) -> Result<FileDiff> {
     let is_file = |k: EntryKind| matches!(k, EntryKind::Blob | EntryKind::BlobExecutable);
     let status = match (a, b) {
         (None, _) => Status::Added,
@@ -273,7 +306,10 @@ fn count_lines(data: &[u8]) -> usize {
 /// indent heuristic (git's default `diff.indentHeuristic`). Lines keep their terminators, so a
 /// CRLF or a missing final newline is a change, as in git.
 fn hunks_of<'a>(a: &'a [u8], b: &'a [u8]) -> (Vec<imara_diff::Hunk>, InternedInput<&'a [u8]>) {
-    let input = InternedInput::new(imara_diff::sources::byte_lines(a), imara_diff::sources::byte_lines(b));
+    let input = InternedInput::new(
+        imara_diff::sources::byte_lines(a),
+        imara_diff::sources::byte_lines(b),
+    );
     let mut d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
     d.postprocess_lines(&input);
     (d.hunks().collect(), input)
@@ -288,7 +324,9 @@ pub fn line_stat(a: &[u8], b: &[u8]) -> (usize, usize) {
         return (count_lines(b), count_lines(a));
     }
     let (hunks, _) = hunks_of(a, b);
-    hunks.iter().fold((0, 0), |(i, d), h| (i + h.after.len(), d + h.before.len()))
+    hunks
+        .iter()
+        .fold((0, 0), |(i, d), h| (i + h.after.len(), d + h.before.len()))
 }
 
 const CONTEXT: u32 = 3;
@@ -324,7 +362,8 @@ pub fn unified(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < hunks.len() {
         let mut j = i;
-        while j + 1 < hunks.len() && hunks[j + 1].before.start - hunks[j].before.end <= 2 * CONTEXT {
+        while j + 1 < hunks.len() && hunks[j + 1].before.start - hunks[j].before.end <= 2 * CONTEXT
+        {
             j += 1;
         }
         let (first, last) = (&hunks[i], &hunks[j]);
@@ -334,7 +373,12 @@ pub fn unified(a: &[u8], b: &[u8]) -> Vec<u8> {
         let (o1, n1) = (last.before.end + post, last.after.end + post);
         let _ = new_n;
         out.extend_from_slice(
-            format!("@@ -{} +{} @@\n", range_str(o0, o1 - o0), range_str(n0, n1 - n0)).as_bytes(),
+            format!(
+                "@@ -{} +{} @@\n",
+                range_str(o0, o1 - o0),
+                range_str(n0, n1 - n0)
+            )
+            .as_bytes(),
         );
         let mut at = o0;
         for h in &hunks[i..=j] {
@@ -363,11 +407,24 @@ mod tests {
 
     #[test]
     fn shortstat_wording_matches_git() {
-        let s = |files, insertions, deletions| Stat { files, insertions, deletions }.shortstat();
+        let s = |files, insertions, deletions| {
+            Stat {
+                files,
+                insertions,
+                deletions,
+            }
+            .shortstat()
+        };
         assert_eq!(s(1, 1, 0), "1 file changed, 1 insertion(+)");
         assert_eq!(s(2, 0, 3), "2 files changed, 3 deletions(-)");
-        assert_eq!(s(1, 0, 0), "1 file changed, 0 insertions(+), 0 deletions(-)");
-        assert_eq!(s(3, 2, 1), "3 files changed, 2 insertions(+), 1 deletion(-)");
+        assert_eq!(
+            s(1, 0, 0),
+            "1 file changed, 0 insertions(+), 0 deletions(-)"
+        );
+        assert_eq!(
+            s(3, 2, 1),
+            "3 files changed, 2 insertions(+), 1 deletion(-)"
+        );
     }
 
     #[test]
@@ -377,7 +434,10 @@ mod tests {
             String::from_utf8(h).unwrap(),
             "@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"
         );
-        assert_eq!(String::from_utf8(unified(b"", b"x\n")).unwrap(), "@@ -0,0 +1 @@\n+x\n");
+        assert_eq!(
+            String::from_utf8(unified(b"", b"x\n")).unwrap(),
+            "@@ -0,0 +1 @@\n+x\n"
+        );
         assert_eq!(line_stat(b"a\r\n", b"a\n"), (1, 1));
     }
 }
