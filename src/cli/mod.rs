@@ -377,6 +377,7 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
 }
 
 fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
+    use std::fmt::Write as _;
     if tasks.is_empty() {
         out.say("No tasks yet. Create one with `orch task new --title \"...\"`.");
         return;
@@ -392,11 +393,11 @@ fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
     ));
     for t in tasks {
         let mark = if Some(t.task.as_str()) == current {
-            "*"
+            '*'
         } else {
-            " "
+            ' '
         };
-        let phase = t.phase.clone().unwrap_or_else(|| "-".into());
+        let phase = t.phase.as_deref().unwrap_or("-");
         let sess = if t.phase.is_none() {
             "-"
         } else if t.active {
@@ -404,14 +405,15 @@ fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
         } else {
             "ended"
         };
-        let title = match &t.error {
-            Some(e) => out.paint(Tone::Bad, &format!("unreadable: {e}")),
-            None => t.title.clone(),
-        };
-        s.push_str(&format!(
-            "\n{mark} {:<w$}  {:<9} {:<7} {:<12} {title}",
-            t.task, phase, sess, t.status
-        ));
+        let _ = write!(
+            s,
+            "\n{mark} {:<w$}  {phase:<9} {sess:<7} {:<12} ",
+            t.task, t.status
+        );
+        match &t.error {
+            Some(e) => s.push_str(&out.paint(Tone::Bad, &format!("unreadable: {e}"))),
+            None => s.push_str(&t.title),
+        }
     }
     out.say(&s);
 }
