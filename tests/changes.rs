@@ -3,7 +3,7 @@
 //! `--shortstat`, hunks equal `git diff -U3` (without git's function context).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 struct Env {
@@ -202,6 +202,13 @@ fn orch_numstat(j: &Value) -> Vec<(String, Option<(usize, usize)>)> {
         .collect()
 }
 
+/// A hunk header without git's function context after the closing `@@`.
+fn hunk_header(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("@@ ")?;
+    let end = rest.find(" @@")?;
+    Some(format!("@@ {} @@\n", &rest[..end]))
+}
+
 /// Hunks per path from `git diff -U3`, function context after `@@` removed.
 fn git_hunks(e: &Env, a: &str, b: &str) -> std::collections::BTreeMap<String, String> {
     let out = e.git(&[
@@ -226,12 +233,9 @@ fn git_hunks(e: &Env, a: &str, b: &str) -> std::collections::BTreeMap<String, St
             in_hunks = false;
             continue;
         }
-        if line.starts_with("@@ ") {
+        if let Some(h) = hunk_header(line) {
             in_hunks = true;
-            let end = line[3..].find(" @@").unwrap() + 6;
-            map.get_mut(cur.as_ref().unwrap())
-                .unwrap()
-                .push_str(&format!("{}\n", &line[..end]));
+            map.get_mut(cur.as_ref().unwrap()).unwrap().push_str(&h);
             continue;
         }
         if in_hunks {
@@ -516,13 +520,7 @@ fn hunks_and_counts_match_git_on_generated_texts() {
         let expected: String = match text.find("\n@@ ") {
             Some(i) => text[i + 1..]
                 .split_inclusive('\n')
-                .map(|l| {
-                    if l.starts_with("@@ ") {
-                        format!("{}\n", &l[..l[3..].find(" @@").unwrap() + 6])
-                    } else {
-                        l.to_string()
-                    }
-                })
+                .map(|l| hunk_header(l).unwrap_or_else(|| l.to_string()))
                 .collect(),
             None => String::new(),
         };
@@ -724,9 +722,4 @@ fn links_are_recorded_without_touching_the_rest() {
     );
     let o = e.orch(&["task", "link", "T-7", "--commit", "not-hex"]);
     assert_eq!(o.status.code(), Some(2));
-}
-
-#[allow(dead_code)]
-fn exists(p: &Path) -> bool {
-    p.exists()
 }
