@@ -252,7 +252,16 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             code,
             patch,
             stdout,
-        } => cmd_changes::changes(&open(cli)?, out, code.as_deref(), *patch, *stdout),
+            base,
+            head,
+        } => {
+            let opts = orch::changes::Options {
+                patch: *patch,
+                base: base.clone(),
+                head: head.clone(),
+            };
+            cmd_changes::changes(&open(cli)?, out, code.as_deref(), &opts, *stdout)
+        }
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }

@@ -2,6 +2,7 @@
 //! with gix.
 
 pub mod commit;
+pub mod diff;
 pub mod repo;
 
 pub use commit::{commit_paths, CommitOutcome};
