@@ -123,7 +123,8 @@ impl Out {
                 Severity::Warning => paint(Tone::Warn, "!"),
             };
             let _ = writeln!(err, "  {mark} {}", d.message);
-            let _ = writeln!(err, "    {}", paint(Tone::Dim, &format!("fix: {}", d.fix)));
+            let fix = d.fix.replace('\n', "\n         ");
+            let _ = writeln!(err, "    {}", paint(Tone::Dim, &format!("fix: {fix}")));
         }
         if let Some(h) = &e.hint {
             let _ = writeln!(err, "{} {h}", paint(Tone::Dim, "hint:"));
