@@ -10,15 +10,18 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod git;
+pub mod hooks;
 pub mod links;
 pub mod ops;
 pub mod project;
+pub mod report;
 pub mod rules;
 pub mod session;
 pub mod store;
 pub mod task;
 pub mod templates;
 pub mod validate;
+pub mod verify;
 pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};

@@ -2,6 +2,7 @@
 //! with gix.
 
 pub mod commit;
+pub mod history;
 pub mod repo;
 
 pub use repo::{Identity, Repo};
