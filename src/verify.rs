@@ -537,7 +537,23 @@ fn judge_session(
         }
     };
     match decided {
-        Err(e) => (Some(step), vec![refused(e)]),
+        Err(e) => {
+            let mut viol = refused(e);
+            // A skip is the rule the edit breaks first, whatever else is missing.
+            if step.kind == "skip" && reason.is_none() && !r.options.allow_phase_skip {
+                let (a, b) = (wf.index_of(&old.current_phase), wf.index_of(&new.current_phase));
+                if let (Some(a), Some(b)) = (a, b) {
+                    let skipped: Vec<&str> = wf.phases[a + 1..b].iter().map(|p| p.name.as_str()).collect();
+                    viol.message = format!(
+                        "{moved} skips {} (allow_phase_skip = false); {}",
+                        skipped.join(", "),
+                        viol.message.trim_start_matches(&format!("{moved}: "))
+                    );
+                    viol.rule = "phase_skip".into();
+                }
+            }
+            (Some(step), vec![viol])
+        }
         Ok(d) => {
             let mut out = vec![];
             let recorded = entry.is_some_and(|h| {

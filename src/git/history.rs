@@ -290,6 +290,20 @@ pub fn range_commits(repo: &gix::Repository, tips: &[ObjectId], hidden: &[Object
 /// Resolves a full or abbreviated hex id, `HEAD`, or a branch/tag/remote name to a commit.
 pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     let spec = spec.trim();
+    // `X~N`, `X^` and `X^N`: walk parents of X.
+    if let Some(pos) = spec.rfind(['~', '^']) {
+        let (base, op) = (&spec[..pos], &spec[pos..]);
+        let n: usize = if op.len() == 1 { 1 } else { op[1..].parse().map_err(|_| Error::usage(format!("cannot resolve {spec:?} to a commit")))? };
+        let mut id = resolve(repo, base)?;
+        if op.starts_with('~') {
+            for _ in 0..n {
+                id = *commit_tree_parents(repo, id)?.1.first().ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent")))?;
+            }
+        } else if n > 0 {
+            id = *commit_tree_parents(repo, id)?.1.get(n - 1).ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent {n}")))?;
+        }
+        return Ok(id);
+    }
     let bad = || {
         Error::usage(format!("cannot resolve {spec:?} to a commit"))
             .with_hint("give a commit id, HEAD, or a branch or tag name")
