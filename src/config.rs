@@ -93,7 +93,7 @@ impl Config {
             let msg = e.message().trim().to_string();
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let at = match line {
                 Some(l) => format!("{}:{l}", path.display()),
                 None => path.display().to_string(),

@@ -105,7 +105,10 @@ pub fn parse_log(text: &str, file: &str) -> Result<Vec<Event>> {
             )
         })?;
         if e.id.is_empty() {
-            e.id = format!("evt_{:016x}", fnv(line.trim().as_bytes(), 0xcbf2_9ce4_8422_2325));
+            e.id = format!(
+                "evt_{:016x}",
+                fnv(line.trim().as_bytes(), 0xcbf2_9ce4_8422_2325)
+            );
         }
         if seen.insert(e.id.clone()) {
             out.push(e);
@@ -140,8 +143,7 @@ pub fn check_addable(type_: &str, phase: &crate::workflow::Phase) -> Result<()> 
 
 fn valid_part(p: &str) -> bool {
     !p.is_empty()
-        && p
-            .chars()
+        && p.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -168,8 +170,22 @@ mod tests {
 
     #[test]
     fn duplicates_are_dropped_and_order_is_stable() {
-        let a = Event::new("x", "2025-01-01T00:00:02Z", None, "T", "a", serde_json::json!({}));
-        let b = Event::new("y", "2025-01-01T00:00:01Z", None, "T", "a", serde_json::json!({}));
+        let a = Event::new(
+            "x",
+            "2025-01-01T00:00:02Z",
+            None,
+            "T",
+            "a",
+            serde_json::json!({}),
+        );
+        let b = Event::new(
+            "y",
+            "2025-01-01T00:00:01Z",
+            None,
+            "T",
+            "a",
+            serde_json::json!({}),
+        );
         let one = format!("{}{}{}", a.to_line(), b.to_line(), a.to_line());
         let two = format!("{}{}", b.to_line(), a.to_line());
         let x = parse_log(&one, "f").unwrap();

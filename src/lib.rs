@@ -12,6 +12,7 @@ pub mod event;
 pub mod git;
 pub mod hooks;
 pub mod links;
+pub mod listing;
 pub mod ops;
 pub mod project;
 pub mod report;

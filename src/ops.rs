@@ -4,7 +4,7 @@
 use crate::code::TaskCode;
 use crate::event::Event;
 use crate::project::{Project, ORCH_DIR};
-use crate::rules::{self, Decision, StartMode, Stamp};
+use crate::rules::{self, Decision, Stamp, StartMode};
 use crate::session::{Override, Session};
 use crate::store::{self, Write_};
 use crate::task::TaskDoc;
@@ -102,7 +102,10 @@ fn scaffold_dates(session: Option<&Session>, task_dir: &Path) -> Vec<String> {
         d.push(s.started_at.clone());
         d.extend(s.phase_history.iter().map(|h| h.completed_at.clone()));
     }
-    let mut out: Vec<String> = d.iter().filter_map(|t| t.get(..10).map(str::to_string)).collect();
+    let mut out: Vec<String> = d
+        .iter()
+        .filter_map(|t| t.get(..10).map(str::to_string))
+        .collect();
     if let Ok(rd) = std::fs::read_dir(task_dir) {
         for e in rd.flatten() {
             if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
@@ -117,7 +120,12 @@ fn scaffold_dates(session: Option<&Session>, task_dir: &Path) -> Vec<String> {
 }
 
 /// The checks of `phase` for a task, against the working tree.
-pub fn check(p: &Project, code: &TaskCode, phase: &Phase, session: Option<&Session>) -> Result<Vec<Diagnostic>> {
+pub fn check(
+    p: &Project,
+    code: &TaskCode,
+    phase: &Phase,
+    session: Option<&Session>,
+) -> Result<Vec<Diagnostic>> {
     let doc = p.load_doc(code).ok();
     let v = vars(p, code, doc.as_ref(), &phase.name)?;
     let dir = p.task_dir(code);
@@ -143,11 +151,17 @@ pub fn next_step(p: &Project, code: &TaskCode, session: Option<&Session>) -> Res
         Error::state(format!(
             "{code}: session.json says phase {phase_name:?}, which the workflow does not define"
         ))
-        .with_hint(format!("move it with `orch phase set {code} <phase>` (phases: {})", p.workflow.names().join(", ")))
+        .with_hint(format!(
+            "move it with `orch phase set {code} <phase>` (phases: {})",
+            p.workflow.names().join(", ")
+        ))
     })?;
     let v = vars(p, code, Some(&doc), &phase.name)?;
     let instructions = crate::templates::render_str(&phase.def.next_step, &v).map_err(|e| {
-        Error::usage(format!("{}: phase {}, key next_step: {e}", p.workflow.source, phase.name))
+        Error::usage(format!(
+            "{}: phase {}, key next_step: {e}",
+            p.workflow.source, phase.name
+        ))
     })?;
     let dir = p.task_dir(code);
     let ctx = validate::Context {
@@ -308,13 +322,24 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
         Some(c) => {
             let c = TaskCode::parse(c)?;
             if p.task_dir(&c).exists() {
-                return Err(Error::state(format!("task {c} already exists ({})", p.task_rel(&c)))
-                    .with_hint(format!("see it with `orch task show {c}`, or pick another code")));
+                return Err(
+                    Error::state(format!("task {c} already exists ({})", p.task_rel(&c)))
+                        .with_hint(format!(
+                            "see it with `orch task show {c}`, or pick another code"
+                        )),
+                );
             }
             c
         }
         None => (0u64..)
-            .map(|salt| TaskCode::generate(&req.title, &st.now, &st.actor, salt ^ std::process::id() as u64))
+            .map(|salt| {
+                TaskCode::generate(
+                    &req.title,
+                    &st.now,
+                    &st.actor,
+                    salt ^ std::process::id() as u64,
+                )
+            })
             .find(|c| !p.task_dir(c).exists())
             .expect("a free code"),
     };
@@ -363,7 +388,12 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
             bytes: text.into_bytes(),
         }],
         &[&rel],
-        Some(&commit_message(&code, "new task", "none", &p.workflow.first().name)),
+        Some(&commit_message(
+            &code,
+            "new task",
+            "none",
+            &p.workflow.first().name,
+        )),
     )
     .inspect_err(|_| {
         let _ = std::fs::remove_dir(&dir);
@@ -395,63 +425,24 @@ pub struct ListFilter {
     pub active: bool,
 }
 
-fn summarize(tasks_dir: &Path, code: &TaskCode) -> TaskSummary {
-    let dir = tasks_dir.join(code.as_str());
-    let rel = format!("{ORCH_DIR}/tasks/{code}");
-    let mut s = TaskSummary {
-        task: code.to_string(),
-        title: String::new(),
-        status: String::new(),
-        phase: None,
-        active: false,
-        sprint: None,
-        tags: vec![],
-        error: None,
-    };
-    match crate::project::read_doc(&dir, &rel) {
-        Ok(doc) => {
-            s.title = doc.title();
-            s.status = doc.str_field("status").unwrap_or_default();
-            s.sprint = doc.str_field("sprint").filter(|x| !x.is_empty());
-            s.tags = doc.tags();
-        }
-        Err(e) => s.error = Some(e.message),
-    }
-    match crate::project::read_session(&dir, &rel) {
-        Ok(Some(sess)) => {
-            s.phase = Some(sess.current_phase);
-            s.active = sess.active;
-        }
-        Ok(None) => {}
-        Err(e) => s.error = s.error.or(Some(e.message)),
-    }
-    s
-}
-
 pub fn task_list(p: &Project, f: &ListFilter) -> Result<Vec<TaskSummary>> {
     if let Some(ph) = &f.phase {
         p.workflow.require(ph)?;
     }
     let codes = p.task_codes()?;
-    let tasks_dir = p.tasks_dir();
-    let tasks_dir = tasks_dir.as_path();
-    // Reading thousands of small files is I/O and parse bound: split it over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = codes.len().div_ceil(threads).max(1);
-    let all: Vec<TaskSummary> = std::thread::scope(|sc| {
-        let handles: Vec<_> = codes
-            .chunks(chunk)
-            .map(|part| sc.spawn(move || part.iter().map(|c| summarize(tasks_dir, c)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+    let all = crate::listing::summaries(&p.tasks_dir(), &p.local_dir().join("cache"), &codes);
     Ok(all
         .into_iter()
-        .filter(|t| f.phase.as_ref().is_none_or(|ph| t.phase.as_ref() == Some(ph)))
-        .filter(|t| f.sprint.as_ref().is_none_or(|sp| t.sprint.as_ref() == Some(sp)))
+        .filter(|t| {
+            f.phase
+                .as_ref()
+                .is_none_or(|ph| t.phase.as_ref() == Some(ph))
+        })
+        .filter(|t| {
+            f.sprint
+                .as_ref()
+                .is_none_or(|sp| t.sprint.as_ref() == Some(sp))
+        })
         .filter(|t| !f.active || t.active)
         .collect())
 }
@@ -538,7 +529,11 @@ pub fn events(p: &Project, code: &TaskCode, type_: Option<&str>) -> Result<Vec<E
     Ok(match type_ {
         Some(t) => all
             .into_iter()
-            .filter(|e| e.type_ == t || e.type_.ends_with(&format!(".{t}")) || e.type_.starts_with(&format!("{t}.")))
+            .filter(|e| {
+                e.type_ == t
+                    || e.type_.ends_with(&format!(".{t}"))
+                    || e.type_.starts_with(&format!("{t}."))
+            })
             .collect(),
         None => all,
     })
@@ -550,7 +545,13 @@ pub struct EventAdded {
     pub commit: Option<String>,
 }
 
-pub fn event_add(p: &Project, code: &TaskCode, type_: &str, data: Option<&str>, commit: bool) -> Result<EventAdded> {
+pub fn event_add(
+    p: &Project,
+    code: &TaskCode,
+    type_: &str,
+    data: Option<&str>,
+    commit: bool,
+) -> Result<EventAdded> {
     p.require_task(code)?;
     let payload: serde_json::Value = match data {
         Some(d) => serde_json::from_str(d).map_err(|e| {
@@ -575,7 +576,9 @@ pub fn event_add(p: &Project, code: &TaskCode, type_: &str, data: Option<&str>, 
             return Err(Error::state(format!(
                 "{code} has no active session, so only custom.* events can be added"
             ))
-            .with_hint(format!("start one with `orch session start {code}`, or use a type like custom.note")))
+            .with_hint(format!(
+                "start one with `orch session start {code}`, or use a type like custom.note"
+            )))
         }
     }
     let (st, _) = stamp(p)?;
@@ -596,7 +599,12 @@ pub fn event_add(p: &Project, code: &TaskCode, type_: &str, data: Option<&str>, 
             phase_name.as_deref().unwrap_or("none"),
         )
     });
-    let applied = store::apply(p, vec![events_with(p, code, std::slice::from_ref(&ev))?], &[&rel], msg.as_deref())?;
+    let applied = store::apply(
+        p,
+        vec![events_with(p, code, std::slice::from_ref(&ev))?],
+        &[&rel],
+        msg.as_deref(),
+    )?;
     Ok(EventAdded {
         event: ev,
         commit: applied.commit.map(|c| c.commit.to_string()),
@@ -653,7 +661,9 @@ fn commit_decision(
         }
     }
     if let Some(to) = &d.to {
-        if p.workflow.phase(to).is_some_and(|ph| ph.generates_changes_on_enter())
+        if p.workflow
+            .phase(to)
+            .is_some_and(|ph| ph.generates_changes_on_enter())
             && d.kind != rules::Kind::Start
             && p.config.git.commit
         {
@@ -668,7 +678,9 @@ fn commit_decision(
         }
     }
     let rel = p.task_rel(code);
-    let phase_trailer = d.to.clone().unwrap_or_else(|| d.session.current_phase.clone());
+    let phase_trailer =
+        d.to.clone()
+            .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = store::apply(p, writes, &[&rel], Some(&msg))?;
     p.set_current_task(code)?;
@@ -698,7 +710,9 @@ fn head(p: &Project) -> Result<Option<String>> {
 fn check_session_key(k: &str) -> Result<()> {
     if k.is_empty()
         || k.len() > 128
-        || !k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+        || !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
     {
         return Err(Error::usage(format!("invalid session key {k:?}"))
             .with_hint("use 1-128 characters of A-Z a-z 0-9 _ - . :"));
@@ -706,7 +720,12 @@ fn check_session_key(k: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn session_start(p: &Project, code: &TaskCode, key: Option<&str>, mode: StartMode) -> Result<Transition> {
+pub fn session_start(
+    p: &Project,
+    code: &TaskCode,
+    key: Option<&str>,
+    mode: StartMode,
+) -> Result<Transition> {
     if let Some(k) = key {
         check_session_key(k)?;
     }
@@ -718,7 +737,14 @@ pub fn session_start(p: &Project, code: &TaskCode, key: Option<&str>, mode: Star
     let key = key
         .map(str::to_string)
         .unwrap_or_else(|| Session::default_key(code.as_str(), &now));
-    match rules::start(code.as_str(), existing.as_ref(), mode, &p.workflow, key, &st)? {
+    match rules::start(
+        code.as_str(),
+        existing.as_ref(),
+        mode,
+        &p.workflow,
+        key,
+        &st,
+    )? {
         None => {
             let s = existing.expect("continue needs a session");
             p.set_current_task(code)?;
@@ -737,8 +763,19 @@ pub fn session_start(p: &Project, code: &TaskCode, key: Option<&str>, mode: Star
         }
         Some(d) => {
             let phase = d.session.current_phase.clone();
-            let scaffold = p.config.workflow.sync_files_on_phase_complete.then_some(phase.as_str());
-            commit_decision(p, code, d, &format!("session start ({phase})"), &st, scaffold)
+            let scaffold = p
+                .config
+                .workflow
+                .sync_files_on_phase_complete
+                .then_some(phase.as_str());
+            commit_decision(
+                p,
+                code,
+                d,
+                &format!("session start ({phase})"),
+                &st,
+                scaffold,
+            )
         }
     }
 }
@@ -762,7 +799,12 @@ fn active_session(p: &Project, code: &TaskCode) -> Result<Session> {
     })
 }
 
-pub fn phase_complete(p: &Project, code: &TaskCode, override_reason: Option<&str>, from: Option<&str>) -> Result<Transition> {
+pub fn phase_complete(
+    p: &Project,
+    code: &TaskCode,
+    override_reason: Option<&str>,
+    from: Option<&str>,
+) -> Result<Transition> {
     p.require_task(code)?;
     preflight(p)?;
     let _lock = p.lock()?;
@@ -773,13 +815,36 @@ pub fn phase_complete(p: &Project, code: &TaskCode, override_reason: Option<&str
         Some(ph) => check(p, code, ph, Some(&s))?,
         None => vec![],
     };
-    let d = rules::complete(&s, &p.workflow, &p.config.workflow, checks, override_reason, &st, head(p)?.as_deref())?;
-    let subject = format!("{} -> {}", s.current_phase, d.to.clone().unwrap_or_default());
-    let scaffold = p.config.workflow.sync_files_on_phase_complete.then(|| d.to.clone()).flatten();
+    let d = rules::complete(
+        &s,
+        &p.workflow,
+        &p.config.workflow,
+        checks,
+        override_reason,
+        &st,
+        head(p)?.as_deref(),
+    )?;
+    let subject = format!(
+        "{} -> {}",
+        s.current_phase,
+        d.to.clone().unwrap_or_default()
+    );
+    let scaffold = p
+        .config
+        .workflow
+        .sync_files_on_phase_complete
+        .then(|| d.to.clone())
+        .flatten();
     commit_decision(p, code, d, &subject, &st, scaffold.as_deref())
 }
 
-pub fn phase_set(p: &Project, code: &TaskCode, target: &str, override_reason: Option<&str>, from: Option<&str>) -> Result<Transition> {
+pub fn phase_set(
+    p: &Project,
+    code: &TaskCode,
+    target: &str,
+    override_reason: Option<&str>,
+    from: Option<&str>,
+) -> Result<Transition> {
     p.require_task(code)?;
     p.workflow.require(target)?;
     preflight(p)?;
@@ -791,18 +856,41 @@ pub fn phase_set(p: &Project, code: &TaskCode, target: &str, override_reason: Op
         Some(ph) => check(p, code, ph, Some(&s))?,
         None => vec![],
     };
-    let d = rules::set_phase(&s, &p.workflow, &p.config.workflow, target, checks, override_reason, &st, head(p)?.as_deref())?;
+    let d = rules::set_phase(
+        &s,
+        &p.workflow,
+        &p.config.workflow,
+        target,
+        checks,
+        override_reason,
+        &st,
+        head(p)?.as_deref(),
+    )?;
     let subject = format!(
         "{} -> {}{}",
         s.current_phase,
         target,
-        if d.kind == rules::Kind::Reopen { " (reopen)" } else { "" }
+        if d.kind == rules::Kind::Reopen {
+            " (reopen)"
+        } else {
+            ""
+        }
     );
-    let scaffold = p.config.workflow.sync_files_on_phase_complete.then(|| d.to.clone()).flatten();
+    let scaffold = p
+        .config
+        .workflow
+        .sync_files_on_phase_complete
+        .then(|| d.to.clone())
+        .flatten();
     commit_decision(p, code, d, &subject, &st, scaffold.as_deref())
 }
 
-pub fn session_end(p: &Project, code: &TaskCode, force: bool, reason: Option<&str>) -> Result<Transition> {
+pub fn session_end(
+    p: &Project,
+    code: &TaskCode,
+    force: bool,
+    reason: Option<&str>,
+) -> Result<Transition> {
     p.require_task(code)?;
     preflight(p)?;
     let _lock = p.lock()?;
@@ -812,8 +900,21 @@ pub fn session_end(p: &Project, code: &TaskCode, force: bool, reason: Option<&st
         Some(ph) if ph.name == p.workflow.last().name => check(p, code, ph, Some(&s))?,
         _ => vec![],
     };
-    let d = rules::end(&s, &p.workflow, &p.config.workflow, checks, force, reason, &st, head(p)?.as_deref())?;
-    let subject = format!("session end ({}{})", s.current_phase, if force { ", forced" } else { "" });
+    let d = rules::end(
+        &s,
+        &p.workflow,
+        &p.config.workflow,
+        checks,
+        force,
+        reason,
+        &st,
+        head(p)?.as_deref(),
+    )?;
+    let subject = format!(
+        "session end ({}{})",
+        s.current_phase,
+        if force { ", forced" } else { "" }
+    );
     commit_decision(p, code, d, &subject, &st, None)
 }
 

@@ -42,11 +42,10 @@ impl Project {
         let root = crate::validate::canonical(&git.workdir);
         let orch_dir = root.join(ORCH_DIR);
         if !orch_dir.is_dir() {
-            return Err(Error::state(format!(
-                "{} has no {ORCH_DIR}/ folder",
-                root.display()
-            ))
-            .with_hint("run `orch init` to set it up"));
+            return Err(
+                Error::state(format!("{} has no {ORCH_DIR}/ folder", root.display()))
+                    .with_hint("run `orch init` to set it up"),
+            );
         }
         let config = Config::load(&orch_dir.join("config.toml"))?;
         let templates = Templates::with_overrides(&orch_dir.join("templates"));
@@ -105,9 +104,9 @@ impl Project {
     pub fn current_task(&self) -> Result<Option<TaskCode>> {
         if let Ok(c) = std::env::var("ORCH_TASK") {
             if !c.trim().is_empty() {
-                return TaskCode::parse(c.trim()).map(Some).map_err(|e| {
-                    Error::usage(format!("ORCH_TASK: {}", e.message))
-                });
+                return TaskCode::parse(c.trim())
+                    .map(Some)
+                    .map_err(|e| Error::usage(format!("ORCH_TASK: {}", e.message)));
             }
         }
         match std::fs::read_to_string(self.local_dir().join("current-task")) {
@@ -126,8 +125,11 @@ impl Project {
         if self.task_exists(code) {
             return Ok(());
         }
-        Err(Error::usage(format!("unknown task {code}: {}/TASK.md does not exist", self.task_rel(code)))
-            .with_hint("list tasks with `orch task list`, or create it with `orch task new`"))
+        Err(Error::usage(format!(
+            "unknown task {code}: {}/TASK.md does not exist",
+            self.task_rel(code)
+        ))
+        .with_hint("list tasks with `orch task list`, or create it with `orch task new`"))
     }
 
     pub fn load_doc(&self, code: &TaskCode) -> Result<TaskDoc> {

@@ -151,7 +151,9 @@ fn gate(
         .with_diagnostics(checks));
     }
     if reason.trim().is_empty() {
-        return Err(Error::usage("--override needs a reason: pass --reason \"why\""));
+        return Err(Error::usage(
+            "--override needs a reason: pass --reason \"why\"",
+        ));
     }
     let ov = Override {
         reason: reason.trim().to_string(),
@@ -200,7 +202,10 @@ fn leave(
     if kind == Kind::Reopen {
         events.push(draft(event::PHASE_REOPEN, json!({"from": from, "to": to})));
     }
-    events.push(draft(event::phase_start(to), json!({"phase": to, "from": from})));
+    events.push(draft(
+        event::phase_start(to),
+        json!({"phase": to, "from": from}),
+    ));
     Decision {
         session: s,
         events,
@@ -248,10 +253,30 @@ pub fn complete(
             "{}: {} is the last phase; there is nothing to complete it into",
             s.task, s.current_phase
         ))
-        .with_hint(format!("end the session with `orch session end {}`", s.task)));
+        .with_hint(format!(
+            "end the session with `orch session end {}`",
+            s.task
+        )));
     };
-    let (warnings, ov) = gate(s, opts, checks, vec![], override_reason, stamp, "completing")?;
-    Ok(leave(s.clone(), wf, &next.name, Kind::Complete, ov, warnings, stamp, head))
+    let (warnings, ov) = gate(
+        s,
+        opts,
+        checks,
+        vec![],
+        override_reason,
+        stamp,
+        "completing",
+    )?;
+    Ok(leave(
+        s.clone(),
+        wf,
+        &next.name,
+        Kind::Complete,
+        ov,
+        warnings,
+        stamp,
+        head,
+    ))
 }
 
 /// `orch phase set`: back any time; forward by one like complete; further only with
@@ -271,11 +296,22 @@ pub fn set_phase(
     let cur = wf.index_of(&s.current_phase).expect("checked active phase");
     let dest = wf.index_of(&to.name).expect("known phase");
     if dest == cur {
-        return Err(Error::state(format!("{} is already in phase {}", s.task, to.name))
-            .with_hint(format!("see what it needs with `orch status {}`", s.task)));
+        return Err(
+            Error::state(format!("{} is already in phase {}", s.task, to.name))
+                .with_hint(format!("see what it needs with `orch status {}`", s.task)),
+        );
     }
     if dest < cur {
-        return Ok(leave(s.clone(), wf, &to.name, Kind::Reopen, None, vec![], stamp, head));
+        return Ok(leave(
+            s.clone(),
+            wf,
+            &to.name,
+            Kind::Reopen,
+            None,
+            vec![],
+            stamp,
+            head,
+        ));
     }
     if dest == cur + 1 {
         return complete(s, wf, opts, checks, override_reason, stamp, head);
@@ -287,11 +323,25 @@ pub fn set_phase(
     let blockers = if opts.allow_phase_skip {
         vec![]
     } else {
-        vec![format!("phase_skip: {} -> {} skips {}", s.current_phase, to.name, skipped.join(", "))]
+        vec![format!(
+            "phase_skip: {} -> {} skips {}",
+            s.current_phase,
+            to.name,
+            skipped.join(", ")
+        )]
     };
     let what = format!("skipping from {} to {}", s.current_phase, to.name);
     let (warnings, ov) = gate(s, opts, checks, blockers, override_reason, stamp, &what)?;
-    Ok(leave(s.clone(), wf, &to.name, Kind::Skip, ov, warnings, stamp, head))
+    Ok(leave(
+        s.clone(),
+        wf,
+        &to.name,
+        Kind::Skip,
+        ov,
+        warnings,
+        stamp,
+        head,
+    ))
 }
 
 /// `orch session end`: only in the last phase, after its checks, unless forced.
@@ -501,5 +551,351 @@ pub fn start(
             );
             Ok(Some(decision(s, ev, None)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::Templates;
+    use crate::validate::Severity;
+
+    fn wf() -> Workflow {
+        Workflow::builtin(&Templates::builtin_only()).unwrap()
+    }
+    fn st() -> Stamp {
+        Stamp {
+            actor: "A <a@x>".into(),
+            now: "2025-01-13T15:00:00Z".into(),
+        }
+    }
+    fn opts() -> WorkflowOptions {
+        WorkflowOptions::default()
+    }
+    fn session_in(phase: &str) -> Session {
+        let mut s = Session::new("T-1", "k".into(), "2025-01-13T14:00:00Z", phase);
+        s.current_phase = phase.into();
+        s
+    }
+    fn failing() -> Vec<Diagnostic> {
+        vec![Diagnostic::error(
+            "missing_artifact",
+            "CONTEXT.md",
+            "gone".into(),
+            "write it".into(),
+        )]
+    }
+
+    #[test]
+    fn builtin_workflow_has_six_phases_in_order() {
+        assert_eq!(
+            wf().names(),
+            ["intake", "research", "plan", "execute", "review", "close"]
+        );
+    }
+
+    #[test]
+    fn complete_moves_forward_by_one_and_records_history() {
+        let d = complete(
+            &session_in("intake"),
+            &wf(),
+            &opts(),
+            vec![],
+            None,
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(d.session.current_phase, "research");
+        let h = d.session.phase_history.last().unwrap();
+        assert_eq!(
+            (h.phase.as_str(), h.to.as_deref()),
+            ("intake", Some("research"))
+        );
+        assert_eq!(h.started_at, "2025-01-13T14:00:00Z");
+        let types: Vec<&str> = d.events.iter().map(|e| e.type_.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "orchestration.phase.intake.end",
+                "orchestration.phase.research.start"
+            ]
+        );
+    }
+
+    #[test]
+    fn failing_validation_refuses_with_diagnostics() {
+        let e = complete(
+            &session_in("research"),
+            &wf(),
+            &opts(),
+            failing(),
+            None,
+            &st(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Validation);
+        assert_eq!(e.diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn override_records_reason_author_and_checks() {
+        let d = complete(
+            &session_in("research"),
+            &wf(),
+            &opts(),
+            failing(),
+            Some("agreed"),
+            &st(),
+            None,
+        )
+        .unwrap();
+        let o = d.override_.unwrap();
+        assert_eq!(o.reason, "agreed");
+        assert_eq!(o.author, "A <a@x>");
+        assert_eq!(o.checks, ["missing_artifact: CONTEXT.md"]);
+        assert!(d.events.iter().any(|e| e.type_ == event::PHASE_OVERRIDE));
+        assert!(d.warnings.iter().all(|w| w.severity == Severity::Warning));
+    }
+
+    #[test]
+    fn override_refused_when_disabled() {
+        let mut o = opts();
+        o.allow_user_override = false;
+        let e = complete(
+            &session_in("research"),
+            &wf(),
+            &o,
+            failing(),
+            Some("x"),
+            &st(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::State);
+    }
+
+    #[test]
+    fn validation_off_turns_failures_into_warnings() {
+        let mut o = opts();
+        o.require_artifact_validation = false;
+        let d = complete(
+            &session_in("research"),
+            &wf(),
+            &o,
+            failing(),
+            None,
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert!(d.override_.is_none());
+        assert_eq!(d.warnings.len(), 1);
+    }
+
+    #[test]
+    fn skip_needs_option_or_override() {
+        let e = set_phase(
+            &session_in("intake"),
+            &wf(),
+            &opts(),
+            "plan",
+            vec![],
+            None,
+            &st(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::State);
+        let d = set_phase(
+            &session_in("intake"),
+            &wf(),
+            &opts(),
+            "plan",
+            vec![],
+            Some("small"),
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(d.kind, Kind::Skip);
+        assert!(d.override_.unwrap().checks[0].starts_with("phase_skip"));
+        let mut o = opts();
+        o.allow_phase_skip = true;
+        let d = set_phase(
+            &session_in("intake"),
+            &wf(),
+            &o,
+            "plan",
+            vec![],
+            None,
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.kind, d.session.current_phase.as_str()),
+            (Kind::Skip, "plan")
+        );
+        assert!(d.override_.is_none());
+    }
+
+    #[test]
+    fn back_is_always_a_reopen() {
+        let d = set_phase(
+            &session_in("review"),
+            &wf(),
+            &opts(),
+            "execute",
+            failing(),
+            None,
+            &st(),
+            Some("abc"),
+        )
+        .unwrap();
+        assert_eq!(d.kind, Kind::Reopen);
+        assert!(d.events.iter().any(|e| e.type_ == event::PHASE_REOPEN));
+    }
+
+    #[test]
+    fn end_only_in_last_phase_unless_forced() {
+        let e = end(
+            &session_in("plan"),
+            &wf(),
+            &opts(),
+            vec![],
+            false,
+            None,
+            &st(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::State);
+        let d = end(
+            &session_in("plan"),
+            &wf(),
+            &opts(),
+            vec![],
+            true,
+            None,
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert!(!d.session.active);
+        assert!(d.session.end.unwrap().forced);
+        let d = end(
+            &session_in("close"),
+            &wf(),
+            &opts(),
+            vec![],
+            false,
+            None,
+            &st(),
+            None,
+        )
+        .unwrap();
+        assert!(!d.session.active);
+    }
+
+    #[test]
+    fn execute_range_is_captured_and_extended_by_rework() {
+        let w = wf();
+        let d = complete(
+            &session_in("plan"),
+            &w,
+            &opts(),
+            vec![],
+            None,
+            &st(),
+            Some("base"),
+        )
+        .unwrap();
+        assert_eq!(
+            d.session.execute_range.as_ref().unwrap().base.as_deref(),
+            Some("base")
+        );
+        let d = complete(&d.session, &w, &opts(), vec![], None, &st(), Some("h1")).unwrap();
+        assert_eq!(
+            d.session.execute_range.as_ref().unwrap().head.as_deref(),
+            Some("h1")
+        );
+        let d = set_phase(
+            &d.session,
+            &w,
+            &opts(),
+            "execute",
+            vec![],
+            None,
+            &st(),
+            Some("h1b"),
+        )
+        .unwrap();
+        let d = complete(&d.session, &w, &opts(), vec![], None, &st(), Some("h2")).unwrap();
+        let r = d.session.execute_range.unwrap();
+        assert_eq!(
+            (r.base.as_deref(), r.head.as_deref()),
+            (Some("base"), Some("h2"))
+        );
+    }
+
+    #[test]
+    fn start_modes() {
+        let w = wf();
+        let first = start("T-1", None, StartMode::Fresh, &w, "k1".into(), &st())
+            .unwrap()
+            .unwrap();
+        let s = first.session;
+        let mut moved = s.clone();
+        moved.current_phase = "plan".into();
+        let e = start(
+            "T-1",
+            Some(&moved),
+            StartMode::Fresh,
+            &w,
+            "k2".into(),
+            &st(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::State);
+        assert!(e.hint.unwrap().contains("--continue"));
+        assert!(start(
+            "T-1",
+            Some(&moved),
+            StartMode::Continue,
+            &w,
+            "k2".into(),
+            &st()
+        )
+        .unwrap()
+        .is_none());
+        let r = start(
+            "T-1",
+            Some(&moved),
+            StartMode::Restart,
+            &w,
+            "k2".into(),
+            &st(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (
+                r.session.current_phase.as_str(),
+                r.session.previous_sessions.len()
+            ),
+            ("intake", 1)
+        );
+        let n = start("T-1", Some(&moved), StartMode::New, &w, "k2".into(), &st())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                n.session.current_phase.as_str(),
+                n.session.session_key.as_str()
+            ),
+            ("plan", "k2")
+        );
     }
 }

@@ -146,7 +146,12 @@ mod tests {
 
     #[test]
     fn round_trips_in_contract_order() {
-        let mut s = Session::new("T-1", "sess_T-1_20250113_143022".into(), "2025-01-13T14:30:22Z", "intake");
+        let mut s = Session::new(
+            "T-1",
+            "sess_T-1_20250113_143022".into(),
+            "2025-01-13T14:30:22Z",
+            "intake",
+        );
         s.phase_history.push(HistoryEntry {
             phase: "intake".into(),
             started_at: "2025-01-13T14:30:22Z".into(),
@@ -163,7 +168,15 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["task", "session_key", "started_at", "current_phase", "active", "phase_history", "previous_sessions"]
+            [
+                "task",
+                "session_key",
+                "started_at",
+                "current_phase",
+                "active",
+                "phase_history",
+                "previous_sessions"
+            ]
         );
         assert!(text.ends_with("}\n"));
         assert_eq!(Session::parse(&text, "s").unwrap(), s);
@@ -172,7 +185,11 @@ mod tests {
     #[test]
     fn truncated_file_names_line() {
         let e = Session::parse("{\n  \"task\": \"T\",\n", "x/session.json").unwrap_err();
-        assert!(e.message.contains("x/session.json is truncated"), "{}", e.message);
+        assert!(
+            e.message.contains("x/session.json is truncated"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("line 3"), "{}", e.message);
     }
 }

@@ -69,13 +69,14 @@ pub fn apply(
     let head_before = p.git.head_id()?.map(|i| i.to_string());
     let mut saved = Vec::new();
     for w in &writes {
-        let old = match std::fs::read(&w.path) {
-            Ok(b) => Some(String::from_utf8(b).map_err(|_| {
-                Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&w.path, e)),
-        };
+        let old =
+            match std::fs::read(&w.path) {
+                Ok(b) => Some(String::from_utf8(b).map_err(|_| {
+                    Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
+                })?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(&w.path, e)),
+            };
         saved.push(Saved {
             path: w.path.clone(),
             old,
@@ -127,8 +128,10 @@ fn restore(files: &[Saved]) {
     }
 }
 
-/// Finishes what a killed orch left: if its commit landed (HEAD moved), the new files stay;
-/// otherwise the old ones are put back.
+/// Finishes what a killed orch left: if its commit landed (HEAD moved), the new files stay
+/// and the prepared index is put in place; otherwise the old files are put back. Lock files
+/// the killed process created after its journal (index, ref) are cleared, so they never block
+/// the next command.
 pub fn recover(p: &Project) -> Result<()> {
     let jdir = journal_dir(p);
     let Ok(rd) = std::fs::read_dir(&jdir) else {
@@ -143,18 +146,79 @@ pub fn recover(p: &Project) -> Result<()> {
         return Ok(());
     }
     let _lock = p.lock()?;
-    let head = p.git.head_id()?.map(|i| i.to_string());
     for j in pending {
         // Another process may have finished it while we waited for the lock.
         let Ok(text) = std::fs::read_to_string(&j) else {
             continue;
         };
+        let since = std::fs::metadata(&j).and_then(|m| m.modified()).ok();
+        let head = p.git.head_id()?.map(|i| i.to_string());
         if let Ok(journal) = serde_json::from_str::<Journal>(&text) {
-            if journal.head_before == head || !p.config.git.commit {
+            let landed = p.config.git.commit && journal.head_before != head;
+            let index = p.git.repo.index_path();
+            let index_lock = with_suffix(&index, ".lock");
+            if ours(&index_lock, since) {
+                if landed {
+                    // The ref moved but the index was not yet published: publish it now, or
+                    // the user's next commit would revert the transition.
+                    std::fs::rename(&index_lock, &index).map_err(|e| Error::io(&index, e))?;
+                } else {
+                    let _ = std::fs::remove_file(&index_lock);
+                }
+            }
+            for name in ref_lock_candidates(p) {
+                if ours(&name, since) {
+                    let _ = std::fs::remove_file(&name);
+                }
+            }
+            if !landed {
                 restore(&journal.files);
+            }
+            for f in &journal.files {
+                if let Some(dir) = f.path.parent() {
+                    remove_temp_files(dir);
+                }
             }
         }
         let _ = std::fs::remove_file(&j);
     }
     Ok(())
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A lock file created after the journal `since` was written: left by the killed process.
+fn ours(lock: &Path, since: Option<std::time::SystemTime>) -> bool {
+    match (std::fs::metadata(lock).and_then(|m| m.modified()), since) {
+        (Ok(t), Some(since)) => t >= since,
+        _ => false,
+    }
+}
+
+fn ref_lock_candidates(p: &Project) -> Vec<PathBuf> {
+    let mut v = vec![with_suffix(&p.git.git_dir.join("HEAD"), ".lock")];
+    if let Ok(head) = p.git.repo.head() {
+        if let Some(name) = head.referent_name() {
+            let rel = name.as_bstr().to_string();
+            v.push(with_suffix(&p.git.common_dir.join(rel), ".lock"));
+        }
+    }
+    v
+}
+
+/// Temporary files of an interrupted atomic write.
+fn remove_temp_files(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".orch-tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }

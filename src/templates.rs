@@ -6,12 +6,30 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("task_template", include_str!("../templates/task_template.md")),
-    ("context_template", include_str!("../templates/context_template.md")),
-    ("plan_template", include_str!("../templates/plan_template.md")),
-    ("notes_template", include_str!("../templates/notes_template.md")),
-    ("review_template", include_str!("../templates/review_template.md")),
-    ("summary_template", include_str!("../templates/summary_template.md")),
+    (
+        "task_template",
+        include_str!("../templates/task_template.md"),
+    ),
+    (
+        "context_template",
+        include_str!("../templates/context_template.md"),
+    ),
+    (
+        "plan_template",
+        include_str!("../templates/plan_template.md"),
+    ),
+    (
+        "notes_template",
+        include_str!("../templates/notes_template.md"),
+    ),
+    (
+        "review_template",
+        include_str!("../templates/review_template.md"),
+    ),
+    (
+        "summary_template",
+        include_str!("../templates/summary_template.md"),
+    ),
 ];
 
 /// What a template (and a phase's next-step text) can refer to.
@@ -103,19 +121,22 @@ fn env() -> minijinja::Environment<'static> {
 }
 
 pub fn render_str(src: &str, vars: &Vars) -> std::result::Result<String, String> {
-    env()
-        .render_str(src, vars)
-        .map_err(|e| describe(&e))
+    env().render_str(src, vars).map_err(|e| describe(&e))
 }
 
 pub fn check_syntax(src: &str) -> std::result::Result<(), String> {
     let env = env();
-    env.template_from_str(src).map(|_| ()).map_err(|e| describe(&e))
+    env.template_from_str(src)
+        .map(|_| ())
+        .map_err(|e| describe(&e))
 }
 
 fn describe(e: &minijinja::Error) -> String {
     match e.line() {
         Some(l) => format!("{} (line {l})", e.detail().unwrap_or(&e.to_string())),
-        None => e.detail().map(str::to_string).unwrap_or_else(|| e.to_string()),
+        None => e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.to_string()),
     }
 }

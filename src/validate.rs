@@ -139,7 +139,10 @@ pub fn artifact_problem(
     let path = format!("{}/{}", ctx.task_dir, a.name);
     match src.entry(&a.name) {
         Entry::Missing => Some(("missing_artifact", format!("{path} does not exist"))),
-        Entry::NotAFile => Some(("artifact_not_a_file", format!("{path} is not a regular file"))),
+        Entry::NotAFile => Some((
+            "artifact_not_a_file",
+            format!("{path} is not a regular file"),
+        )),
         Entry::LeavesRepository => Some((
             "artifact_outside_repository",
             format!("{path} is a symbolic link that leaves the repository"),
@@ -182,7 +185,10 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
     for a in &phase.def.artifacts.required {
         if let Some((code, message)) = artifact_problem(src, a, ctx) {
             let fix = match code {
-                "unfilled_artifact" => format!("fill in {}/{} with this phase's findings", ctx.task_dir, a.name),
+                "unfilled_artifact" => format!(
+                    "fill in {}/{} with this phase's findings",
+                    ctx.task_dir, a.name
+                ),
                 "empty_artifact" | "missing_artifact" => format!(
                     "write {}/{} (phase {} requires it)",
                     ctx.task_dir, a.name, phase.name

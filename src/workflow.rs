@@ -147,7 +147,13 @@ impl Workflow {
                 .required
                 .iter()
                 .map(|a| ("artifacts.required", a))
-                .chain(p.def.artifacts.optional.iter().map(|a| ("artifacts.optional", a)));
+                .chain(
+                    p.def
+                        .artifacts
+                        .optional
+                        .iter()
+                        .map(|a| ("artifacts.optional", a)),
+                );
             for (key, a) in all {
                 if let Err(why) = check_artifact_name(&a.name) {
                     return Err(bad(format!("{}: artifact {:?} {why}", at(key), a.name)));

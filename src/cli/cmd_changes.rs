@@ -4,8 +4,16 @@ use super::render::Out;
 use orch::project::Project;
 use orch::{Error, Result};
 
-pub fn changes(_p: &Project, _out: &Out, _code: Option<&str>, _patch: bool, _stdout: bool) -> Result<()> {
-    Err(Error::usage("`orch changes` is not available in this build"))
+pub fn changes(
+    _p: &Project,
+    _out: &Out,
+    _code: Option<&str>,
+    _patch: bool,
+    _stdout: bool,
+) -> Result<()> {
+    Err(Error::usage(
+        "`orch changes` is not available in this build",
+    ))
 }
 
 pub fn link(
@@ -16,5 +24,7 @@ pub fn link(
     _issue: Option<&str>,
     _commit: Option<&str>,
 ) -> Result<()> {
-    Err(Error::usage("`orch task link` is not available in this build"))
+    Err(Error::usage(
+        "`orch task link` is not available in this build",
+    ))
 }

@@ -26,7 +26,11 @@ fn fresh_dir(dir: Option<PathBuf>) -> Result<PathBuf> {
             std::env::temp_dir().join(format!("orch-demo-{}-{stamp}", std::process::id()))
         }
     };
-    if dir.exists() && std::fs::read_dir(&dir).map(|mut r| r.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && std::fs::read_dir(&dir)
+            .map(|mut r| r.next().is_some())
+            .unwrap_or(true)
+    {
         return Err(Error::usage(format!("{} is not empty", dir.display()))
             .with_hint("give `orch demo` a new or empty folder, or none for a temporary one"));
     }
@@ -36,7 +40,12 @@ fn fresh_dir(dir: Option<PathBuf>) -> Result<PathBuf> {
 
 pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     let dir = fresh_dir(dir)?;
-    gix::init(&dir).map_err(|e| Error::runtime(format!("cannot create a repository in {}: {e}", dir.display())))?;
+    gix::init(&dir).map_err(|e| {
+        Error::runtime(format!(
+            "cannot create a repository in {}: {e}",
+            dir.display()
+        ))
+    })?;
     // The demo must work on a machine with no git identity: give the throwaway repository one.
     let git = orch::git::Repo::discover(&dir)?;
     if git.author_identity().is_err() || git.committer_identity().is_err() {
@@ -46,11 +55,21 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         std::fs::write(&cfg, text).map_err(|e| Error::io(&cfg, e))?;
     }
     drop(git);
-    let step = |s: &str| out.say(&format!("\n{} {}", out.paint(Tone::Bold, "▶"), out.paint(Tone::Bold, s)));
+    let step = |s: &str| {
+        out.say(&format!(
+            "\n{} {}",
+            out.paint(Tone::Bold, "▶"),
+            out.paint(Tone::Bold, s)
+        ))
+    };
     out.say(&format!("A throwaway repository in {}", dir.display()));
 
     write(&dir, "README.md", "# greeter\n\nSays hello.\n")?;
-    write(&dir, "src/lib.rs", "pub fn greet(name: &str) -> String {\n    format!(\"Hello {name}\")\n}\n")?;
+    write(
+        &dir,
+        "src/lib.rs",
+        "pub fn greet(name: &str) -> String {\n    format!(\"Hello {name}\")\n}\n",
+    )?;
     let git = orch::git::Repo::discover(&dir)?;
     orch::git::commit::commit_paths(&git, &["README.md", "src"], "Initial code\n")?;
     drop(git);
@@ -58,6 +77,7 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     step("orch init");
     ops::init(&dir)?;
     let p = Project::open(&dir)?;
+    let brief = |t: &ops::Transition| out.transition_with(t, false);
     let code = TaskCode::parse("DEMO-1")?;
 
     step("orch task new DEMO-1 --title \"Greet with punctuation\"");
@@ -77,12 +97,17 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     out.transition(&t);
 
     step("orch phase complete DEMO-1   (intake: TASK.md has title, status and description)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase_complete(&p, &code, None, None)?);
 
     step("orch phase complete DEMO-1   (research, before CONTEXT.md exists: refused)");
     match ops::phase_complete(&p, &code, None, None) {
         Err(e) => {
-            out.say(&format!("{} {} (exit {})", out.paint(Tone::Bad, "refused:"), e.message, e.exit_code()));
+            out.say(&format!(
+                "{} {} (exit {})",
+                out.paint(Tone::Bad, "refused:"),
+                e.message,
+                e.exit_code()
+            ));
         }
         Ok(_) => return Err(Error::runtime("the demo expected research to be refused")),
     }
@@ -91,29 +116,36 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     let artifact = |name: &str, text: &str| write(&task_dir, name, text);
     artifact("CONTEXT.md", "# Context for DEMO-1\n\n## Relevant code\n\n- src/lib.rs:1-3 `greet` builds the greeting with format!.\n\n## Constraints\n\nKeep the signature.\n")?;
     step("orch phase complete DEMO-1   (research, with CONTEXT.md written)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase_complete(&p, &code, None, None)?);
 
     artifact("PLAN.md", "# Plan for DEMO-1\n\n1. Append `!` in `greet` (src/lib.rs).\n2. Check by reading the output.\n")?;
     step("orch phase complete DEMO-1   (plan)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase_complete(&p, &code, None, None)?);
 
     step("the work itself: edit src/lib.rs and commit it");
-    write(&dir, "src/lib.rs", "pub fn greet(name: &str) -> String {\n    format!(\"Hello {name}!\")\n}\n")?;
+    write(
+        &dir,
+        "src/lib.rs",
+        "pub fn greet(name: &str) -> String {\n    format!(\"Hello {name}!\")\n}\n",
+    )?;
     orch::git::commit::commit_paths(
         &p.git,
         &["src"],
         "Greet with an exclamation mark\n\nOrchestration-Task: DEMO-1\nOrchestration-Phase: execute\n",
     )?;
     step("orch phase complete DEMO-1   (execute)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase_complete(&p, &code, None, None)?);
 
     artifact("REVIEW.md", "# Review of DEMO-1\n\n## Verdict\n\napprove\n\n## What was checked\n\nsrc/lib.rs: the greeting now ends with `!`.\n")?;
     step("orch phase complete DEMO-1   (review)");
-    out.transition(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase_complete(&p, &code, None, None)?);
 
-    artifact("SUMMARY.md", "# Summary of DEMO-1\n\n`greet` ends its greeting with `!`. Reviewed and approved.\n")?;
+    artifact(
+        "SUMMARY.md",
+        "# Summary of DEMO-1\n\n`greet` ends its greeting with `!`. Reviewed and approved.\n",
+    )?;
     step("orch session end DEMO-1");
-    out.transition(&ops::session_end(&p, &code, false, None)?);
+    brief(&ops::session_end(&p, &code, false, None)?);
 
     let evs = ops::events(&p, &code, None)?;
     if out.json {

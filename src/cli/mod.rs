@@ -6,7 +6,9 @@ mod cmd_git;
 mod demo;
 mod render;
 
-use args::{Cli, Command, CompleteArgs, EndArgs, EventCmd, PhaseCmd, SessionCmd, StartArgs, TaskCmd};
+use args::{
+    Cli, Command, CompleteArgs, EndArgs, EventCmd, PhaseCmd, SessionCmd, StartArgs, TaskCmd,
+};
 use clap::Parser;
 use orch::code::TaskCode;
 use orch::ops;
@@ -16,7 +18,6 @@ use orch::{Error, Result};
 use render::{Out, Tone};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-
 
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
@@ -38,12 +39,16 @@ pub fn run() -> i32 {
 }
 
 pub(crate) fn cwd(cli: &Cli) -> Result<PathBuf> {
-    let here = std::env::current_dir().map_err(|e| Error::runtime(format!("cannot read the current directory: {e}")))?;
+    let here = std::env::current_dir()
+        .map_err(|e| Error::runtime(format!("cannot read the current directory: {e}")))?;
     Ok(match &cli.dir {
         Some(d) => {
             let d = here.join(d);
             if !d.is_dir() {
-                return Err(Error::usage(format!("-C {}: no such directory", d.display())));
+                return Err(Error::usage(format!(
+                    "-C {}: no such directory",
+                    d.display()
+                )));
             }
             d
         }
@@ -59,19 +64,24 @@ pub(crate) fn open(cli: &Cli) -> Result<Project> {
 fn override_reason(over: bool, reason: &Option<String>, json: bool) -> Result<Option<String>> {
     match (over, reason) {
         (false, None) => Ok(None),
-        (false, Some(_)) => Err(Error::usage("--reason goes with --override").with_hint("add --override, or drop --reason")),
+        (false, Some(_)) => Err(Error::usage("--reason goes with --override")
+            .with_hint("add --override, or drop --reason")),
         (true, Some(r)) if !r.trim().is_empty() => Ok(Some(r.clone())),
         (true, _) => {
             if !json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
                 eprint!("Reason for the override: ");
                 let _ = std::io::stderr().flush();
                 let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::runtime(e.to_string()))?;
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| Error::runtime(e.to_string()))?;
                 if !line.trim().is_empty() {
                     return Ok(Some(line.trim().to_string()));
                 }
             }
-            Err(Error::usage("--override needs a reason").with_hint("pass --reason \"why the checks can be passed\""))
+            Err(Error::usage("--override needs a reason")
+                .with_hint("pass --reason \"why the checks can be passed\""))
         }
     }
 }
@@ -92,10 +102,22 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             if out.json {
                 out.json_ok(&r, &[]);
             } else if r.created.is_empty() {
-                out.say(&format!("{} .orchestration/ is already set up in {}", out.paint(Tone::Good, "✓"), r.root));
+                out.say(&format!(
+                    "{} .orchestration/ is already set up in {}",
+                    out.paint(Tone::Good, "✓"),
+                    r.root
+                ));
             } else {
-                let commit = r.commit.as_ref().map(|c| format!(" (commit {})", &c[..7])).unwrap_or_default();
-                out.say(&format!("{} Initialised .orchestration/ in {}{commit}", out.paint(Tone::Good, "✓"), r.root));
+                let commit = r
+                    .commit
+                    .as_ref()
+                    .map(|c| format!(" (commit {})", &c[..7]))
+                    .unwrap_or_default();
+                out.say(&format!(
+                    "{} Initialised .orchestration/ in {}{commit}",
+                    out.paint(Tone::Good, "✓"),
+                    r.root
+                ));
                 out.say("  next: orch task new --title \"...\"");
             }
             if *hooks {
@@ -106,8 +128,15 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Task(t) => task(cli, out, t),
         Command::Session(SessionCmd::Start(a)) => session_start(cli, out, a),
         Command::Session(SessionCmd::End(a)) | Command::SessionEnd(a) => session_end(cli, out, a),
-        Command::Phase(PhaseCmd::Complete(a)) | Command::PhaseComplete(a) => phase_complete(cli, out, a),
-        Command::Phase(PhaseCmd::Set { args, override_, reason, from }) => {
+        Command::Phase(PhaseCmd::Complete(a)) | Command::PhaseComplete(a) => {
+            phase_complete(cli, out, a)
+        }
+        Command::Phase(PhaseCmd::Set {
+            args,
+            override_,
+            reason,
+            from,
+        }) => {
             let p = open(cli)?;
             let (code, phase) = code_and(args);
             let code = p.resolve_code(code)?;
@@ -148,17 +177,27 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             let code = p.resolve_code(code.as_deref())?;
             let evs = ops::events(&p, &code, type_.as_deref())?;
             if out.json {
-                out.json_ok(&serde_json::json!({ "task": code.as_str(), "events": evs }), &[]);
+                out.json_ok(
+                    &serde_json::json!({ "task": code.as_str(), "events": evs }),
+                    &[],
+                );
             } else if evs.is_empty() {
                 out.say(&format!("{code} has no events yet"));
             } else {
                 for e in &evs {
-                    let payload = if e.payload.as_object().is_some_and(|o| o.is_empty()) || e.payload.is_null() {
+                    let payload = if e.payload.as_object().is_some_and(|o| o.is_empty())
+                        || e.payload.is_null()
+                    {
                         String::new()
                     } else {
                         format!("  {}", e.payload)
                     };
-                    out.say(&format!("{}  {}{}", out.paint(Tone::Dim, &e.ts), e.type_, out.paint(Tone::Dim, &payload)));
+                    out.say(&format!(
+                        "{}  {}{}",
+                        out.paint(Tone::Dim, &e.ts),
+                        e.type_,
+                        out.paint(Tone::Dim, &payload)
+                    ));
                 }
             }
             Ok(())
@@ -175,23 +214,41 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
                     Some(c) => format!(" (commit {})", &c[..7]),
                     None => " (travels with the task's next commit)".into(),
                 };
-                out.say(&format!("{} {} added to {code}{note}", out.paint(Tone::Good, "✓"), r.event.type_));
+                out.say(&format!(
+                    "{} {} added to {code}{note}",
+                    out.paint(Tone::Good, "✓"),
+                    r.event.type_
+                ));
             }
             Ok(())
         }
         Command::Log { code } => cmd_git::log(&open(cli)?, out, code.as_deref()),
-        Command::Verify { range, codes } => cmd_git::verify(&open(cli)?, out, range.as_deref(), codes),
+        Command::Verify { range, codes } => {
+            cmd_git::verify(&open(cli)?, out, range.as_deref(), codes)
+        }
         Command::Hooks(h) => cmd_git::hooks(cli, out, h),
         Command::Hook { name, args } => cmd_git::hook(cli, out, name, args),
-        Command::Report { code, format } => cmd_git::report(&open(cli)?, out, code.as_deref(), format),
-        Command::Changes { code, patch, stdout } => cmd_changes::changes(&open(cli)?, out, code.as_deref(), *patch, *stdout),
+        Command::Report { code, format } => {
+            cmd_git::report(&open(cli)?, out, code.as_deref(), format)
+        }
+        Command::Changes {
+            code,
+            patch,
+            stdout,
+        } => cmd_changes::changes(&open(cli)?, out, code.as_deref(), *patch, *stdout),
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }
 
 fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
     match t {
-        TaskCmd::New { code, title, description, tags, sprint } => {
+        TaskCmd::New {
+            code,
+            title,
+            description,
+            tags,
+            sprint,
+        } => {
             let p = open(cli)?;
             let r = ops::task_new(
                 &p,
@@ -206,18 +263,48 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
             if out.json {
                 out.json_ok(&r, &[]);
             } else {
-                let commit = r.commit.as_ref().map(|c| format!(" (commit {})", &c[..7])).unwrap_or_default();
-                out.say(&format!("{} Created {} at {}{commit}", out.paint(Tone::Good, "✓"), r.task, r.path));
+                let commit = r
+                    .commit
+                    .as_ref()
+                    .map(|c| format!(" (commit {})", &c[..7]))
+                    .unwrap_or_default();
+                out.say(&format!(
+                    "{} Created {} at {}{commit}",
+                    out.paint(Tone::Good, "✓"),
+                    r.task,
+                    r.path
+                ));
                 out.say(&format!("  next: orch session start {}", r.task));
             }
             Ok(())
         }
-        TaskCmd::Link { code, pr, issue, commit } => {
-            cmd_changes::link(&open(cli)?, out, code.as_deref(), pr.as_deref(), issue.as_deref(), commit.as_deref())
-        }
-        TaskCmd::List { phase, sprint, active } => {
+        TaskCmd::Link {
+            code,
+            pr,
+            issue,
+            commit,
+        } => cmd_changes::link(
+            &open(cli)?,
+            out,
+            code.as_deref(),
+            pr.as_deref(),
+            issue.as_deref(),
+            commit.as_deref(),
+        ),
+        TaskCmd::List {
+            phase,
+            sprint,
+            active,
+        } => {
             let p = open(cli)?;
-            let tasks = ops::task_list(&p, &ops::ListFilter { phase: phase.clone(), sprint: sprint.clone(), active: *active })?;
+            let tasks = ops::task_list(
+                &p,
+                &ops::ListFilter {
+                    phase: phase.clone(),
+                    sprint: sprint.clone(),
+                    active: *active,
+                },
+            )?;
             if out.json {
                 out.json_ok(&serde_json::json!({ "tasks": tasks }), &[]);
             } else {
@@ -257,7 +344,11 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
                         s.current_phase
                     ));
                     for h in &s.phase_history {
-                        let ov = h.override_.as_ref().map(|o| format!("  override: {}", o.reason)).unwrap_or_default();
+                        let ov = h
+                            .override_
+                            .as_ref()
+                            .map(|o| format!("  override: {}", o.reason))
+                            .unwrap_or_default();
                         out.say(&format!(
                             "    {:<9} {} → {}  {}{ov}",
                             h.phase,
@@ -283,16 +374,35 @@ fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
     }
     let w = tasks.iter().map(|t| t.task.len()).max().unwrap_or(4).max(4);
     let mut s = String::with_capacity(tasks.len() * 80);
-    s.push_str(&out.paint(Tone::Bold, &format!("  {:<w$}  {:<9} {:<7} {:<12} TITLE", "TASK", "PHASE", "SESSION", "STATUS")));
+    s.push_str(&out.paint(
+        Tone::Bold,
+        &format!(
+            "  {:<w$}  {:<9} {:<7} {:<12} TITLE",
+            "TASK", "PHASE", "SESSION", "STATUS"
+        ),
+    ));
     for t in tasks {
-        let mark = if Some(t.task.as_str()) == current { "*" } else { " " };
+        let mark = if Some(t.task.as_str()) == current {
+            "*"
+        } else {
+            " "
+        };
         let phase = t.phase.clone().unwrap_or_else(|| "-".into());
-        let sess = if t.phase.is_none() { "-" } else if t.active { "active" } else { "ended" };
+        let sess = if t.phase.is_none() {
+            "-"
+        } else if t.active {
+            "active"
+        } else {
+            "ended"
+        };
         let title = match &t.error {
             Some(e) => out.paint(Tone::Bad, &format!("unreadable: {e}")),
             None => t.title.clone(),
         };
-        s.push_str(&format!("\n{mark} {:<w$}  {:<9} {:<7} {:<12} {title}", t.task, phase, sess, t.status));
+        s.push_str(&format!(
+            "\n{mark} {:<w$}  {:<9} {:<7} {:<12} {title}",
+            t.task, phase, sess, t.status
+        ));
     }
     out.say(&s);
 }
@@ -309,18 +419,35 @@ fn session_start(cli: &Cli, out: &Out, a: &StartArgs) -> Result<()> {
     } else {
         StartMode::Fresh
     };
-    if mode == StartMode::Fresh && !out.json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    if mode == StartMode::Fresh
+        && !out.json
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+    {
         if let Some(s) = p.load_session(&code)?.filter(|s| s.active) {
-            eprintln!("{code} already has an active session ({}, phase {}).", s.session_key, s.current_phase);
-            eprint!("[c]ontinue it, [r]estart from {}, start a [n]ew session in {}, or [q]uit? ", p.workflow.first().name, s.current_phase);
+            eprintln!(
+                "{code} already has an active session ({}, phase {}).",
+                s.session_key, s.current_phase
+            );
+            eprint!(
+                "[c]ontinue it, [r]estart from {}, start a [n]ew session in {}, or [q]uit? ",
+                p.workflow.first().name,
+                s.current_phase
+            );
             let _ = std::io::stderr().flush();
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::runtime(e.to_string()))?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::runtime(e.to_string()))?;
             mode = match line.trim().to_ascii_lowercase().as_str() {
                 "c" | "continue" => StartMode::Continue,
                 "r" | "restart" => StartMode::Restart,
                 "n" | "new" => StartMode::New,
-                _ => return Err(Error::state("nothing changed").with_hint("pass --continue, --restart or --new")),
+                _ => {
+                    return Err(Error::state("nothing changed")
+                        .with_hint("pass --continue, --restart or --new"))
+                }
             };
         }
     }
@@ -332,7 +459,11 @@ fn session_start(cli: &Cli, out: &Out, a: &StartArgs) -> Result<()> {
 fn session_end(cli: &Cli, out: &Out, a: &EndArgs) -> Result<()> {
     let p = open(cli)?;
     let code = p.resolve_code(a.code.as_deref())?;
-    let reason = if a.force { a.reason.clone() } else { override_reason(a.override_, &a.reason, out.json)? };
+    let reason = if a.force {
+        a.reason.clone()
+    } else {
+        override_reason(a.override_, &a.reason, out.json)?
+    };
     let t = ops::session_end(&p, &code, a.force, reason.as_deref())?;
     out.transition(&t);
     Ok(())

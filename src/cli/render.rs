@@ -70,7 +70,10 @@ impl Out {
             "diagnostics".into(),
             serde_json::to_value(warnings).unwrap_or_default(),
         );
-        println!("{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default()
+        );
     }
 
     pub fn warnings(&self, w: &[Diagnostic]) {
@@ -99,10 +102,19 @@ impl Out {
                 "diagnostics".into(),
                 serde_json::to_value(&e.diagnostics).unwrap_or_default(),
             );
-            println!("{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default()
+            );
         }
         let color = !self.json && self.color && std::io::stderr().is_terminal();
-        let paint = |t: Tone, s: &str| if color { self.paint(t, s) } else { s.to_string() };
+        let paint = |t: Tone, s: &str| {
+            if color {
+                self.paint(t, s)
+            } else {
+                s.to_string()
+            }
+        };
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{} {}", paint(Tone::Bad, "error:"), e.message);
         for d in &e.diagnostics {
@@ -162,7 +174,10 @@ impl Out {
                 self.paint(Tone::Bold, &n.command)
             ));
         } else {
-            s.push_str(&format!("When ready: {}\n", self.paint(Tone::Bold, &n.command)));
+            s.push_str(&format!(
+                "When ready: {}\n",
+                self.paint(Tone::Bold, &n.command)
+            ));
         }
         match &n.next_phase {
             Some(p) => s.push_str(&format!("Next phase: {p}\n")),
@@ -172,6 +187,11 @@ impl Out {
     }
 
     pub fn transition(&self, t: &Transition) {
+        self.transition_with(t, true)
+    }
+
+    /// `full`: print the next-step box; otherwise one line naming the next phase's goal.
+    pub fn transition_with(&self, t: &Transition, full: bool) {
         if self.json {
             self.json_ok(t, &t.warnings);
             return;
@@ -183,8 +203,16 @@ impl Out {
             .map(|c| format!(" (commit {})", &c[..c.len().min(7)]))
             .unwrap_or_default();
         let line = match t.kind.as_str() {
-            "start" => format!("Session {} started in {}{commit}", t.session_key, t.to.clone().unwrap_or_default()),
-            "continue" => format!("Continuing session {} in {}", t.session_key, t.to.clone().unwrap_or_default()),
+            "start" => format!(
+                "Session {} started in {}{commit}",
+                t.session_key,
+                t.to.clone().unwrap_or_default()
+            ),
+            "continue" => format!(
+                "Continuing session {} in {}",
+                t.session_key,
+                t.to.clone().unwrap_or_default()
+            ),
             "end" => format!("Session {} ended{commit}", t.session_key),
             "reopen" => format!(
                 "Reopened {}: {} → {}{commit}",
@@ -211,9 +239,13 @@ impl Out {
         for f in &t.scaffolded {
             self.say(&format!("  scaffolded {f}"));
         }
-        if let Some(n) = &t.next {
-            self.say("");
-            self.say(&self.next_step(n));
+        match &t.next {
+            Some(n) if full => {
+                self.say("");
+                self.say(&self.next_step(n));
+            }
+            Some(n) => self.say(&format!("  now in {}: {}", n.phase_title, n.goal)),
+            None => {}
         }
     }
 }

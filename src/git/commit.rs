@@ -1,5 +1,815 @@
 //! Commits that contain only some paths, leaving the rest of the user index alone.
-use super::Repo;
-use crate::Result;
-pub struct CommitOutcome { pub commit: gix::ObjectId, pub parent: Option<gix::ObjectId>, pub changed_paths: Vec<String> }
-pub fn commit_paths(_repo: &Repo, _paths: &[&str], _message: &str) -> Result<Option<CommitOutcome>> { Ok(None) }
+//!
+//! This is `git add -A -- <paths> && git commit --only -- <paths>` done in-process: the new
+//! commit is HEAD's tree plus the worktree state of the given paths, and the index learns
+//! exactly those paths. Everything else the user staged stays staged, byte for byte.
+//!
+//! Order matters for crash and race safety: the index lock is taken first (so a concurrent
+//! `git add` cannot be lost), objects are written, the ref moves by compare-and-swap, and only
+//! then does the new index replace the old one. Any failure before the ref moved leaves the
+//! repository as it was, apart from unreachable objects that `git gc` collects.
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
+use gix::index::entry::{Flags, Mode, Stage, Stat};
+use gix::objs::tree::{EntryKind, EntryMode};
+use gix::ObjectId;
+
+use super::repo::{gix_err, sparse_index_error, Repo};
+use crate::error::{Error, Result};
+
+pub struct CommitOutcome {
+    pub commit: ObjectId,
+    pub parent: Option<ObjectId>,
+    /// Paths whose tree entry differs from the parent's, sorted, repository-relative.
+    pub changed_paths: Vec<String>,
+}
+
+pub fn commit_paths(repo: &Repo, paths: &[&str], message: &str) -> Result<Option<CommitOutcome>> {
+    commit_paths_inner(repo, paths, message, &mut || {})
+}
+
+/// Runs `before_ref_update` after the commit object exists and before the ref moves, so tests
+/// can move the branch underneath and check that nothing is committed.
+#[doc(hidden)]
+pub fn commit_paths_with_hook(
+    repo: &Repo,
+    paths: &[&str],
+    message: &str,
+    before_ref_update: &mut dyn FnMut(),
+) -> Result<Option<CommitOutcome>> {
+    commit_paths_inner(repo, paths, message, before_ref_update)
+}
+
+/// What the worktree holds at one path, as the tree and index should record it.
+struct Wanted {
+    id: ObjectId,
+    kind: EntryKind,
+    stat: Stat,
+}
+
+/// One path that may take part in the commit, with what HEAD and the index know about it.
+#[derive(Default)]
+struct Candidate {
+    head: Option<(EntryMode, ObjectId)>,
+    /// Position of the stage-0 index entry, valid until the index is restructured.
+    index: Option<usize>,
+}
+
+fn commit_paths_inner(
+    repo: &Repo,
+    paths: &[&str],
+    message: &str,
+    before_ref_update: &mut dyn FnMut(),
+) -> Result<Option<CommitOutcome>> {
+    let specs = paths
+        .iter()
+        .map(|p| normalize_spec(p))
+        .collect::<Result<Vec<_>>>()?;
+    if specs.is_empty() {
+        return Err(Error::usage("no paths were given to commit"));
+    }
+    let message = clean_message(message)?;
+    repo.ensure_can_commit()?;
+    // Identity problems must surface before anything is written, as git does.
+    repo.author_identity()?;
+    repo.committer_identity()?;
+    let grepo = &repo.repo;
+
+    let index_path = grepo.index_path();
+    let lock = acquire_index_lock(&index_path)?;
+    // git itself does not verify the index checksum on read (only fsck does); hashing a
+    // large index would be a sizeable share of the commit's time.
+    let mut index =
+        gix::index::File::at_or_default(&index_path, grepo.object_hash(), true, Default::default())
+            .map_err(gix_err(format_args!(
+                "read the index {}",
+                index_path.display()
+            )))?;
+    if index.is_sparse() {
+        return Err(sparse_index_error(&index_path));
+    }
+    if let Some(e) = index.entries().iter().find(|e| e.stage_raw() != 0) {
+        return Err(Error::state(format!(
+            "the index has unmerged paths (for example {}); orch will not commit over a conflict",
+            e.path(&index)
+        ))
+        .with_hint("resolve the conflicts and `git add` the files (or `git reset`), then run the command again"));
+    }
+
+    let parent = repo.head_id()?;
+    let base_tree = match parent {
+        Some(p) => grepo
+            .find_commit(p)
+            .and_then(|c| c.tree_id())
+            .map_err(gix_err(format_args!("read the tree of HEAD ({p})")))?
+            .detach(),
+        None => ObjectId::empty_tree(grepo.object_hash()),
+    };
+    let head_tree = grepo
+        .find_tree(base_tree)
+        .map_err(gix_err(format_args!("read the tree {base_tree}")))?;
+
+    // Gather every path that HEAD, the index or the worktree has under the specs.
+    let mut cands: BTreeMap<BString, Candidate> = BTreeMap::new();
+    for spec in &specs {
+        collect_head(grepo, &head_tree, spec, &mut cands)?;
+        collect_index(&index, spec, &mut cands);
+    }
+    let mut walker = Walker {
+        repo: grepo,
+        index: &index,
+        excludes: None,
+    };
+    for spec in &specs {
+        walker.collect_worktree(&repo.workdir, spec, &mut cands)?;
+    }
+    drop(walker);
+
+    // Decide the new state of every candidate, writing blobs as needed.
+    let file_mode = repo.config_bool("core.fileMode").unwrap_or(true);
+    let symlinks = repo.config_bool("core.symlinks").unwrap_or(true);
+    let mut pipeline: Option<gix::filter::Pipeline<'_>> = None;
+    let mut decided: Vec<(BString, Candidate, Option<Wanted>)> = Vec::with_capacity(cands.len());
+    let mut real_dirs: HashMap<BString, bool> = HashMap::new();
+    for (path, cand) in cands {
+        let prev_mode = cand
+            .index
+            .map(|i| index.entries()[i].mode)
+            .or_else(|| cand.head.map(|(m, _)| Mode::from(m)));
+        if prev_mode.is_some_and(|m| m == Mode::COMMIT)
+            || cand
+                .index
+                .is_some_and(|i| index.entries()[i].flags.contains(Flags::SKIP_WORKTREE))
+        {
+            // Submodules and paths outside a sparse checkout are not the worktree's to
+            // report on; leave them exactly as they are.
+            continue;
+        }
+        let abs = repo.workdir.join(to_path(path.as_bstr())?);
+        if !parents_are_real_dirs(&repo.workdir, path.as_bstr(), &mut real_dirs) {
+            // Reached through a symlink or a file: as far as git is concerned the path is gone.
+            decided.push((path, cand, None));
+            continue;
+        }
+        let md = match gix::index::fs::Metadata::from_path_no_follow(&abs) {
+            Ok(md) => md,
+            Err(e) if is_gone(&e) => {
+                decided.push((path, cand, None));
+                continue;
+            }
+            Err(e) => return Err(Error::io(&abs, e)),
+        };
+        if md.is_dir() {
+            // A directory now stands where a file was; its files are candidates of their own.
+            decided.push((path, cand, None));
+            continue;
+        }
+        if !md.is_file() && !md.is_symlink() {
+            continue;
+        }
+        let stat = Stat::from_fs(&md).map_err(|e| {
+            Error::runtime(format!(
+                "could not read the timestamps of {}: {e}",
+                abs.display()
+            ))
+        })?;
+        let wanted = if md.is_symlink() {
+            let target = std::fs::read_link(&abs).map_err(|e| Error::io(&abs, e))?;
+            let target = gix::path::into_bstr(target).map_err(|e| {
+                Error::runtime(format!(
+                    "the symlink {} points to a path git cannot store: {e}",
+                    abs.display()
+                ))
+            })?;
+            let id = grepo
+                .write_blob(target.as_ref() as &[u8])
+                .map_err(gix_err(format_args!("store the symlink {}", abs.display())))?
+                .detach();
+            Wanted {
+                id,
+                kind: EntryKind::Link,
+                stat,
+            }
+        } else {
+            if pipeline.is_none() {
+                let attrs = grepo
+                    .attributes_only(
+                        &index,
+                        gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping,
+                    )
+                    .map_err(gix_err("read .gitattributes"))?;
+                pipeline = Some(
+                    gix::filter::Pipeline::new(grepo, attrs.detach())
+                        .map_err(gix_err("set up the attribute filters"))?,
+                );
+            }
+            let pl = pipeline.as_mut().expect("just set");
+            let id = blob_from_file(grepo, pl, &index, &abs, path.as_bstr())?;
+            let kind = if !symlinks && prev_mode == Some(Mode::SYMLINK) {
+                EntryKind::Link
+            } else if !file_mode {
+                match prev_mode {
+                    Some(Mode::FILE_EXECUTABLE) => EntryKind::BlobExecutable,
+                    _ => EntryKind::Blob,
+                }
+            } else if md.is_executable() {
+                EntryKind::BlobExecutable
+            } else {
+                EntryKind::Blob
+            };
+            Wanted { id, kind, stat }
+        };
+        decided.push((path, cand, Some(wanted)));
+    }
+    drop(pipeline);
+
+    // A new file under a path that HEAD or the index has as a file replaces that file, as
+    // `git add` does; otherwise the index would hold both and git would reject it.
+    let mut displaced: BTreeMap<BString, Candidate> = BTreeMap::new();
+    for (path, _, wanted) in &decided {
+        if wanted.is_none() {
+            continue;
+        }
+        let mut prefix_end = 0;
+        while let Some(pos) = path[prefix_end..].find_byte(b'/') {
+            prefix_end += pos;
+            let parent_path = &path[..prefix_end];
+            prefix_end += 1;
+            if displaced.contains_key(parent_path)
+                || decided
+                    .binary_search_by(|(p, _, _)| p.as_slice().cmp(parent_path))
+                    .is_ok()
+            {
+                continue;
+            }
+            let mut cand = Candidate {
+                index: index
+                    .entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted),
+                head: None,
+            };
+            if let Some(e) = head_tree
+                .lookup_entry(parent_path.split_str("/"))
+                .map_err(gix_err(format_args!(
+                    "read {} in HEAD",
+                    parent_path.as_bstr()
+                )))?
+            {
+                if !e.mode().is_tree() {
+                    cand.head = Some((e.mode(), e.object_id()));
+                }
+            }
+            if cand.index.is_some() || cand.head.is_some() {
+                displaced.insert(parent_path.into(), cand);
+            }
+        }
+    }
+    decided.extend(displaced.into_iter().map(|(p, c)| (p, c, None)));
+
+    // The tree: HEAD's, edited where the worktree differs from it.
+    let mut changed_paths: Vec<String> = Vec::new();
+    let mut editor = grepo
+        .edit_tree(base_tree)
+        .map_err(gix_err("start editing the tree"))?;
+    for (path, cand, wanted) in &decided {
+        if wanted.is_none() && cand.head.is_some() {
+            editor.remove(path.as_bstr()).map_err(gix_err(format_args!(
+                "remove {} from the tree",
+                path.as_bstr()
+            )))?;
+            changed_paths.push(path.to_str_lossy().into_owned());
+        }
+    }
+    for (path, cand, wanted) in &decided {
+        let Some(w) = wanted else { continue };
+        if cand.head == Some((w.kind.into(), w.id)) {
+            continue;
+        }
+        editor
+            .upsert(path.as_bstr(), w.kind, w.id)
+            .map_err(gix_err(format_args!("add {} to the tree", path.as_bstr())))?;
+        changed_paths.push(path.to_str_lossy().into_owned());
+    }
+    if changed_paths.is_empty() {
+        return Ok(None);
+    }
+    changed_paths.sort();
+    changed_paths.dedup();
+    let tree = editor
+        .write()
+        .map_err(gix_err("write the new tree"))?
+        .detach();
+    drop(editor);
+    drop(head_tree);
+
+    // The index: committed paths take the new blobs; nothing else is touched.
+    let mut touched: Vec<&BStr> = Vec::new();
+    let mut remove_at: Vec<usize> = Vec::new();
+    let mut push: Vec<(&BStr, &Wanted)> = Vec::new();
+    for (path, cand, wanted) in &decided {
+        match (wanted, cand.index) {
+            (Some(w), Some(i)) => {
+                let mode = Mode::from(EntryMode::from(w.kind));
+                let entry = &mut index.entries_mut()[i];
+                if entry.id != w.id || entry.mode != mode {
+                    touched.push(path.as_bstr());
+                }
+                entry.id = w.id;
+                entry.mode = mode;
+                entry.stat = w.stat;
+                // A fresh entry, as `git add` makes it: no intent-to-add or other leftovers.
+                entry.flags = Flags::empty();
+            }
+            (Some(w), None) => {
+                touched.push(path.as_bstr());
+                push.push((path.as_bstr(), w));
+            }
+            (None, Some(i)) => {
+                touched.push(path.as_bstr());
+                remove_at.push(i);
+            }
+            (None, None) => {}
+        }
+    }
+    if !remove_at.is_empty() {
+        remove_at.sort_unstable();
+        index.remove_entries(|i, _, _| remove_at.binary_search(&i).is_ok());
+    }
+    for (path, w) in &push {
+        index.dangerously_push_entry(
+            w.stat,
+            w.id,
+            Flags::empty(),
+            Mode::from(EntryMode::from(w.kind)),
+            path,
+        );
+    }
+    if !push.is_empty() {
+        index.sort_entries();
+    }
+    if let Some(cache) = index.tree_mut() {
+        for path in &touched {
+            invalidate_tree_cache(cache, path);
+        }
+    }
+
+    // The commit and the ref.
+    let author = grepo
+        .author()
+        .expect("checked above")
+        .map_err(gix_err("read the author identity"))?;
+    let committer = grepo
+        .committer()
+        .expect("checked above")
+        .map_err(gix_err("read the committer identity"))?;
+    let commit = gix::objs::Commit {
+        message: message.as_str().into(),
+        tree,
+        author: author.into(),
+        committer: committer.into(),
+        encoding: None,
+        parents: parent.into_iter().collect(),
+        extra_headers: Default::default(),
+    };
+    let commit_id = grepo
+        .write_object(&commit)
+        .map_err(gix_err("write the commit object"))?
+        .detach();
+
+    // The index goes into the lock now so that a write failure leaves the ref alone.
+    let mut lock = lock;
+    write_index(&index, &mut lock, &index_path, repo)?;
+    drop(index);
+
+    before_ref_update();
+
+    let subject = message.lines().next().unwrap_or_default();
+    let reflog = if parent.is_some() {
+        format!("commit: {subject}")
+    } else {
+        format!("commit (initial): {subject}")
+    };
+    use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+    use gix::refs::Target;
+    let edit = RefEdit {
+        change: Change::Update {
+            log: LogChange {
+                mode: RefLog::AndReference,
+                force_create_reflog: false,
+                message: reflog.into(),
+            },
+            expected: match parent {
+                Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
+                None => PreviousValue::MustNotExist,
+            },
+            new: Target::Object(commit_id),
+        },
+        name: "HEAD".try_into().expect("valid ref name"),
+        deref: true,
+    };
+    if let Err(err) = grepo.edit_references_as(Some(edit), Some(committer)) {
+        // Dropping the lock leaves the user's index exactly as it was.
+        drop(lock);
+        if err.is_conflict() {
+            let now = repo
+                .head_id()
+                .ok()
+                .flatten()
+                .map(|id| id.to_hex_with_len(7).to_string())
+                .unwrap_or_else(|| "a new commit".to_owned());
+            return Err(Error::conflict(format!(
+                "HEAD moved to {now} while orch was committing; nothing was committed"
+            ))
+            .with_hint("run the command again"));
+        }
+        return Err(gix_err(format_args!(
+            "move {} to the new commit",
+            repo.head_name().unwrap_or_else(|_| "HEAD".into())
+        ))(err));
+    }
+
+    lock.commit().map_err(|e| {
+        Error::runtime(format!(
+            "committed {} but could not replace the index {}: {}",
+            commit_id.to_hex_with_len(7),
+            index_path.display(),
+            e.error
+        ))
+        .with_hint("run `git reset` to make the index match HEAD again")
+    })?;
+
+    Ok(Some(CommitOutcome {
+        commit: commit_id,
+        parent,
+        changed_paths,
+    }))
+}
+
+fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
+    gix::lock::File::acquire_to_update_resource(
+        index_path,
+        gix::lock::acquire::Fail::Immediately,
+        None,
+        0,
+    )
+    .map_err(|err| {
+        let mut lock_path = index_path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        if lock_path.exists() || err.is_conflict() {
+            Error::conflict(format!(
+                "{} exists, so another git process is using the index",
+                lock_path.display()
+            ))
+            .with_hint(format!(
+                "another git process is running; if none is, remove {}",
+                lock_path.display()
+            ))
+        } else {
+            gix_err(format_args!("lock the index {}", index_path.display()))(err)
+        }
+    })
+}
+
+fn write_index(
+    index: &gix::index::File,
+    lock: &mut gix::lock::File,
+    index_path: &Path,
+    repo: &Repo,
+) -> Result<()> {
+    let options = gix::index::write::Options {
+        skip_hash: repo.config_bool("index.skipHash").unwrap_or(false),
+        ..Default::default()
+    };
+    let fail = |e: String| {
+        Error::runtime(format!(
+            "could not write the new index {}: {e}",
+            index_path.display()
+        ))
+    };
+    // gix writes each entry in many small pieces; unbuffered this is ~40x slower.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut *lock);
+    index
+        .write_to(&mut out, options)
+        .map_err(|e| fail(super::repo::describe(&"serialize it", &e)))?;
+    out.flush().map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
+
+/// git trusts a tree-cache node whose entry count is set; every directory above a changed
+/// entry must be marked invalid or `git commit` would reuse the old tree and revert us.
+fn invalidate_tree_cache(root: &mut gix::index::extension::Tree, path: &BStr) {
+    root.num_entries = None;
+    let mut node = root;
+    for comp in path.split_str("/") {
+        let Some(child) = node.children.iter_mut().find(|c| c.name.as_slice() == comp) else {
+            break;
+        };
+        child.num_entries = None;
+        node = child;
+    }
+}
+
+fn blob_from_file(
+    repo: &gix::Repository,
+    pipeline: &mut gix::filter::Pipeline<'_>,
+    index: &gix::index::State,
+    abs: &Path,
+    rela: &BStr,
+) -> Result<ObjectId> {
+    use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+    let file = std::fs::File::open(abs).map_err(|e| Error::io(abs, e))?;
+    let rela_path = to_path(rela)?;
+    let what = || format!("store {}", abs.display());
+    let id = match pipeline
+        .convert_to_git(file, &rela_path, index)
+        .map_err(|e| gix_err(what())(e))?
+    {
+        ToGitOutcome::Unchanged(mut f) => repo.write_blob_stream(&mut f),
+        ToGitOutcome::Buffer(buf) => repo.write_blob(buf),
+        ToGitOutcome::Process(mut r) => repo.write_blob_stream(&mut r),
+    }
+    .map_err(|e| gix_err(what())(e))?;
+    Ok(id.detach())
+}
+
+fn collect_head(
+    repo: &gix::Repository,
+    head_tree: &gix::Tree<'_>,
+    spec: &str,
+    out: &mut BTreeMap<BString, Candidate>,
+) -> Result<()> {
+    let entry = head_tree
+        .lookup_entry(spec.split('/'))
+        .map_err(gix_err(format_args!("read {spec} in HEAD")))?;
+    let Some(entry) = entry else { return Ok(()) };
+    if !entry.mode().is_tree() {
+        out.entry(spec.into()).or_default().head = Some((entry.mode(), entry.object_id()));
+        return Ok(());
+    }
+    let sub = repo
+        .find_tree(entry.object_id())
+        .map_err(gix_err(format_args!("read the tree of {spec} in HEAD")))?;
+    let files = sub
+        .traverse()
+        .breadthfirst
+        .files()
+        .map_err(gix_err(format_args!("list {spec} in HEAD")))?;
+    for f in files {
+        if f.mode.is_tree() {
+            continue;
+        }
+        let mut path = BString::from(spec);
+        path.push_byte(b'/');
+        path.push_str(&f.filepath);
+        out.entry(path).or_default().head = Some((f.mode, f.oid));
+    }
+    Ok(())
+}
+
+fn collect_index(index: &gix::index::State, spec: &str, out: &mut BTreeMap<BString, Candidate>) {
+    if let Some(i) = index.entry_index_by_path_and_stage(spec.into(), Stage::Unconflicted) {
+        out.entry(spec.into()).or_default().index = Some(i);
+    }
+    let prefix = format!("{spec}/");
+    if let Some(range) = index.prefixed_entries_range(prefix.as_str().into()) {
+        for i in range {
+            let e = &index.entries()[i];
+            if e.stage() != Stage::Unconflicted {
+                continue;
+            }
+            out.entry(e.path(index).to_owned()).or_default().index = Some(i);
+        }
+    }
+}
+
+struct Walker<'a> {
+    repo: &'a gix::Repository,
+    index: &'a gix::index::State,
+    excludes: Option<gix::AttributeStack<'a>>,
+}
+
+impl Walker<'_> {
+    fn is_excluded(&mut self, rela: &str, is_dir: bool) -> Result<bool> {
+        if self.excludes.is_none() {
+            self.excludes = Some(
+                self.repo
+                    .excludes(
+                        self.index,
+                        None,
+                        gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
+                    )
+                    .map_err(gix_err("read .gitignore files"))?,
+            );
+        }
+        let stack = self.excludes.as_mut().expect("just set");
+        let mode = is_dir.then_some(Mode::DIR);
+        let platform = stack
+            .at_entry(rela, mode)
+            .map_err(gix_err(format_args!("check whether {rela} is ignored")))?;
+        Ok(platform.is_excluded())
+    }
+
+    /// Finds the files git would add for `spec`; untracked ignored ones are left out, and an
+    /// ignored directory is not entered, like `git add -A`.
+    fn collect_worktree(
+        &mut self,
+        workdir: &Path,
+        spec: &str,
+        out: &mut BTreeMap<BString, Candidate>,
+    ) -> Result<()> {
+        let abs = workdir.join(spec);
+        let md = match std::fs::symlink_metadata(&abs) {
+            Ok(md) => md,
+            Err(e) if is_gone(&e) => return Ok(()),
+            Err(e) => return Err(Error::io(&abs, e)),
+        };
+        // git does not look through symlinked directories, and neither do we: a path whose
+        // parent is a symlink is not inside the worktree as far as git is concerned.
+        let mut prefix = String::new();
+        let comps: Vec<&str> = spec.split('/').collect();
+        for (n, comp) in comps.iter().enumerate() {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(comp);
+            let last = n + 1 == comps.len();
+            if !last {
+                let p = workdir.join(&prefix);
+                let is_link = std::fs::symlink_metadata(&p)
+                    .map(|m| m.file_type().is_symlink())
+                    .unwrap_or(false);
+                if is_link {
+                    return Err(Error::usage(format!(
+                        "{spec} is beyond a symbolic link ({prefix}); git cannot track it"
+                    )));
+                }
+            }
+        }
+        let ft = md.file_type();
+        if ft.is_dir() {
+            if abs.join(".git").exists() {
+                return Ok(());
+            }
+            // Untracked files inside an ignored directory are never added.
+            let mut prefix = String::new();
+            for comp in &comps {
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(comp);
+                if self.is_excluded(&prefix, true)? {
+                    return Ok(());
+                }
+            }
+            self.walk_dir(&abs, spec, out)
+        } else if ft.is_file() || ft.is_symlink() {
+            if !out.contains_key(spec.as_bytes().as_bstr()) {
+                let mut ignored = false;
+                let mut prefix = String::new();
+                for (n, comp) in comps.iter().enumerate() {
+                    if !prefix.is_empty() {
+                        prefix.push('/');
+                    }
+                    prefix.push_str(comp);
+                    if self.is_excluded(&prefix, n + 1 != comps.len())? {
+                        ignored = true;
+                        break;
+                    }
+                }
+                if !ignored {
+                    out.entry(spec.into()).or_default();
+                }
+            }
+            Ok(())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn walk_dir(
+        &mut self,
+        abs: &Path,
+        rela: &str,
+        out: &mut BTreeMap<BString, Candidate>,
+    ) -> Result<()> {
+        let rd = std::fs::read_dir(abs).map_err(|e| Error::io(abs, e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io(abs, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(Error::runtime(format!(
+                    "{} has a name that is not valid UTF-8, which orch cannot commit",
+                    entry.path().display()
+                )));
+            };
+            if name == ".git" {
+                continue;
+            }
+            let child = format!("{rela}/{name}");
+            let ft = entry.file_type().map_err(|e| Error::io(&entry.path(), e))?;
+            if ft.is_dir() {
+                let path = entry.path();
+                if path.join(".git").exists() {
+                    // A nested repository; git would record it as a submodule, orch does not.
+                    continue;
+                }
+                if self.is_excluded(&child, true)? {
+                    continue;
+                }
+                self.walk_dir(&path, &child, out)?;
+            } else if ft.is_file() || ft.is_symlink() {
+                if out.contains_key(child.as_bytes().as_bstr()) {
+                    continue;
+                }
+                if self.is_excluded(&child, false)? {
+                    continue;
+                }
+                out.entry(child.into()).or_default();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Like git's `has_symlink_leading_path`: the OS would follow a symlinked parent directory,
+/// but git records the symlink itself and nothing below it.
+fn parents_are_real_dirs(workdir: &Path, path: &BStr, cache: &mut HashMap<BString, bool>) -> bool {
+    let mut end = 0;
+    while let Some(pos) = path[end..].find_byte(b'/') {
+        end += pos;
+        let dir = &path[..end];
+        end += 1;
+        let real = match cache.get(dir) {
+            Some(real) => *real,
+            None => {
+                let real = to_path(dir.as_bstr())
+                    .ok()
+                    .and_then(|rel| std::fs::symlink_metadata(workdir.join(rel)).ok())
+                    .is_some_and(|md| md.file_type().is_dir());
+                cache.insert(dir.into(), real);
+                real
+            }
+        };
+        if !real {
+            return false;
+        }
+    }
+    true
+}
+
+fn to_path(p: &BStr) -> Result<std::borrow::Cow<'_, Path>> {
+    gix::path::from_bstr(p)
+        .map_err(|e| Error::runtime(format!("the path {p} cannot be used on this system: {e}")))
+}
+
+fn is_gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    ) || e.raw_os_error() == Some(20)
+}
+
+/// Paths come from orch itself, but a slip like `../x` or `.git/...` must never reach the tree.
+fn normalize_spec(p: &str) -> Result<String> {
+    let trimmed = p.trim_end_matches('/');
+    let bad = || {
+        Error::usage(format!(
+            "cannot commit path {p:?}: it must be a repository-relative path like \"dir/file\""
+        ))
+    };
+    if trimmed.is_empty() || trimmed.starts_with('/') || trimmed.contains('\\') {
+        return Err(bad());
+    }
+    for comp in trimmed.split('/') {
+        if comp.is_empty() || comp == "." || comp == ".." || comp.eq_ignore_ascii_case(".git") {
+            return Err(bad());
+        }
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// git's default cleanup leaves a message without trailing blank lines and with one final
+/// newline; tools reading trailers rely on that.
+fn clean_message(message: &str) -> Result<String> {
+    let mut out = String::with_capacity(message.len() + 1);
+    let mut blank_pending = false;
+    for line in message.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank_pending = !out.is_empty();
+            continue;
+        }
+        if blank_pending {
+            out.push('\n');
+            blank_pending = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if out.is_empty() {
+        return Err(Error::usage("the commit message is empty"));
+    }
+    Ok(out)
+}

@@ -5,6 +5,16 @@ pub mod commit;
 pub mod history;
 pub mod repo;
 
+pub use commit::{commit_paths, CommitOutcome};
 pub use repo::{Identity, Repo};
 
-pub fn install_signal_handlers() {}
+/// Without this, SIGINT or SIGTERM while orch holds `index.lock` leaves the lock behind and
+/// every later git command fails until the user deletes it by hand. Safe to call repeatedly.
+pub fn install_signal_handlers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        gix::tempfile::signal::setup(
+            gix::tempfile::signal::handler::Mode::DeleteTempfilesOnTerminationAndRestoreDefaultBehaviour,
+        );
+    });
+}
