@@ -77,13 +77,20 @@ fn write_shim(path: &Path, name: &str) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(path, e))?;
     }
     Ok(())
 }
 
 fn rename(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| Error::runtime(format!("cannot move {} to {}: {e}", from.display(), to.display())))
+    std::fs::rename(from, to).map_err(|e| {
+        Error::runtime(format!(
+            "cannot move {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
+    })
 }
 
 /// Installs the shims. A hook that is not orch's is kept as `<name>.orch-chained` and run
@@ -179,7 +186,9 @@ pub struct Staged {
 /// or the repository's own.
 pub fn read_index(repo: &gix::Repository) -> Result<Option<gix::index::File>> {
     let path = match std::env::var_os("GIT_INDEX_FILE") {
-        Some(p) if !p.is_empty() => std::env::current_dir().map(|d| d.join(p)).unwrap_or_default(),
+        Some(p) if !p.is_empty() => std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_default(),
         _ => repo.index_path(),
     };
     if !path.exists() {
@@ -198,7 +207,10 @@ struct Differ<'a> {
     out: Vec<Staged>,
 }
 
-fn find_child<'t>(t: Option<&'t gix::index::extension::Tree>, name: &[u8]) -> Option<&'t gix::index::extension::Tree> {
+fn find_child<'t>(
+    t: Option<&'t gix::index::extension::Tree>,
+    name: &[u8],
+) -> Option<&'t gix::index::extension::Tree> {
     t.and_then(|t| t.children.iter().find(|c| c.name.as_slice() == name))
 }
 
@@ -238,10 +250,17 @@ impl Differ<'_> {
             if let Some(slash) = rest.find_byte(b'/') {
                 let name = rest[..slash].to_vec();
                 let sub: Vec<u8> = path[..prefix.len() + slash + 1].to_vec();
-                let end = i + entries[i..range.end].partition_point(|x| x.path(self.index).starts_with(&sub));
-                let skip = prefix.is_empty() && self.skip_top.is_some_and(|s| s.as_bytes() == name.as_slice());
+                let end = i + entries[i..range.end]
+                    .partition_point(|x| x.path(self.index).starts_with(&sub));
+                let skip = prefix.is_empty()
+                    && self
+                        .skip_top
+                        .is_some_and(|s| s.as_bytes() == name.as_slice());
                 if !skip {
-                    let h = listing.get(&name).filter(|n| n.mode.is_tree()).map(|n| n.id);
+                    let h = listing
+                        .get(&name)
+                        .filter(|n| n.mode.is_tree())
+                        .map(|n| n.id);
                     self.dir(i..end, &sub, find_child(cache, &name), h)?;
                 }
                 seen.insert(name);
@@ -267,7 +286,10 @@ impl Differ<'_> {
         }
         for (name, node) in listing {
             if seen.contains(&name)
-                || (prefix.is_empty() && self.skip_top.is_some_and(|s| s.as_bytes() == name.as_slice()))
+                || (prefix.is_empty()
+                    && self
+                        .skip_top
+                        .is_some_and(|s| s.as_bytes() == name.as_slice()))
             {
                 continue;
             }
@@ -323,7 +345,9 @@ pub fn staged_changes(
     for part in scope.split('/').filter(|p| !p.is_empty()) {
         cache = find_child(cache, part.as_bytes());
         head = match head {
-            Some(h) => history::child(repo, h, part.as_bytes())?.filter(|n| n.mode.is_tree()).map(|n| n.id),
+            Some(h) => history::child(repo, h, part.as_bytes())?
+                .filter(|n| n.mode.is_tree())
+                .map(|n| n.id),
             None => None,
         };
         prefix.push_str(part);
@@ -332,7 +356,9 @@ pub fn staged_changes(
     let range = if prefix.is_empty() {
         0..index.entries().len()
     } else {
-        index.prefixed_entries_range(prefix.as_bytes().as_bstr()).unwrap_or(0..0)
+        index
+            .prefixed_entries_range(prefix.as_bytes().as_bstr())
+            .unwrap_or(0..0)
     };
     let mut d = Differ {
         repo,
@@ -352,9 +378,7 @@ pub fn staged_changes(
 
 fn head_tree(repo: &gix::Repository) -> Result<Option<ObjectId>> {
     match repo.head_id() {
-        Ok(id) => Ok(Some(
-            history::commit_meta(repo, id.detach())?.tree,
-        )),
+        Ok(id) => Ok(Some(history::commit_meta(repo, id.detach())?.tree)),
         Err(_) => Ok(None),
     }
 }
@@ -379,7 +403,10 @@ pub fn pre_commit(p: &Project) -> Result<()> {
     }
     let mut violations: Vec<Violation> = vec![];
     let now = crate::clock::fmt(&crate::clock::now()?);
-    let snap = IndexSnapshot { repo, index: &index };
+    let snap = IndexSnapshot {
+        repo,
+        index: &index,
+    };
     let rules = RuleSet {
         workflow: &p.workflow,
         options: &p.config.workflow,
@@ -436,14 +463,21 @@ pub fn pre_commit(p: &Project) -> Result<()> {
 }
 
 /// The current task's session as the commit will have it: staged, else on disk.
-fn current_session(p: &Project, index: Option<&gix::index::State>) -> Result<Option<(crate::code::TaskCode, Session)>> {
+fn current_session(
+    p: &Project,
+    index: Option<&gix::index::State>,
+) -> Result<Option<(crate::code::TaskCode, Session)>> {
     let Some(code) = p.current_task()? else {
         return Ok(None);
     };
     let rel = format!("{}/session.json", p.task_rel(&code));
     let staged = index.and_then(|i| i.entry_by_path(rel.as_bytes().as_bstr()).map(|e| e.id));
     let session = match staged {
-        Some(id) => Session::parse(&String::from_utf8_lossy(&history::blob(&p.git.repo, id)?), &rel).ok(),
+        Some(id) => Session::parse(
+            &String::from_utf8_lossy(&history::blob(&p.git.repo, id)?),
+            &rel,
+        )
+        .ok(),
         None => p.load_session(&code).ok().flatten(),
     };
     Ok(session.filter(|s| s.active).map(|s| (code, s)))
@@ -454,7 +488,10 @@ fn code_gate(p: &Project, index: &gix::index::State, head: Option<ObjectId>) -> 
         return Ok(());
     };
     let from = &p.config.hooks.code_allowed_from;
-    let (Some(cur), Some(gate)) = (p.workflow.index_of(&s.current_phase), p.workflow.index_of(from)) else {
+    let (Some(cur), Some(gate)) = (
+        p.workflow.index_of(&s.current_phase),
+        p.workflow.index_of(from),
+    ) else {
         return Ok(());
     };
     if cur >= gate {
@@ -554,7 +591,8 @@ fn trailer_block_start(s: &str, len: usize, comment: &str) -> usize {
             break;
         }
     }
-    let (mut only_spaces, mut recognized, mut trailers, mut non_trailers, mut cont) = (true, false, 0, 0, 0);
+    let (mut only_spaces, mut recognized, mut trailers, mut non_trailers, mut cont) =
+        (true, false, 0, 0, 0);
     for (k, &st) in starts.iter().enumerate().rev() {
         if st < end_of_title {
             break;
@@ -608,7 +646,9 @@ pub fn add_trailers(msg: &str, new: &[(&str, &str)], comment: &str) -> String {
         s.push('\n');
     }
     let end = end_of_message(&s, comment);
-    let content = s[..end].lines().any(|l| !l.starts_with(comment) && !is_blank(l));
+    let content = s[..end]
+        .lines()
+        .any(|l| !l.starts_with(comment) && !is_blank(l));
     if !content {
         return msg.to_string();
     }
@@ -617,7 +657,12 @@ pub fn add_trailers(msg: &str, new: &[(&str, &str)], comment: &str) -> String {
     let existing: Vec<(String, String)> = block
         .lines()
         .filter_map(|l| {
-            separator_pos(l).filter(|&p| p >= 1).map(|p| (l[..p].trim().to_ascii_lowercase(), l[p + 1..].trim().to_string()))
+            separator_pos(l).filter(|&p| p >= 1).map(|p| {
+                (
+                    l[..p].trim().to_ascii_lowercase(),
+                    l[p + 1..].trim().to_string(),
+                )
+            })
         })
         .collect();
     let mut out = String::with_capacity(s.len() + 128);
@@ -631,7 +676,10 @@ pub fn add_trailers(msg: &str, new: &[(&str, &str)], comment: &str) -> String {
     }
     out.push_str(block);
     for (t, v) in new {
-        if existing.iter().any(|(et, ev)| et == &t.to_ascii_lowercase() && ev == v) {
+        if existing
+            .iter()
+            .any(|(et, ev)| et == &t.to_ascii_lowercase() && ev == v)
+        {
             continue;
         }
         out.push_str(&format!("{t}: {v}\n"));
@@ -657,7 +705,10 @@ pub fn commit_msg(p: &Project, file: &Path) -> Result<bool> {
         .unwrap_or_else(|| "#".into());
     let out = add_trailers(
         &msg,
-        &[("Orchestration-Task", code.as_str()), ("Orchestration-Phase", &s.current_phase)],
+        &[
+            ("Orchestration-Task", code.as_str()),
+            ("Orchestration-Phase", &s.current_phase),
+        ],
         &comment,
     );
     if out == msg {
@@ -721,7 +772,10 @@ mod tests {
             "s\n\nbody\n\nX: y\nA-B: 1\n"
         );
         assert_eq!(add_trailers("s\n\nA-B: 1\n", &t, "#"), "s\n\nA-B: 1\n");
-        assert_eq!(add_trailers("\n# only comments\n", &t, "#"), "\n# only comments\n");
+        assert_eq!(
+            add_trailers("\n# only comments\n", &t, "#"),
+            "\n# only comments\n"
+        );
         assert_eq!(
             add_trailers("s\n\n# Please enter\n", &t, "#"),
             "s\n\nA-B: 1\n\n# Please enter\n"

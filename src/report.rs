@@ -46,7 +46,9 @@ pub fn log(p: &Project, code: &TaskCode) -> Result<Vec<LogEntry>> {
             Some(par) => parse(history::commit_meta(repo, *par)?.tree)?,
             None => None,
         };
-        let step = new.as_ref().map(|n| verify::describe(old.as_ref(), n, &p.workflow));
+        let step = new
+            .as_ref()
+            .map(|n| verify::describe(old.as_ref(), n, &p.workflow));
         out.push(LogEntry {
             commit: c.id.to_string(),
             date: c.date(),
@@ -129,7 +131,10 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
     let entries = log(p, code)?;
     let repo = &p.git.repo;
     // Transition commits, oldest first, to pair with history entries in order.
-    let mut transitions: Vec<&LogEntry> = entries.iter().filter(|e| e.kind != "start" && e.kind != "none" && e.kind != "edit").collect();
+    let mut transitions: Vec<&LogEntry> = entries
+        .iter()
+        .filter(|e| e.kind != "start" && e.kind != "none" && e.kind != "edit")
+        .collect();
     transitions.reverse();
     let mut phases = vec![];
     if let Some(s) = &session {
@@ -159,10 +164,15 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         Some(head) => {
             for id in history::range_commits(repo, &[head], &[])? {
                 let c: CommitMeta = history::commit_meta(repo, id)?;
-                if c.subject().starts_with("orch(") || c.trailer("Orchestration-Task") != Some(code.as_str()) {
+                if c.subject().starts_with("orch(")
+                    || c.trailer("Orchestration-Task") != Some(code.as_str())
+                {
                     continue;
                 }
-                let phase = c.trailer("Orchestration-Phase").unwrap_or("unknown").to_string();
+                let phase = c
+                    .trailer("Orchestration-Phase")
+                    .unwrap_or("unknown")
+                    .to_string();
                 let cc = CodeCommit {
                     commit: c.id.to_string(),
                     subject: c.subject().to_string(),
@@ -171,7 +181,10 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
                 };
                 match code_commits.iter_mut().find(|g| g.phase == phase) {
                     Some(g) => g.commits.push(cc),
-                    None => code_commits.push(PhaseCommits { phase, commits: vec![cc] }),
+                    None => code_commits.push(PhaseCommits {
+                        phase,
+                        commits: vec![cc],
+                    }),
                 }
             }
             verify::verify(p, &[head], &[], &[code.to_string()])?
@@ -190,8 +203,16 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
     }
     let mut artifacts = vec![];
     for ph in &p.workflow.phases {
-        for a in ph.def.artifacts.required.iter().chain(&ph.def.artifacts.optional) {
-            if p.task_dir(code).join(&a.name).is_file() && !artifacts.iter().any(|x: &ArtifactLink| x.name == a.name) {
+        for a in ph
+            .def
+            .artifacts
+            .required
+            .iter()
+            .chain(&ph.def.artifacts.optional)
+        {
+            if p.task_dir(code).join(&a.name).is_file()
+                && !artifacts.iter().any(|x: &ArtifactLink| x.name == a.name)
+            {
                 artifacts.push(ArtifactLink {
                     name: a.name.clone(),
                     path: format!("{}/{}", p.task_rel(code), a.name),
@@ -235,8 +256,14 @@ pub fn markdown(r: &Report) -> String {
             row.started,
             row.completed.as_deref().unwrap_or("—"),
             row.duration.as_deref().unwrap_or("—"),
-            row.commit.as_deref().map(|c| format!("`{}`", short(c))).unwrap_or_else(|| "—".into()),
-            row.override_.as_deref().map(|o| format!("⚠ {}", o.replace('|', "\\|"))).unwrap_or_else(|| "—".into()),
+            row.commit
+                .as_deref()
+                .map(|c| format!("`{}`", short(c)))
+                .unwrap_or_else(|| "—".into()),
+            row.override_
+                .as_deref()
+                .map(|o| format!("⚠ {}", o.replace('|', "\\|")))
+                .unwrap_or_else(|| "—".into()),
         ));
     }
     s.push_str("\n### Code commits by phase\n\n");

@@ -6,7 +6,7 @@
 use crate::config::{Config, WorkflowOptions};
 use crate::git::history::{self, Node};
 use crate::project::{Project, ORCH_DIR};
-use crate::rules::{self, StartMode, Stamp};
+use crate::rules::{self, Stamp, StartMode};
 use crate::session::Session;
 use crate::templates::{Templates, Vars};
 use crate::validate::{self, ArtifactSource, Diagnostic, Entry};
@@ -35,7 +35,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn short_commit(&self) -> String {
-        self.commit.as_deref().map(|c| c[..c.len().min(7)].to_string()).unwrap_or_else(|| "index".into())
+        self.commit
+            .as_deref()
+            .map(|c| c[..c.len().min(7)].to_string())
+            .unwrap_or_else(|| "index".into())
     }
 
     /// One line: `commit abc1234: TSK-1: <message> (rule <rule>)`.
@@ -48,7 +51,12 @@ impl Violation {
     }
 
     pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic::error(&self.rule, &format!("{}:{}", self.short_commit(), self.file), self.line(), self.fix.clone())
+        Diagnostic::error(
+            &self.rule,
+            &format!("{}:{}", self.short_commit(), self.file),
+            self.line(),
+            self.fix.clone(),
+        )
     }
 }
 
@@ -101,7 +109,10 @@ pub fn describe(old: Option<&Session>, new: &Session, wf: &Workflow) -> Step {
         return st;
     }
     if old.current_phase != new.current_phase {
-        st.kind = match (wf.index_of(&old.current_phase), wf.index_of(&new.current_phase)) {
+        st.kind = match (
+            wf.index_of(&old.current_phase),
+            wf.index_of(&new.current_phase),
+        ) {
             (Some(a), Some(b)) if b < a => "reopen",
             (Some(a), Some(b)) if b == a + 1 => "complete",
             (Some(_), Some(_)) => "skip",
@@ -149,7 +160,10 @@ fn node_kind(n: Node) -> SnapNode {
 
 impl Snapshot for TreeSnapshot<'_> {
     fn node(&self, path: &str) -> Option<SnapNode> {
-        history::entry_at(self.repo, self.root, path).ok().flatten().map(node_kind)
+        history::entry_at(self.repo, self.root, path)
+            .ok()
+            .flatten()
+            .map(node_kind)
     }
     fn read(&self, id: ObjectId) -> Option<Vec<u8>> {
         history::blob(self.repo, id).ok()
@@ -219,7 +233,9 @@ impl ArtifactSource for FolderSource<'_> {
                     }
                 }
                 match self.snap.node(&parts.join("/")) {
-                    Some(SnapNode::Blob(id)) => self.snap.read(id).map_or(Entry::Missing, Entry::File),
+                    Some(SnapNode::Blob(id)) => {
+                        self.snap.read(id).map_or(Entry::Missing, Entry::File)
+                    }
                     None | Some(SnapNode::Link(_)) => Entry::LeavesRepository,
                     Some(_) => Entry::NotAFile,
                 }
@@ -252,7 +268,14 @@ pub struct At<'a> {
     pub date: Option<&'a str>,
 }
 
-fn violation(at: &At, task: &str, file: &str, rule: &str, message: String, fix: String) -> Violation {
+fn violation(
+    at: &At,
+    task: &str,
+    file: &str,
+    rule: &str,
+    message: String,
+    fix: String,
+) -> Violation {
     Violation {
         commit: at.commit.map(str::to_string),
         task: task.to_string(),
@@ -278,7 +301,12 @@ fn repair(at: &At, task: &str, how: &str) -> String {
 
 /// The rule a refusal from `rules` stands for.
 fn rule_of(e: &Error) -> String {
-    let codes: BTreeSet<&str> = e.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
+    let codes: BTreeSet<&str> = e
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
     if !codes.is_empty() {
         return codes.into_iter().collect::<Vec<_>>().join(",");
     }
@@ -303,14 +331,26 @@ fn rule_of(e: &Error) -> String {
     r.to_string()
 }
 
-fn task_vars(task: &str, task_dir: &str, doc: Option<&crate::task::TaskDoc>, wf: &Workflow, phase: &str, date: &str) -> Vars {
+fn task_vars(
+    task: &str,
+    task_dir: &str,
+    doc: Option<&crate::task::TaskDoc>,
+    wf: &Workflow,
+    phase: &str,
+    date: &str,
+) -> Vars {
     Vars {
         code: task.to_string(),
         title: doc.map(|d| d.title()).unwrap_or_default(),
         phase: phase.to_string(),
-        next_phase: wf.next_after(phase).map(|n| n.name.clone()).unwrap_or_default(),
+        next_phase: wf
+            .next_after(phase)
+            .map(|n| n.name.clone())
+            .unwrap_or_default(),
         date: date.get(..10).unwrap_or("").to_string(),
-        description: doc.and_then(|d| d.str_field("description")).unwrap_or_default(),
+        description: doc
+            .and_then(|d| d.str_field("description"))
+            .unwrap_or_default(),
         tags: doc.map(|d| d.tags()).unwrap_or_default(),
         sprint: doc.and_then(|d| d.str_field("sprint")).unwrap_or_default(),
         task_dir: task_dir.to_string(),
@@ -327,12 +367,22 @@ pub fn check_in(
     date: Option<&str>,
 ) -> Vec<Diagnostic> {
     let task_dir = format!("{TASKS_DIR}/{task}");
-    let src = FolderSource { snap, task_dir: &task_dir };
+    let src = FolderSource {
+        snap,
+        task_dir: &task_dir,
+    };
     let doc = validate::read_task(&src, &task_dir).ok();
-    let now = date.map(str::to_string).unwrap_or_else(|| session.phase_started_at().to_string());
+    let now = date
+        .map(str::to_string)
+        .unwrap_or_else(|| session.phase_started_at().to_string());
     let vars = task_vars(task, &task_dir, doc.as_ref(), r.workflow, &phase.name, &now);
     let mut dates: Vec<String> = std::iter::once(session.started_at.as_str())
-        .chain(session.phase_history.iter().map(|h| h.completed_at.as_str()))
+        .chain(
+            session
+                .phase_history
+                .iter()
+                .map(|h| h.completed_at.as_str()),
+        )
         .chain(date)
         .filter_map(|d| d.get(..10).map(str::to_string))
         .collect();
@@ -361,12 +411,25 @@ pub fn judge_task(
     let mut out = Vec::new();
     let mut step = None;
     if old.session != new.session {
-        let (s, v) = judge_session(r, task, old.session.as_deref(), new.session.as_deref(), snap, at, folder_gone);
+        let (s, v) = judge_session(
+            r,
+            task,
+            old.session.as_deref(),
+            new.session.as_deref(),
+            snap,
+            at,
+            folder_gone,
+        );
         step = s;
         out.extend(v);
     }
     if old.events != new.events && !folder_gone {
-        out.extend(judge_events(task, old.events.as_deref(), new.events.as_deref(), at));
+        out.extend(judge_events(
+            task,
+            old.events.as_deref(),
+            new.events.as_deref(),
+            at,
+        ));
     }
     (step, out)
 }
@@ -385,7 +448,9 @@ fn judge_session(
     folder_gone: bool,
 ) -> (Option<Step>, Vec<Violation>) {
     let file = format!("{TASKS_DIR}/{task}/session.json");
-    let v = |rule: &str, message: String, fix: String| vec![violation(at, task, &file, rule, message, fix)];
+    let v = |rule: &str, message: String, fix: String| {
+        vec![violation(at, task, &file, rule, message, fix)]
+    };
     let Some(new) = new else {
         if folder_gone {
             return (None, vec![]);
@@ -402,7 +467,14 @@ fn judge_session(
     let new = match parse_session(new, &file) {
         Ok(s) => s,
         Err(e) => {
-            return (None, v("invalid_session_json", e.message, repair(at, task, "let orch write session.json")));
+            return (
+                None,
+                v(
+                    "invalid_session_json",
+                    e.message,
+                    repair(at, task, "let orch write session.json"),
+                ),
+            );
         }
     };
     if new.task != task {
@@ -429,12 +501,27 @@ fn judge_session(
     );
     let refused = |e: Error| {
         let mut msg = format!("{moved}: {}", e.message);
-        let details: Vec<String> = e.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+        let details: Vec<String> = e
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
         if !details.is_empty() && e.diagnostics.len() > 1 {
             msg = format!("{msg} [{}]", details.join("; "));
         }
-        let how = e.hint.clone().unwrap_or_else(|| format!("make the transition with `orch phase complete {task}`"));
-        violation(at, task, &file, &rule_of(&e), msg, repair(at, task, &format!("redo it with orch: {how}")))
+        let how = e
+            .hint
+            .clone()
+            .unwrap_or_else(|| format!("make the transition with `orch phase complete {task}`"));
+        violation(
+            at,
+            task,
+            &file,
+            &rule_of(&e),
+            msg,
+            repair(at, task, &format!("redo it with orch: {how}")),
+        )
     };
     match step.kind.as_str() {
         "none" => return (Some(step), vec![]),
@@ -445,7 +532,14 @@ fn judge_session(
             };
             let mut last_err = None;
             for m in modes {
-                match rules::start(task, old.as_ref(), *m, wf, new.session_key.clone(), &stamp(&new.started_at)) {
+                match rules::start(
+                    task,
+                    old.as_ref(),
+                    *m,
+                    wf,
+                    new.session_key.clone(),
+                    &stamp(&new.started_at),
+                ) {
                     Ok(Some(d)) if d.session.current_phase == new.current_phase => {
                         let mut out = vec![];
                         if !new.phase_history.is_empty() {
@@ -459,8 +553,15 @@ fn judge_session(
                             if new.previous_sessions.len() < o.previous_sessions.len() + 1 {
                                 out.extend(v(
                                     "previous_sessions_lost",
-                                    format!("{task}: new session {} does not archive session {}", new.session_key, o.session_key),
-                                    repair(at, task, &format!("start sessions with `orch session start {task}`")),
+                                    format!(
+                                        "{task}: new session {} does not archive session {}",
+                                        new.session_key, o.session_key
+                                    ),
+                                    repair(
+                                        at,
+                                        task,
+                                        &format!("start sessions with `orch session start {task}`"),
+                                    ),
                                 ));
                             }
                         }
@@ -491,16 +592,27 @@ fn judge_session(
             Some(step),
             v(
                 "session_ended",
-                format!("{task}: session {} had ended, yet its session.json changed", old.session_key),
-                repair(at, task, &format!("start a new session with `orch session start {task}`")),
+                format!(
+                    "{task}: session {} had ended, yet its session.json changed",
+                    old.session_key
+                ),
+                repair(
+                    at,
+                    task,
+                    &format!("start a new session with `orch session start {task}`"),
+                ),
             ),
         );
     }
     let appended = new.phase_history.len() == old.phase_history.len() + 1
         && new.phase_history[..old.phase_history.len()] == old.phase_history[..];
     let entry = appended.then(|| new.phase_history.last()).flatten();
-    let reason = entry.and_then(|h| h.override_.as_ref()).map(|o| o.reason.as_str());
-    let when = entry.map(|h| h.completed_at.clone()).unwrap_or_else(|| new.phase_started_at().to_string());
+    let reason = entry
+        .and_then(|h| h.override_.as_ref())
+        .map(|o| o.reason.as_str());
+    let when = entry
+        .map(|h| h.completed_at.clone())
+        .unwrap_or_else(|| new.phase_started_at().to_string());
     let checks_of = |phase: &str| match wf.phase(phase) {
         Some(ph) => check_in(r, snap, task, ph, &old, at.date),
         None => vec![],
@@ -508,17 +620,33 @@ fn judge_session(
     let decided = match step.kind.as_str() {
         "end" => {
             let in_last = old.current_phase == wf.last().name;
-            let checks = if in_last { checks_of(&old.current_phase) } else { vec![] };
+            let checks = if in_last {
+                checks_of(&old.current_phase)
+            } else {
+                vec![]
+            };
             let forced = new.end.as_ref().is_some_and(|e| e.forced);
             let reason = reason.or(new.end.as_ref().and_then(|e| e.reason.as_deref()));
-            rules::end(&old, wf, r.options, checks, forced, reason, &stamp(&when), None)
+            rules::end(
+                &old,
+                wf,
+                r.options,
+                checks,
+                forced,
+                reason,
+                &stamp(&when),
+                None,
+            )
         }
         "edit" if old.current_phase == new.current_phase && old.active == new.active => {
             return (
                 Some(step),
                 v(
                     "session_edited",
-                    format!("{task}: session.json was edited without a phase transition (still in {})", new.current_phase),
+                    format!(
+                        "{task}: session.json was edited without a phase transition (still in {})",
+                        new.current_phase
+                    ),
                     repair(at, task, "leave session.json to orch"),
                 ),
             );
@@ -532,7 +660,16 @@ fn judge_session(
                 .with_hint(format!("phases are: {}", wf.names().join(", "))))
             } else {
                 let checks = checks_of(&old.current_phase);
-                rules::set_phase(&old, wf, r.options, &new.current_phase, checks, reason, &stamp(&when), None)
+                rules::set_phase(
+                    &old,
+                    wf,
+                    r.options,
+                    &new.current_phase,
+                    checks,
+                    reason,
+                    &stamp(&when),
+                    None,
+                )
             }
         }
     };
@@ -541,9 +678,15 @@ fn judge_session(
             let mut viol = refused(e);
             // A skip is the rule the edit breaks first, whatever else is missing.
             if step.kind == "skip" && reason.is_none() && !r.options.allow_phase_skip {
-                let (a, b) = (wf.index_of(&old.current_phase), wf.index_of(&new.current_phase));
+                let (a, b) = (
+                    wf.index_of(&old.current_phase),
+                    wf.index_of(&new.current_phase),
+                );
                 if let (Some(a), Some(b)) = (a, b) {
-                    let skipped: Vec<&str> = wf.phases[a + 1..b].iter().map(|p| p.name.as_str()).collect();
+                    let skipped: Vec<&str> = wf.phases[a + 1..b]
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
                     viol.message = format!(
                         "{moved} skips {} (allow_phase_skip = false); {}",
                         skipped.join(", "),
@@ -557,7 +700,8 @@ fn judge_session(
         Ok(d) => {
             let mut out = vec![];
             let recorded = entry.is_some_and(|h| {
-                h.phase == old.current_phase && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
+                h.phase == old.current_phase
+                    && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
             });
             if !recorded || new.active != d.session.active {
                 out.extend(v(
@@ -568,7 +712,10 @@ fn judge_session(
                     ),
                     repair(at, task, &format!("make the transition with `orch phase complete {task}`")),
                 ));
-            } else if let (Some(o), true) = (entry.and_then(|h| h.override_.as_ref()), d.override_.is_some()) {
+            } else if let (Some(o), true) = (
+                entry.and_then(|h| h.override_.as_ref()),
+                d.override_.is_some(),
+            ) {
                 if o.reason.trim().is_empty() {
                     out.extend(v(
                         "override_without_reason",
@@ -591,10 +738,16 @@ fn event_id(line: &str) -> Option<String> {
 /// events.jsonl may only grow at its end, with valid events whose ids are new.
 pub fn judge_events(task: &str, old: Option<&[u8]>, new: Option<&[u8]>, at: &At) -> Vec<Violation> {
     let file = format!("{TASKS_DIR}/{task}/events.jsonl");
-    let v = |rule: &str, message: String, fix: &str| violation(at, task, &file, rule, message, repair(at, task, fix));
+    let v = |rule: &str, message: String, fix: &str| {
+        violation(at, task, &file, rule, message, repair(at, task, fix))
+    };
     let old = old.unwrap_or_default();
     let Some(new) = new else {
-        return vec![v("events_deleted", format!("{task}: {file} was deleted"), "keep the event log")];
+        return vec![v(
+            "events_deleted",
+            format!("{task}: {file} was deleted"),
+            "keep the event log",
+        )];
     };
     let mut base = old.to_vec();
     if !base.is_empty() && !base.ends_with(b"\n") {
@@ -613,11 +766,16 @@ pub fn judge_events(task: &str, old: Option<&[u8]>, new: Option<&[u8]>, at: &At)
             + 1;
         return vec![v(
             "events_rewritten",
-            format!("{task}: {file} was rewritten, not appended to (line {line} changed or removed)"),
+            format!(
+                "{task}: {file} was rewritten, not appended to (line {line} changed or removed)"
+            ),
             "only append to events.jsonl (`orch event add`)",
         )];
     };
-    let mut ids: HashSet<String> = old.lines().filter_map(|l| event_id(&String::from_utf8_lossy(l))).collect();
+    let mut ids: HashSet<String> = old
+        .lines()
+        .filter_map(|l| event_id(&String::from_utf8_lossy(l)))
+        .collect();
     let first = old.lines().count();
     let mut out = vec![];
     for (n, line) in added.lines().enumerate() {
@@ -648,13 +806,22 @@ pub fn judge_events(task: &str, old: Option<&[u8]>, new: Option<&[u8]>, at: &At)
 
 /// A merge's events.jsonl must keep every line of every parent (merge=union), and two
 /// different lines must not share an id.
-pub fn judge_events_merge(task: &str, parents: &[Option<Vec<u8>>], merged: Option<&[u8]>, at: &At) -> Vec<Violation> {
+pub fn judge_events_merge(
+    task: &str,
+    parents: &[Option<Vec<u8>>],
+    merged: Option<&[u8]>,
+    at: &At,
+) -> Vec<Violation> {
     let file = format!("{TASKS_DIR}/{task}/events.jsonl");
     let merged = merged.unwrap_or_default();
     let lines: HashSet<&[u8]> = merged.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut out = vec![];
     for p in parents.iter().flatten() {
-        if let Some(lost) = p.lines().filter(|l| !l.trim().is_empty()).find(|l| !lines.contains(l)) {
+        if let Some(lost) = p
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .find(|l| !lines.contains(l))
+        {
             out.push(violation(
                 at,
                 task,
@@ -784,7 +951,9 @@ impl<'a> Replay<'a> {
     }
 
     fn tasks_tree(&self, root: ObjectId) -> Result<Option<ObjectId>> {
-        Ok(history::entry_at(self.repo, root, TASKS_DIR)?.filter(|n| n.mode.is_tree()).map(|n| n.id))
+        Ok(history::entry_at(self.repo, root, TASKS_DIR)?
+            .filter(|n| n.mode.is_tree())
+            .map(|n| n.id))
     }
 
     fn task_files(&mut self, task_tree: Option<Node>) -> Result<TaskFiles> {
@@ -831,13 +1000,21 @@ impl<'a> Replay<'a> {
             };
             self.workflows.insert(wf_id, Rc::new(wf));
         }
-        Ok((self.workflows[&wf_id].clone(), self.configs[&cfg_id].clone()))
+        Ok((
+            self.workflows[&wf_id].clone(),
+            self.configs[&cfg_id].clone(),
+        ))
     }
 }
 
 /// Replays the commits reachable from `tips` and not from `hidden` (all of them when `hidden`
 /// is empty) and judges every change to a task folder; `codes` limits it to those tasks.
-pub fn verify(p: &Project, tips: &[ObjectId], hidden: &[ObjectId], codes: &[String]) -> Result<VerifyReport> {
+pub fn verify(
+    p: &Project,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+    codes: &[String],
+) -> Result<VerifyReport> {
     let repo = &p.git.repo;
     let mut commits = history::range_commits(repo, tips, hidden)?;
     commits.reverse();
@@ -872,7 +1049,10 @@ pub fn verify(p: &Project, tips: &[ObjectId], hidden: &[ObjectId], codes: &[Stri
             continue;
         }
         let mine = rp.listing(tt)?;
-        let parents: Vec<Listing> = parent_tts.iter().map(|t| rp.listing(*t)).collect::<Result<_>>()?;
+        let parents: Vec<Listing> = parent_tts
+            .iter()
+            .map(|t| rp.listing(*t))
+            .collect::<Result<_>>()?;
         let first = parents.first().cloned().unwrap_or_default();
         let mut changed: BTreeSet<String> = BTreeSet::new();
         for par in parents.iter().chain(std::iter::once(&first)) {
@@ -905,7 +1085,10 @@ pub fn verify(p: &Project, tips: &[ObjectId], hidden: &[ObjectId], codes: &[Stri
             commit: Some(&idhex),
             date: Some(&date),
         };
-        let snap = TreeSnapshot { repo, root: meta.tree };
+        let snap = TreeSnapshot {
+            repo,
+            root: meta.tree,
+        };
         for task in changed {
             tasks.insert(task.clone());
             let new = rp.task_files(mine.get(&task).copied())?;
@@ -923,7 +1106,16 @@ pub fn verify(p: &Project, tips: &[ObjectId], hidden: &[ObjectId], codes: &[Stri
                 report.violations.extend(v);
                 continue;
             }
-            report.violations.extend(judge_merge(&rules, &task, &olds, &new, &snap, &at, gone, &mut report.transitions));
+            report.violations.extend(judge_merge(
+                &rules,
+                &task,
+                &olds,
+                &new,
+                &snap,
+                &at,
+                gone,
+                &mut report.transitions,
+            ));
         }
     }
     report.tasks = tasks.into_iter().collect();
@@ -962,7 +1154,10 @@ fn judge_merge(
         v
     };
     // The newest side: one every other side's state leads up to.
-    let newest = distinct.iter().find(|c| distinct.iter().all(|o| is_ancestor_state(o, c))).copied();
+    let newest = distinct
+        .iter()
+        .find(|c| distinct.iter().all(|o| is_ancestor_state(o, c)))
+        .copied();
     let Some(newest) = newest else {
         if distinct.len() > 1 {
             let phases: Vec<String> = distinct

@@ -9,7 +9,10 @@ struct Env {
 }
 
 fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_orch")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 impl Env {
@@ -38,7 +41,11 @@ impl Env {
 
     fn cmd(&self, prog: &str, args: &[&str], cwd: &Path) -> Command {
         let mut c = Command::new(prog);
-        let path = format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         c.args(args)
             .current_dir(cwd)
             .env_clear()
@@ -64,7 +71,9 @@ impl Env {
     }
 
     fn orch(&self, args: &[&str]) -> Output {
-        self.cmd(env!("CARGO_BIN_EXE_orch"), args, self.dir()).output().unwrap()
+        self.cmd(env!("CARGO_BIN_EXE_orch"), args, self.dir())
+            .output()
+            .unwrap()
     }
 
     fn ok(&self, o: Output) -> String {
@@ -96,7 +105,15 @@ impl Env {
 
     /// A task with an active session, walked to `phase` with its artifacts filled in.
     fn task_in(&self, code: &str, phase: &str) {
-        self.ok(self.orch(&["task", "new", code, "--title", "Fix it", "--description", "Make it work"]));
+        self.ok(self.orch(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix it",
+            "--description",
+            "Make it work",
+        ]));
         self.commit_task(code, "new task");
         self.ok(self.orch(&["session", "start", code]));
         self.commit_task(code, "session start");
@@ -107,7 +124,10 @@ impl Env {
                 break;
             }
             if let Some((_, a)) = artifacts.iter().find(|(p, _)| *p == w[0]) {
-                self.write(&format!(".orchestration/tasks/{code}/{a}"), &format!("# {a}\n\nReal findings for {code}.\n"));
+                self.write(
+                    &format!(".orchestration/tasks/{code}/{a}"),
+                    &format!("# {a}\n\nReal findings for {code}.\n"),
+                );
             }
             self.ok(self.orch(&["phase", "complete", code]));
             self.commit_task(code, &format!("{} -> {}", w[0], w[1]));
@@ -134,7 +154,10 @@ fn code_commit_is_refused_before_execute_and_accepted_in_execute() {
         "{err}"
     );
     // Still staged, nothing committed.
-    assert_eq!(e.ok(e.git(&["diff", "--cached", "--name-only"])), "src/lib.rs\n");
+    assert_eq!(
+        e.ok(e.git(&["diff", "--cached", "--name-only"])),
+        "src/lib.rs\n"
+    );
 
     e.write(".orchestration/tasks/TSK-1/PLAN.md", "# Plan\n\nSteps.\n");
     e.ok(e.orch(&["phase", "complete", "TSK-1"]));
@@ -142,8 +165,15 @@ fn code_commit_is_refused_before_execute_and_accepted_in_execute() {
     e.commit_task("TSK-1", "plan -> execute");
     e.ok(e.git(&["add", "src/lib.rs"]));
     e.ok(e.git(&["commit", "-q", "-m", "implement"]));
-    let trailers = e.ok(e.git(&["log", "-1", "--format=%(trailers:key=Orchestration-Task,key=Orchestration-Phase)"]));
-    assert_eq!(trailers, "Orchestration-Task: TSK-1\nOrchestration-Phase: execute\n\n");
+    let trailers = e.ok(e.git(&[
+        "log",
+        "-1",
+        "--format=%(trailers:key=Orchestration-Task,key=Orchestration-Phase)",
+    ]));
+    assert_eq!(
+        trailers,
+        "Orchestration-Task: TSK-1\nOrchestration-Phase: execute\n\n"
+    );
 }
 
 #[test]
@@ -164,7 +194,10 @@ fn hand_edited_skip_is_refused_by_pre_commit() {
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
     e.write(
         ".orchestration/tasks/TSK-1/session.json",
-        &s.replace("\"current_phase\": \"intake\"", "\"current_phase\": \"execute\""),
+        &s.replace(
+            "\"current_phase\": \"intake\"",
+            "\"current_phase\": \"execute\"",
+        ),
     );
     e.ok(e.git(&["add", "-A"]));
     let o = e.git(&["commit", "-q", "-m", "skip ahead"]);
@@ -185,7 +218,11 @@ fn events_may_only_be_appended() {
     e.ok(e.git(&["add", "-A"]));
     let o = e.git(&["commit", "-q", "-m", "rewrite"]);
     assert!(!o.status.success());
-    assert!(Env::stderr(&o).contains("events_rewritten"), "{}", Env::stderr(&o));
+    assert!(
+        Env::stderr(&o).contains("events_rewritten"),
+        "{}",
+        Env::stderr(&o)
+    );
 }
 
 #[test]
@@ -240,20 +277,51 @@ fn linked_worktrees_share_the_hooks() {
     let e = Env::new();
     let wt = tempfile::tempdir().unwrap();
     let wt_path = wt.path().join("wt");
-    e.ok(e.git(&["worktree", "add", "-q", wt_path.to_str().unwrap(), "-b", "side"]));
-    let o = e.cmd(env!("CARGO_BIN_EXE_orch"), &["hooks", "install"], &wt_path).output().unwrap();
+    e.ok(e.git(&[
+        "worktree",
+        "add",
+        "-q",
+        wt_path.to_str().unwrap(),
+        "-b",
+        "side",
+    ]));
+    let o = e
+        .cmd(env!("CARGO_BIN_EXE_orch"), &["hooks", "install"], &wt_path)
+        .output()
+        .unwrap();
     e.ok(o);
     assert!(e.path(".git/hooks/pre-commit").is_file());
     // A session started in the worktree is current there only; code is refused there.
-    e.ok(e.cmd(env!("CARGO_BIN_EXE_orch"), &["task", "new", "TSK-W", "--title", "W", "--description", "d"], &wt_path).output().unwrap());
-    e.ok(e.cmd(env!("CARGO_BIN_EXE_orch"), &["session", "start", "TSK-W"], &wt_path).output().unwrap());
+    e.ok(e
+        .cmd(
+            env!("CARGO_BIN_EXE_orch"),
+            &["task", "new", "TSK-W", "--title", "W", "--description", "d"],
+            &wt_path,
+        )
+        .output()
+        .unwrap());
+    e.ok(e
+        .cmd(
+            env!("CARGO_BIN_EXE_orch"),
+            &["session", "start", "TSK-W"],
+            &wt_path,
+        )
+        .output()
+        .unwrap());
     e.ok(e.git_in(&wt_path, &["add", "-A"]));
-    e.ok(e.git_in(&wt_path, &["commit", "-q", "-m", "orch(TSK-W): session start"]));
+    e.ok(e.git_in(
+        &wt_path,
+        &["commit", "-q", "-m", "orch(TSK-W): session start"],
+    ));
     std::fs::write(wt_path.join("code.rs"), "c\n").unwrap();
     e.ok(e.git_in(&wt_path, &["add", "code.rs"]));
     let o = e.git_in(&wt_path, &["commit", "-q", "-m", "early"]);
     assert!(!o.status.success());
-    assert!(Env::stderr(&o).contains("TSK-W is in intake"), "{}", Env::stderr(&o));
+    assert!(
+        Env::stderr(&o).contains("TSK-W is in intake"),
+        "{}",
+        Env::stderr(&o)
+    );
     // The main worktree has no current task: code commits pass.
     e.write("main.rs", "m\n");
     e.ok(e.git(&["add", "main.rs"]));
@@ -270,7 +338,11 @@ fn shim_fails_clearly_without_orch_on_path() {
     c.env("PATH", "/usr/bin:/bin");
     let o = c.output().unwrap();
     assert!(!o.status.success());
-    assert!(Env::stderr(&o).contains("the orch command is not on PATH"), "{}", Env::stderr(&o));
+    assert!(
+        Env::stderr(&o).contains("the orch command is not on PATH"),
+        "{}",
+        Env::stderr(&o)
+    );
 }
 
 #[test]
@@ -291,7 +363,14 @@ fn trailers_match_git_interpret_trailers() {
         "subject\n\n---\nKey: value\n",
     ];
     for msg in cases {
-        let ours = orch::hooks::add_trailers(msg, &[("Orchestration-Task", "TSK-1"), ("Orchestration-Phase", "execute")], "#");
+        let ours = orch::hooks::add_trailers(
+            msg,
+            &[
+                ("Orchestration-Task", "TSK-1"),
+                ("Orchestration-Phase", "execute"),
+            ],
+            "#",
+        );
         let mut c = e.cmd(
             "git",
             &[
@@ -309,9 +388,18 @@ fn trailers_match_git_interpret_trailers() {
         c.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = c.spawn().unwrap();
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(msg.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(msg.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert_eq!(ours, String::from_utf8_lossy(&out.stdout), "message {msg:?}");
+        assert_eq!(
+            ours,
+            String::from_utf8_lossy(&out.stdout),
+            "message {msg:?}"
+        );
     }
 }
 

@@ -11,7 +11,10 @@ struct Env {
 }
 
 fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_orch")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 impl Env {
@@ -40,7 +43,11 @@ impl Env {
 
     fn cmd(&self, prog: &str, args: &[&str], cwd: &Path) -> Command {
         let mut c = Command::new(prog);
-        let path = format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         c.args(args)
             .current_dir(cwd)
             .env_clear()
@@ -66,7 +73,9 @@ impl Env {
     }
 
     fn orch(&self, args: &[&str]) -> Output {
-        self.cmd(env!("CARGO_BIN_EXE_orch"), args, self.dir()).output().unwrap()
+        self.cmd(env!("CARGO_BIN_EXE_orch"), args, self.dir())
+            .output()
+            .unwrap()
     }
 
     fn ok(&self, o: Output) -> String {
@@ -98,7 +107,15 @@ impl Env {
 
     /// A task with an active session, walked to `phase` with its artifacts filled in.
     fn task_in(&self, code: &str, phase: &str) {
-        self.ok(self.orch(&["task", "new", code, "--title", "Fix it", "--description", "Make it work"]));
+        self.ok(self.orch(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix it",
+            "--description",
+            "Make it work",
+        ]));
         self.commit_task(code, "new task");
         self.ok(self.orch(&["session", "start", code]));
         self.commit_task(code, "session start");
@@ -109,7 +126,10 @@ impl Env {
                 break;
             }
             if let Some((_, a)) = artifacts.iter().find(|(p, _)| *p == w[0]) {
-                self.write(&format!(".orchestration/tasks/{code}/{a}"), &format!("# {a}\n\nReal findings for {code}.\n"));
+                self.write(
+                    &format!(".orchestration/tasks/{code}/{a}"),
+                    &format!("# {a}\n\nReal findings for {code}.\n"),
+                );
             }
             self.ok(self.orch(&["phase", "complete", code]));
             self.commit_task(code, &format!("{} -> {}", w[0], w[1]));
@@ -121,12 +141,14 @@ impl Env {
     }
 }
 
-
 fn verify_json(e: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["--json", "verify"];
     a.extend_from_slice(args);
     let o = e.orch(&a);
-    (o.status.code().unwrap(), serde_json::from_slice(&o.stdout).unwrap())
+    (
+        o.status.code().unwrap(),
+        serde_json::from_slice(&o.stdout).unwrap(),
+    )
 }
 
 fn head(e: &Env) -> String {
@@ -155,7 +177,10 @@ fn a_no_verify_skip_is_reported_by_verify_and_refused_by_pre_push() {
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
     e.write(
         ".orchestration/tasks/TSK-1/session.json",
-        &s.replace("\"current_phase\": \"research\"", "\"current_phase\": \"execute\""),
+        &s.replace(
+            "\"current_phase\": \"research\"",
+            "\"current_phase\": \"execute\"",
+        ),
     );
     e.ok(e.git(&["add", "-A"]));
     e.ok(e.git(&["commit", "-q", "--no-verify", "-m", "skip"]));
@@ -189,7 +214,10 @@ fn missing_artifact_at_the_commit_is_a_violation() {
     e.task_in("TSK-1", "research");
     // research -> plan committed by hand without CONTEXT.md.
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
-    let s = s.replace("\"current_phase\": \"research\"", "\"current_phase\": \"plan\"");
+    let s = s.replace(
+        "\"current_phase\": \"research\"",
+        "\"current_phase\": \"plan\"",
+    );
     e.write(".orchestration/tasks/TSK-1/session.json", &s);
     e.commit_task("TSK-1", "research -> plan");
     let (code, v) = verify_json(&e, &["TSK-1"]);
@@ -206,20 +234,38 @@ fn log_lists_what_git_log_lists() {
     e.ok(e.git(&["add", "side.txt"]));
     e.ok(e.git(&["commit", "-q", "-m", "side work"]));
     e.ok(e.git(&["checkout", "-q", "main"]));
-    e.write(".orchestration/tasks/TSK-1/CONTEXT.md", "# Context\n\nFound it.\n");
+    e.write(
+        ".orchestration/tasks/TSK-1/CONTEXT.md",
+        "# Context\n\nFound it.\n",
+    );
     e.ok(e.orch(&["phase", "complete", "TSK-1"]));
     e.commit_task("TSK-1", "research -> plan");
     e.ok(e.git(&["merge", "-q", "--no-edit", "side"]));
     let git_says: Vec<String> = e
-        .ok(e.git(&["log", "--format=%H", "--", ".orchestration/tasks/TSK-1/session.json"]))
+        .ok(e.git(&[
+            "log",
+            "--format=%H",
+            "--",
+            ".orchestration/tasks/TSK-1/session.json",
+        ]))
         .lines()
         .map(str::to_string)
         .collect();
     let o = e.ok(e.orch(&["--json", "log", "TSK-1"]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
-    let ours: Vec<String> = v["transitions"].as_array().unwrap().iter().map(|t| t["commit"].as_str().unwrap().to_string()).collect();
+    let ours: Vec<String> = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["commit"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ours, git_says);
-    let kinds: Vec<&str> = v["transitions"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["complete", "complete", "start"]);
     assert_eq!(v["transitions"][0]["from"], "research");
     assert_eq!(v["transitions"][0]["to"], "plan");
@@ -231,9 +277,17 @@ fn log_lists_what_git_log_lists() {
 fn overrides_need_a_reason_and_are_logged() {
     let e = Env::new();
     e.task_in("TSK-1", "research");
-    e.ok(e.orch(&["phase", "complete", "TSK-1", "--override", "--reason", "context is in the issue"]));
+    e.ok(e.orch(&[
+        "phase",
+        "complete",
+        "TSK-1",
+        "--override",
+        "--reason",
+        "context is in the issue",
+    ]));
     e.commit_task("TSK-1", "research -> plan");
-    let v: serde_json::Value = serde_json::from_str(&e.ok(e.orch(&["--json", "log", "TSK-1"]))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&e.ok(e.orch(&["--json", "log", "TSK-1"]))).unwrap();
     assert_eq!(v["transitions"][0]["override"], true);
     assert_eq!(v["transitions"][0]["reason"], "context is in the issue");
     assert_eq!(verify_json(&e, &[]).0, 0);
@@ -245,13 +299,18 @@ fn overrides_need_a_reason_and_are_logged() {
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
     e.ok(e.git(&["reset", "-q", "--hard", "HEAD~1"]));
     e.ok(e.orch(&["phase", "complete", "TSK-1", "--override", "--reason", "x"]));
-    let s2 = e.read(".orchestration/tasks/TSK-1/session.json").replace("\"reason\": \"x\"", "\"reason\": \"\"");
+    let s2 = e
+        .read(".orchestration/tasks/TSK-1/session.json")
+        .replace("\"reason\": \"x\"", "\"reason\": \"\"");
     assert_ne!(s, s2);
     e.write(".orchestration/tasks/TSK-1/session.json", &s2);
     e.commit_task("TSK-1", "research -> plan");
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3);
-    assert_eq!(v["diagnostics"][0]["code"], "override_without_reason", "{v}");
+    assert_eq!(
+        v["diagnostics"][0]["code"], "override_without_reason",
+        "{v}"
+    );
 }
 
 #[test]
@@ -278,12 +337,23 @@ fn merging_branches_that_advanced_one_task_differently_is_a_divergence() {
     e.ok(e.orch(&["phase", "set", "TSK-1", "intake"]));
     e.commit_task("TSK-1", "research -> intake (reopen)");
     e.ok(e.git(&["checkout", "-q", "main"]));
-    e.ok(e.orch(&["phase", "complete", "TSK-1", "--override", "--reason", "known"]));
+    e.ok(e.orch(&[
+        "phase",
+        "complete",
+        "TSK-1",
+        "--override",
+        "--reason",
+        "known",
+    ]));
     e.commit_task("TSK-1", "research -> plan");
     let o = e.git(&["merge", "-q", "--no-edit", "b"]);
     if !o.status.success() {
         // session.json conflicts; the user keeps ours.
-        e.ok(e.git(&["checkout", "--ours", ".orchestration/tasks/TSK-1/session.json"]));
+        e.ok(e.git(&[
+            "checkout",
+            "--ours",
+            ".orchestration/tasks/TSK-1/session.json",
+        ]));
         e.ok(e.git(&["add", "-A"]));
         e.ok(e.git(&["commit", "-q", "--no-edit", "--no-verify"]));
     }
@@ -291,7 +361,10 @@ fn merging_branches_that_advanced_one_task_differently_is_a_divergence() {
     assert_eq!(code, 3, "{v}");
     let d = &v["diagnostics"][0];
     assert_eq!(d["code"], "diverged_session", "{v}");
-    assert!(d["message"].as_str().unwrap().contains("both branches"), "{v}");
+    assert!(
+        d["message"].as_str().unwrap().contains("both branches"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -305,17 +378,35 @@ fn union_merge_of_events_keeps_every_event_once() {
     e.ok(e.git(&["checkout", "-q", "main"]));
     e.ok(e.orch(&["event", "add", "TSK-1", "custom.from_main"]));
     e.commit_task("TSK-1", "events on main");
-    let before: usize = e.read(".orchestration/tasks/TSK-1/events.jsonl").lines().count();
+    let before: usize = e
+        .read(".orchestration/tasks/TSK-1/events.jsonl")
+        .lines()
+        .count();
     e.ok(e.git(&["merge", "-q", "--no-edit", "b"]));
     let text = e.read(".orchestration/tasks/TSK-1/events.jsonl");
     assert!(!text.contains("<<<<<<<"), "{text}");
-    let v: serde_json::Value = serde_json::from_str(&e.ok(e.orch(&["--json", "events", "TSK-1"]))).unwrap();
-    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|x| x["type"].as_str().unwrap()).collect();
+    let v: serde_json::Value =
+        serde_json::from_str(&e.ok(e.orch(&["--json", "events", "TSK-1"]))).unwrap();
+    let types: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["type"].as_str().unwrap())
+        .collect();
     assert_eq!(types.len(), before + 2, "{types:?}");
     for t in ["custom.from_b", "custom.from_b2", "custom.from_main"] {
-        assert_eq!(types.iter().filter(|x| **x == t).count(), 1, "{t}: {types:?}");
+        assert_eq!(
+            types.iter().filter(|x| **x == t).count(),
+            1,
+            "{t}: {types:?}"
+        );
     }
-    let ids: std::collections::HashSet<&str> = v["events"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+    let ids: std::collections::HashSet<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), types.len());
     assert_eq!(verify_json(&e, &[]).0, 0);
 }
@@ -328,11 +419,21 @@ fn report_lists_code_commits_by_phase() {
     e.write("src/a.rs", "a\n");
     e.ok(e.git(&["add", "src/a.rs"]));
     e.ok(e.git(&["commit", "-q", "-m", "add a"]));
-    let v: serde_json::Value = serde_json::from_str(&e.ok(e.orch(&["report", "TSK-1", "--format", "json"]))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&e.ok(e.orch(&["report", "TSK-1", "--format", "json"]))).unwrap();
     assert_eq!(v["code_commits"][0]["phase"], "execute", "{v}");
     assert_eq!(v["code_commits"][0]["commits"][0]["subject"], "add a");
     assert_eq!(v["verified"], true);
-    let phases: Vec<&str> = v["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    let phases: Vec<&str> = v["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
     assert_eq!(phases, ["intake", "research", "plan", "execute"]);
-    assert!(v["artifacts"].as_array().unwrap().iter().any(|a| a["name"] == "PLAN.md"));
+    assert!(v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "PLAN.md"));
 }

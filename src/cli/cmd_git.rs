@@ -12,7 +12,10 @@ pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
     p.require_task(&code)?;
     let entries = report::log(p, &code)?;
     if out.json {
-        out.json_ok(&serde_json::json!({ "task": code.as_str(), "transitions": entries }), &[]);
+        out.json_ok(
+            &serde_json::json!({ "task": code.as_str(), "transitions": entries }),
+            &[],
+        );
         return Ok(());
     }
     if entries.is_empty() {
@@ -24,7 +27,11 @@ pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
         let what = match e.kind.as_str() {
             "start" => format!("session start → {}", e.to.as_deref().unwrap_or("?")),
             "end" => format!("{} → session end", e.from.as_deref().unwrap_or("?")),
-            k => format!("{} → {} ({k})", e.from.as_deref().unwrap_or("?"), e.to.as_deref().unwrap_or("?")),
+            k => format!(
+                "{} → {} ({k})",
+                e.from.as_deref().unwrap_or("?"),
+                e.to.as_deref().unwrap_or("?")
+            ),
         };
         let ov = match (&e.override_, &e.reason) {
             (true, Some(r)) => format!("  {} {r}", out.paint(Tone::Warn, "override:")),
@@ -47,12 +54,18 @@ fn range(p: &Project, range: Option<&str>) -> Result<(Vec<gix::ObjectId>, Vec<gi
         None => Ok((p.git.head_id()?.into_iter().collect(), vec![])),
         Some(r) => {
             let Some((a, b)) = r.split_once("..") else {
-                return Err(Error::usage(format!("--range {r:?} is not of the form A..B"))
-                    .with_hint("e.g. --range origin/main..HEAD"));
+                return Err(
+                    Error::usage(format!("--range {r:?} is not of the form A..B"))
+                        .with_hint("e.g. --range origin/main..HEAD"),
+                );
             };
             let b = if b.is_empty() { "HEAD" } else { b };
             let tip = history::resolve(repo, b)?;
-            let hidden = if a.is_empty() { vec![] } else { vec![history::resolve(repo, a)?] };
+            let hidden = if a.is_empty() {
+                vec![]
+            } else {
+                vec![history::resolve(repo, a)?]
+            };
             Ok((vec![tip], hidden))
         }
     }
@@ -77,7 +90,9 @@ fn report_verify(out: &Out, r: &verify::VerifyReport) -> Result<()> {
         return Ok(());
     }
     Err(Error::validation(r.verdict())
-        .with_hint("each line names the commit, task and rule; fix as shown, then run `orch verify` again")
+        .with_hint(
+            "each line names the commit, task and rule; fix as shown, then run `orch verify` again",
+        )
         .with_diagnostics(r.violations.iter().map(|v| v.to_diagnostic()).collect()))
 }
 
@@ -93,10 +108,17 @@ pub fn hooks(cli: &Cli, out: &Out, h: &HooksCmd) -> Result<()> {
         HooksCmd::Uninstall => (hooks::uninstall(&dir)?, "uninstalled"),
     };
     if out.json {
-        out.json_ok(&serde_json::json!({ "hooks_dir": dir.display().to_string(), "hooks": actions }), &[]);
+        out.json_ok(
+            &serde_json::json!({ "hooks_dir": dir.display().to_string(), "hooks": actions }),
+            &[],
+        );
         return Ok(());
     }
-    out.say(&format!("{} orch hooks {verb} in {}", out.paint(Tone::Good, "✓"), dir.display()));
+    out.say(&format!(
+        "{} orch hooks {verb} in {}",
+        out.paint(Tone::Good, "✓"),
+        dir.display()
+    ));
     for a in &actions {
         let note = match a.action.as_str() {
             "chained" => format!(
@@ -127,24 +149,32 @@ fn open_for_hook(cli: &Cli) -> Result<Option<Project>> {
 pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
     match name {
         "pre-commit" => {
-            let Some(p) = open_for_hook(cli)? else { return Ok(()) };
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
             hooks::pre_commit(&p)
         }
         "commit-msg" => {
             let Some(file) = args.first() else {
-                return Err(Error::usage("orch hook commit-msg needs the message file git passes"));
+                return Err(Error::usage(
+                    "orch hook commit-msg needs the message file git passes",
+                ));
             };
-            let Some(p) = open_for_hook(cli)? else { return Ok(()) };
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
             hooks::commit_msg(&p, &super::cwd(cli)?.join(file))?;
             Ok(())
         }
         "pre-push" => {
             let remote = args.first().map(String::as_str).unwrap_or("origin");
             let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .map_err(|e| Error::runtime(format!("cannot read the refs git sends on stdin: {e}")))?;
-            let Some(p) = open_for_hook(cli)? else { return Ok(()) };
+            std::io::stdin().read_to_string(&mut input).map_err(|e| {
+                Error::runtime(format!("cannot read the refs git sends on stdin: {e}"))
+            })?;
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
             let r = hooks::pre_push(&p, remote, &input)?;
             if r.ok() {
                 return Ok(());
@@ -155,7 +185,8 @@ pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
         }
         other => {
             let _ = out;
-            Err(Error::usage(format!("unknown hook {other:?}")).with_hint("orch handles pre-commit, commit-msg and pre-push"))
+            Err(Error::usage(format!("unknown hook {other:?}"))
+                .with_hint("orch handles pre-commit, commit-msg and pre-push"))
         }
     }
 }
@@ -167,7 +198,8 @@ pub fn report(p: &Project, out: &Out, code: Option<&str>, format: &str) -> Resul
         "json" => true,
         "markdown" | "md" => out.json,
         f => {
-            return Err(Error::usage(format!("unknown report format {f:?}")).with_hint("use --format markdown or --format json"))
+            return Err(Error::usage(format!("unknown report format {f:?}"))
+                .with_hint("use --format markdown or --format json"))
         }
     };
     let r = report::report(p, &code)?;

@@ -56,7 +56,9 @@ pub fn commit_meta(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta> {
         .map_err(|e| git_err(&format!("cannot read commit {id}"), e))?;
     let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash())
         .map_err(|e| git_err(&format!("cannot decode commit {id}"), e))?;
-    let author = c.author().map_err(|e| git_err(&format!("commit {id} author"), e))?;
+    let author = c
+        .author()
+        .map_err(|e| git_err(&format!("commit {id} author"), e))?;
     let committer = c
         .committer()
         .map_err(|e| git_err(&format!("commit {id} committer"), e))?;
@@ -74,13 +76,20 @@ pub fn commit_meta(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta> {
 }
 
 /// Only the tree and parents of a commit: what the walks need.
-fn commit_tree_parents(repo: &gix::Repository, id: ObjectId) -> Result<(ObjectId, Vec<ObjectId>, i64)> {
+fn commit_tree_parents(
+    repo: &gix::Repository,
+    id: ObjectId,
+) -> Result<(ObjectId, Vec<ObjectId>, i64)> {
     let obj = repo
         .find_object(id)
         .map_err(|e| git_err(&format!("cannot read commit {id}"), e))?;
     let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash())
         .map_err(|e| git_err(&format!("cannot decode commit {id}"), e))?;
-    let t = c.committer().ok().and_then(|s| s.time().ok()).map_or(0, |t| t.seconds);
+    let t = c
+        .committer()
+        .ok()
+        .and_then(|s| s.time().ok())
+        .map_or(0, |t| t.seconds);
     Ok((c.tree(), c.parents().collect(), t))
 }
 
@@ -180,7 +189,11 @@ pub fn blob_at(repo: &gix::Repository, tree: ObjectId, path: &str) -> Result<Opt
 }
 
 /// The entries of the folder `path` in `tree`, in tree order: `(name, node)`.
-pub fn list_folder(repo: &gix::Repository, tree: ObjectId, path: &str) -> Result<Vec<(String, Node)>> {
+pub fn list_folder(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    path: &str,
+) -> Result<Vec<(String, Node)>> {
     let Some(dir) = entry_at(repo, tree, path)?.filter(|n| n.mode.is_tree()) else {
         return Ok(vec![]);
     };
@@ -269,13 +282,19 @@ pub fn path_log(repo: &gix::Repository, tips: &[ObjectId], path: &str) -> Result
 }
 
 /// Every commit reachable from `tips` and not from `hidden`, newest first.
-pub fn range_commits(repo: &gix::Repository, tips: &[ObjectId], hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
+pub fn range_commits(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+) -> Result<Vec<ObjectId>> {
     if tips.is_empty() {
         return Ok(vec![]);
     }
     let walk = repo
         .rev_walk(tips.iter().copied())
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            Default::default(),
+        ))
         .with_hidden(hidden.iter().copied())
         .all()
         .map_err(|e| git_err("cannot walk history", e))?;
@@ -293,14 +312,26 @@ pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     // `X~N`, `X^` and `X^N`: walk parents of X.
     if let Some(pos) = spec.rfind(['~', '^']) {
         let (base, op) = (&spec[..pos], &spec[pos..]);
-        let n: usize = if op.len() == 1 { 1 } else { op[1..].parse().map_err(|_| Error::usage(format!("cannot resolve {spec:?} to a commit")))? };
+        let n: usize = if op.len() == 1 {
+            1
+        } else {
+            op[1..]
+                .parse()
+                .map_err(|_| Error::usage(format!("cannot resolve {spec:?} to a commit")))?
+        };
         let mut id = resolve(repo, base)?;
         if op.starts_with('~') {
             for _ in 0..n {
-                id = *commit_tree_parents(repo, id)?.1.first().ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent")))?;
+                id = *commit_tree_parents(repo, id)?
+                    .1
+                    .first()
+                    .ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent")))?;
             }
         } else if n > 0 {
-            id = *commit_tree_parents(repo, id)?.1.get(n - 1).ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent {n}")))?;
+            id = *commit_tree_parents(repo, id)?
+                .1
+                .get(n - 1)
+                .ok_or_else(|| Error::usage(format!("{spec:?}: {id} has no parent {n}")))?;
         }
         return Ok(id);
     }
@@ -309,10 +340,9 @@ pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
             .with_hint("give a commit id, HEAD, or a branch or tag name")
     };
     if spec == "HEAD" {
-        return repo
-            .head_id()
-            .map(|i| i.detach())
-            .map_err(|_| Error::state("HEAD does not point to a commit yet").with_hint("make a first commit"));
+        return repo.head_id().map(|i| i.detach()).map_err(|_| {
+            Error::state("HEAD does not point to a commit yet").with_hint("make a first commit")
+        });
     }
     if let Ok(id) = ObjectId::from_hex(spec.as_bytes()) {
         return Ok(id);
@@ -333,7 +363,8 @@ pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
         if let Ok(prefix) = gix::hash::Prefix::from_hex(spec) {
             if let Ok(Some(id)) = repo.objects.lookup_prefix(prefix, None) {
                 return id.map_err(|_| {
-                    Error::usage(format!("{spec:?} is ambiguous")).with_hint("give more characters of the id")
+                    Error::usage(format!("{spec:?} is ambiguous"))
+                        .with_hint("give more characters of the id")
                 });
             }
         }
