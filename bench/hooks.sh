@@ -94,10 +94,9 @@ unset ORCH_TASK
 printf '[git]\ncommit = false\n' >> .orchestration/config.toml
 "$orch" -q phase complete TSK-000002 --override --reason bench >/dev/null 2>&1 || true
 git add -A .orchestration/tasks/TSK-000002
+echo "staged: $(git diff --cached --name-only | tr '\n' ' ')"
 o3=$(median orch "$orch" hook pre-commit)
 echo "orch hook pre-commit (staged transition) median ${o3} ms   ratio $(python3 -c "print(f'{$o3/$g:.2f}')")"
 git reset -q --hard main
 v=$(median verify "$orch" verify --range "$base..HEAD")
 echo "orch verify --range base..HEAD (1,000 transition commits)  median ${v} ms"
-va=$(median verify "$orch" verify)
-echo "orch verify (whole history)                               median ${va} ms"

@@ -701,7 +701,7 @@ fn judge_session(
             let mut out = vec![];
             let recorded = entry.is_some_and(|h| {
                 h.phase == old.current_phase
-                    && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
+                    && h.to.as_ref().map_or(true, |t| Some(t) == d.to.as_ref())
             });
             if !recorded || new.active != d.session.active {
                 out.extend(v(
@@ -1015,7 +1015,8 @@ pub fn verify(
     hidden: &[ObjectId],
     codes: &[String],
 ) -> Result<VerifyReport> {
-    let repo = &p.git.repo;
+    let walker = history::for_walking(&p.git.repo);
+    let repo = &walker;
     let mut commits = history::range_commits(repo, tips, hidden)?;
     commits.reverse();
     let mut rp = Replay {
@@ -1034,37 +1035,31 @@ pub fn verify(
         violations: vec![],
     };
     let mut tasks: BTreeSet<String> = BTreeSet::new();
+    // The tasks folder of each commit seen, so a parent's is read once.
+    let mut tasks_of: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
     for id in commits {
-        let meta = history::commit_meta(repo, id)?;
-        let tt = rp.tasks_tree(meta.tree)?;
-        let mut parent_tts = Vec::new();
-        for par in &meta.parents {
-            let (ptree, _, _) = {
-                let m = history::commit_meta(repo, *par)?;
-                (m.tree, (), ())
+        let (tree, parents, _) = history::commit_tree_parents(repo, id)?;
+        let tt = rp.tasks_tree(tree)?;
+        tasks_of.insert(id, tt);
+        let mut parent_tts = Vec::with_capacity(parents.len());
+        for par in &parents {
+            let ptt = match tasks_of.get(par) {
+                Some(t) => *t,
+                None => {
+                    let t = rp.tasks_tree(history::commit_tree_parents(repo, *par)?.0)?;
+                    tasks_of.insert(*par, t);
+                    t
+                }
             };
-            parent_tts.push(rp.tasks_tree(ptree)?);
+            parent_tts.push(ptt);
         }
-        if parent_tts.iter().all(|p| *p == tt) && !(meta.parents.is_empty() && tt.is_some()) {
-            continue;
+        if parents.is_empty() {
+            parent_tts.push(None);
         }
-        let mine = rp.listing(tt)?;
-        let parents: Vec<Listing> = parent_tts
-            .iter()
-            .map(|t| rp.listing(*t))
-            .collect::<Result<_>>()?;
-        let first = parents.first().cloned().unwrap_or_default();
         let mut changed: BTreeSet<String> = BTreeSet::new();
-        for par in parents.iter().chain(std::iter::once(&first)) {
-            for (k, n) in mine.iter() {
-                if par.get(k) != Some(n) {
-                    changed.insert(k.clone());
-                }
-            }
-            for k in par.keys() {
-                if !mine.contains_key(k) {
-                    changed.insert(k.clone());
-                }
+        for ptt in &parent_tts {
+            for (name, _, _) in history::diff_names(repo, tt, *ptt)? {
+                changed.insert(name);
             }
         }
         changed.retain(|c| only.is_empty() || only.contains(c.as_str()));
@@ -1072,12 +1067,12 @@ pub fn verify(
             continue;
         }
         report.task_commits += 1;
+        let meta = history::commit_meta(repo, id)?;
         let (wf, opts) = rp.rules_at(meta.tree)?;
-        let templates = &p.templates;
         let rules = RuleSet {
             workflow: &wf,
             options: &opts,
-            templates,
+            templates: &p.templates,
         };
         let idhex = id.to_string();
         let date = meta.date();
@@ -1091,12 +1086,20 @@ pub fn verify(
         };
         for task in changed {
             tasks.insert(task.clone());
-            let new = rp.task_files(mine.get(&task).copied())?;
-            let olds: Vec<TaskFiles> = parents
-                .iter()
-                .map(|l| rp.task_files(l.get(&task).copied()))
-                .collect::<Result<_>>()?;
-            let gone = !mine.contains_key(&task);
+            let node = |t: Option<ObjectId>| -> Result<Option<Node>> {
+                match t {
+                    Some(t) => history::child(repo, t, task.as_bytes()),
+                    None => Ok(None),
+                }
+            };
+            let mine = node(tt)?;
+            let new = rp.task_files(mine)?;
+            let mut olds = Vec::with_capacity(parent_tts.len());
+            for ptt in &parent_tts {
+                let n = node(*ptt)?;
+                olds.push(rp.task_files(n)?);
+            }
+            let gone = mine.is_none();
             if olds.len() <= 1 {
                 let old = olds.into_iter().next().unwrap_or_default();
                 if old.session != new.session {

@@ -76,7 +76,7 @@ pub fn commit_meta(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta> {
 }
 
 /// Only the tree and parents of a commit: what the walks need.
-fn commit_tree_parents(
+pub fn commit_tree_parents(
     repo: &gix::Repository,
     id: ObjectId,
 ) -> Result<(ObjectId, Vec<ObjectId>, i64)> {
@@ -370,4 +370,134 @@ pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
         }
     }
     Err(bad())
+}
+
+/// Keeps decoded pack entries so a chain of deltas (trees of consecutive commits are stored
+/// as deltas of each other) is not inflated again for every commit of a history walk. gix only
+/// installs such a cache with its `max-performance` features.
+struct DeltaBaseCache {
+    map: HashMap<(u32, u64), (gix::objs::Kind, Vec<u8>, usize)>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl gix::odb::pack::cache::DecodeEntry for DeltaBaseCache {
+    fn put(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        data: &[u8],
+        kind: gix::objs::Kind,
+        compressed_size: usize,
+    ) {
+        if data.len() > self.cap / 8 {
+            return;
+        }
+        if self.bytes + data.len() > self.cap {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        self.bytes += data.len();
+        self.map
+            .insert((pack_id, offset), (kind, data.to_vec(), compressed_size));
+    }
+
+    fn get(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<(gix::objs::Kind, usize)> {
+        let (kind, data, size) = self.map.get(&(pack_id, offset))?;
+        out.clear();
+        out.extend_from_slice(data);
+        Some((*kind, *size))
+    }
+}
+
+/// A handle on `repo` with a delta-base cache and an object cache, for long history walks.
+pub fn for_walking(repo: &gix::Repository) -> gix::Repository {
+    let mut r = repo.clone();
+    r.objects.set_pack_cache(|| {
+        Box::new(DeltaBaseCache {
+            map: HashMap::new(),
+            bytes: 0,
+            cap: 64 << 20,
+        })
+    });
+    r.object_cache_size_if_unset(16 << 20);
+    r
+}
+
+/// A name whose entry differs: `(name, entry in a, entry in b)`.
+pub type NameChange = (String, Option<Node>, Option<Node>);
+
+/// Names whose entries differ between the trees `a` and `b` (either may be absent), with the
+/// entry in `a` and in `b`. Both trees are walked once, side by side, without a lookup table.
+pub fn diff_names(
+    repo: &gix::Repository,
+    a: Option<ObjectId>,
+    b: Option<ObjectId>,
+) -> Result<Vec<NameChange>> {
+    if a == b {
+        return Ok(vec![]);
+    }
+    let load = |t: Option<ObjectId>| -> Result<Vec<u8>> {
+        match t {
+            Some(t) => Ok(repo
+                .find_object(t)
+                .map_err(|e| git_err(&format!("cannot read tree {t}"), e))?
+                .data
+                .clone()),
+            None => Ok(vec![]),
+        }
+    };
+    let (da, db) = (load(a)?, load(b)?);
+    let entries = |d: &[u8]| -> Result<Vec<(Vec<u8>, Node)>> {
+        let mut v = Vec::new();
+        for e in gix::objs::TreeRefIter::from_bytes(d, repo.object_hash()) {
+            let e = e.map_err(|e| git_err("cannot decode tree", e))?;
+            let mut key = e.filename.to_vec();
+            if e.mode.is_tree() {
+                key.push(b'/');
+            }
+            v.push((
+                key,
+                Node {
+                    mode: e.mode,
+                    id: e.oid.to_owned(),
+                },
+            ));
+        }
+        Ok(v)
+    };
+    let (ea, eb) = (entries(&da)?, entries(&db)?);
+    let name = |k: &[u8]| String::from_utf8_lossy(k.strip_suffix(b"/").unwrap_or(k)).into_owned();
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < ea.len() || j < eb.len() {
+        let ord = match (ea.get(i), eb.get(j)) {
+            (Some(x), Some(y)) => x.0.cmp(&y.0),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                out.push((name(&ea[i].0), Some(ea[i].1), None));
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push((name(&eb[j].0), None, Some(eb[j].1)));
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                if ea[i].1 != eb[j].1 {
+                    out.push((name(&ea[i].0), Some(ea[i].1), Some(eb[j].1)));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    Ok(out)
 }
