@@ -1,12 +1,601 @@
 //! CHANGES.md, built from the git diff of the execute phase.
+//!
+//! The range is the one session.json records (`execute_range`): `base` is HEAD just before
+//! the task entered execute, `head` HEAD when it left (HEAD itself while the task is still in
+//! execute). Everything under `.orchestration/` is left out of the diff, and commits that
+//! changed nothing outside it (orch's own transitions, events, links, CHANGES.md itself) are
+//! left out of the commit list, so regenerating the file after orch's own commits gives the
+//! same bytes.
 
 use crate::code::TaskCode;
-use crate::project::Project;
-use crate::session::Session;
-use crate::store::Write_;
-use crate::Result;
+use crate::git::diff::{self, FileDiff, Stat, Status};
+use crate::project::{Project, ORCH_DIR};
+use crate::session::{ExecuteRange, Session};
+use crate::store::{self, Write_};
+use crate::{Error, Result};
+use gix::ObjectId;
+use serde::Serialize;
 
-/// The regenerated CHANGES.md to include in a transition, if there is anything to write.
-pub fn derived_write(_p: &Project, _code: &TaskCode, _s: &Session) -> Result<Option<Write_>> {
-    Ok(None)
+pub const FILE: &str = "CHANGES.md";
+
+/// What the caller wants beyond the recorded range.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Include the unified diff of each text file.
+    pub patch: bool,
+    /// Use this commit as the base instead of the recorded one (re-recorded when written).
+    pub base: Option<String>,
+    /// Use this commit as the head instead of the recorded one (re-recorded when written).
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub short: String,
+    pub subject: String,
+    /// The `Orchestration-Phase` trailer, when the commit has one.
+    pub phase: Option<String>,
+    pub merge: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub status: Status,
+    pub old_mode: Option<String>,
+    pub new_mode: Option<String>,
+    pub binary: bool,
+    pub insertions: usize,
+    pub deletions: usize,
+}
+
+/// The execute phase's changes of one task.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    pub task: String,
+    pub title: String,
+    /// `None`: the task entered execute on an unborn branch; the diff starts from nothing.
+    pub base: Option<ObjectId>,
+    pub head: ObjectId,
+    pub stat: Stat,
+    pub files: Vec<FileDiff>,
+    /// Oldest first.
+    pub commits: Vec<CommitInfo>,
+    /// Commits in the range that changed only `.orchestration/`.
+    pub orch_only_commits: usize,
+    pub patch: bool,
+}
+
+impl Changes {
+    pub fn file_entries(&self) -> Vec<FileEntry> {
+        self.files
+            .iter()
+            .map(|f| FileEntry {
+                path: f.path.clone(),
+                status: f.status,
+                old_mode: f.old.map(|s| diff::mode_str(s.kind).to_string()),
+                new_mode: f.new.map(|s| diff::mode_str(s.kind).to_string()),
+                binary: f.binary,
+                insertions: f.insertions,
+                deletions: f.deletions,
+            })
+            .collect()
+    }
+}
+
+fn short(id: &ObjectId) -> String {
+    // Fixed length, not git's auto length: the file must not change as the repository grows.
+    id.to_hex_with_len(7).to_string()
+}
+
+/// The range recorded for a task: the current session's, else the latest earlier session's.
+pub fn recorded_range(s: &Session) -> Option<ExecuteRange> {
+    s.execute_range.clone().or_else(|| {
+        s.previous_sessions
+            .iter()
+            .rev()
+            .find_map(|p| p.execute_range.clone())
+    })
+}
+
+fn in_execute(p: &Project, s: &Session) -> bool {
+    s.active
+        && p.workflow
+            .phase("execute")
+            .is_some_and(|e| e.name == s.current_phase)
+}
+
+/// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name.
+pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
+    let spec = spec.trim();
+    let not_found = || {
+        Error::usage(format!(
+            "{spec:?} does not name a commit in this repository"
+        ))
+        .with_hint("give a commit id (full or abbreviated), a branch or a tag")
+    };
+    let is_hex = !spec.is_empty() && spec.chars().all(|c| c.is_ascii_hexdigit());
+    let id = if is_hex && spec.len() == repo.object_hash().len_in_hex() {
+        ObjectId::from_hex(spec.as_bytes()).map_err(|_| not_found())?
+    } else if is_hex && spec.len() >= 4 {
+        let prefix = gix::hash::Prefix::from_hex(spec).map_err(|_| not_found())?;
+        match repo.objects.lookup_prefix(prefix, None) {
+            Ok(Some(Ok(id))) => id,
+            Ok(Some(Err(()))) => {
+                return Err(Error::usage(format!("commit prefix {spec:?} is ambiguous"))
+                    .with_hint("give more characters of the id"))
+            }
+            _ => match ref_id(repo, spec) {
+                Some(id) => id,
+                None => return Err(not_found()),
+            },
+        }
+    } else {
+        ref_id(repo, spec).ok_or_else(not_found)?
+    };
+    match repo.try_find_object(id) {
+        Ok(Some(o)) if o.kind == gix::object::Kind::Commit => Ok(id),
+        Ok(Some(o)) => Err(Error::usage(format!(
+            "{spec} is a {}, not a commit",
+            o.kind
+        ))),
+        _ => Err(not_found()),
+    }
+}
+
+fn ref_id(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
+    if name == "HEAD" {
+        return repo.head_id().ok().map(|i| i.detach());
+    }
+    let r = repo.try_find_reference(name).ok()??;
+    r.into_fully_peeled_id().ok().map(|i| i.detach())
+}
+
+fn recorded_commit(
+    repo: &gix::Repository,
+    code: &TaskCode,
+    what: &str,
+    hex: &str,
+) -> Result<ObjectId> {
+    let fix = format!(
+        "if the history was rewritten (rebase, squash), name the commits the work now spans: `orch changes {code} --base <commit> [--head <commit>]` (e.g. --base $(git merge-base main HEAD)); this re-records the range"
+    );
+    let id = ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
+        Error::state(format!("{code}: session.json records the execute phase's {what} as {hex:?}, which is not a commit id"))
+            .with_hint(fix.clone())
+    })?;
+    match repo.try_find_object(id) {
+        Ok(Some(o)) if o.kind == gix::object::Kind::Commit => Ok(id),
+        _ => Err(Error::state(format!(
+            "{code}: commit {} recorded as the execute phase's {what} is not in this repository",
+            short(&id)
+        ))
+        .with_hint(fix)),
+    }
+}
+
+/// Base and head of the diff for a task, checked against the repository.
+fn range(
+    p: &Project,
+    code: &TaskCode,
+    s: Option<&Session>,
+    opts: &Options,
+) -> Result<(Option<ObjectId>, ObjectId)> {
+    let repo = &p.git.repo;
+    let rec = s.and_then(recorded_range);
+    let head_now = || -> Result<ObjectId> {
+        p.git.head_id()?.ok_or_else(|| {
+            Error::state(format!(
+                "{code}: the branch has no commits yet, so there are no changes to describe"
+            ))
+            .with_hint("commit the work first")
+        })
+    };
+    let base = match (&opts.base, &rec) {
+        (Some(b), _) => Some(resolve_commit(repo, b)?),
+        (None, Some(r)) => match &r.base {
+            Some(b) => Some(recorded_commit(repo, code, "base", b)?),
+            None => None,
+        },
+        (None, None) => {
+            return Err(Error::state(format!(
+                "{code} never reached the execute phase, so there are no code changes to describe"
+            ))
+            .with_hint(format!(
+                "the range starts when the task enters execute (`orch phase complete {code}` from plan); or name it: `orch changes {code} --base <commit>`"
+            )))
+        }
+    };
+    let head = match (&opts.head, &rec) {
+        (Some(h), _) => resolve_commit(repo, h)?,
+        (None, Some(r)) if !s.is_some_and(|s| in_execute(p, s)) => match &r.head {
+            Some(h) => recorded_commit(repo, code, "head", h)?,
+            None => head_now()?,
+        },
+        _ => head_now()?,
+    };
+    Ok((base, head))
+}
+
+/// Whether a commit changed anything outside `.orchestration/` against its first parent,
+/// by comparing the root trees' other entries (cheap: one tree read per side).
+fn touches_code(repo: &gix::Repository, commit: &gix::Commit<'_>) -> Result<bool> {
+    let entries = |tree: Option<ObjectId>| -> Result<Vec<(Vec<u8>, ObjectId, u16)>> {
+        let Some(t) = tree else { return Ok(vec![]) };
+        let obj = repo
+            .find_object(t)
+            .map_err(|e| Error::runtime(format!("cannot read tree {t}: {e}")))?;
+        let tree = obj.into_tree();
+        let decoded = tree
+            .decode()
+            .map_err(|e| Error::runtime(format!("cannot decode tree {t}: {e}")))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .filter(|e| e.filename != ORCH_DIR)
+            .map(|e| (e.filename.to_vec(), e.oid.to_owned(), e.mode.value()))
+            .collect())
+    };
+    let mine = commit
+        .tree_id()
+        .map_err(|e| Error::runtime(format!("cannot read commit {}: {e}", commit.id)))?
+        .detach();
+    let parent = match commit.parent_ids().next() {
+        Some(pid) => Some(diff::tree_of(repo, Some(pid.detach()))?),
+        None => None,
+    };
+    Ok(entries(Some(mine))? != entries(parent)?)
+}
+
+/// The commits in `base..head`, oldest first, and how many changed only `.orchestration/`.
+/// Fails when `base` is not an ancestor of `head`.
+fn commits(
+    p: &Project,
+    code: &TaskCode,
+    base: Option<ObjectId>,
+    head: ObjectId,
+) -> Result<(Vec<CommitInfo>, usize)> {
+    let repo = &p.git.repo;
+    if Some(head) == base {
+        return Ok((vec![], 0));
+    }
+    let walk = repo
+        .rev_walk([head])
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            Default::default(),
+        ))
+        .with_hidden(base)
+        .all()
+        .map_err(|e| Error::runtime(format!("cannot walk history from {head}: {e}")))?;
+    let mut out = Vec::new();
+    let mut orch_only = 0;
+    let mut reached_base = base.is_none();
+    for info in walk {
+        let info =
+            info.map_err(|e| Error::runtime(format!("cannot walk history from {head}: {e}")))?;
+        let commit = info
+            .object()
+            .map_err(|e| Error::runtime(format!("cannot read commit {}: {e}", info.id)))?;
+        let parents: Vec<ObjectId> = commit.parent_ids().map(|i| i.detach()).collect();
+        if base.is_some_and(|b| parents.contains(&b)) {
+            reached_base = true;
+        }
+        if !touches_code(repo, &commit)? {
+            orch_only += 1;
+            continue;
+        }
+        let decoded = commit
+            .decode()
+            .map_err(|e| Error::runtime(format!("cannot decode commit {}: {e}", info.id)))?;
+        let phase = decoded
+            .message_trailers()
+            .find(|t| t.token.eq_ignore_ascii_case(b"Orchestration-Phase"))
+            .map(|t| t.value.to_string());
+        out.push(CommitInfo {
+            id: info.id.to_string(),
+            short: short(&info.id),
+            subject: decoded.message_summary().to_string(),
+            phase,
+            merge: parents.len() > 1,
+        });
+    }
+    if !reached_base {
+        let b = base.expect("checked");
+        return Err(Error::state(format!(
+            "{code}: the execute phase's base {} is not an ancestor of {}; the history was rewritten (rebase, squash?)",
+            short(&b),
+            short(&head)
+        ))
+        .with_hint(format!(
+            "name the commit the work now starts from: `orch changes {code} --base <commit>` (e.g. --base $(git merge-base main HEAD)); this re-records the range"
+        )));
+    }
+    out.reverse();
+    Ok((out, orch_only))
+}
+
+/// The execute phase's changes of a task.
+pub fn compute(
+    p: &Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+    opts: &Options,
+) -> Result<Changes> {
+    let (base, head) = range(p, code, session, opts)?;
+    let (commits, orch_only_commits) = commits(p, code, base, head)?;
+    let files = diff::diff(
+        &p.git.repo,
+        base,
+        Some(head),
+        &diff::Options {
+            exclude: vec![ORCH_DIR.to_string()],
+            patch: opts.patch,
+        },
+    )?;
+    let title = p.load_doc(code).map(|d| d.title()).unwrap_or_default();
+    Ok(Changes {
+        task: code.to_string(),
+        title,
+        base,
+        head,
+        stat: Stat::of(&files),
+        files,
+        commits,
+        orch_only_commits,
+        patch: opts.patch,
+    })
+}
+
+fn md_code(s: &str) -> String {
+    let s = s.replace('|', "\\|");
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// CHANGES.md: deterministic (no clock, fixed-length ids) so regenerating it changes nothing.
+pub fn render(c: &Changes) -> String {
+    let mut s = String::new();
+    let title = if c.title.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", c.title)
+    };
+    s.push_str(&format!("# Changes of {}{title}\n\n", c.task));
+    let base = c
+        .base
+        .as_ref()
+        .map_or("(empty tree)".to_string(), |b| format!("`{}`", short(b)));
+    // The newest listed commit stands for the head, so orch's own later commits (which
+    // change only .orchestration/) leave the file as it is.
+    let head = c
+        .commits
+        .last()
+        .map(|x| format!("`{}`", x.short))
+        .unwrap_or_else(|| base.clone());
+    let n = c.commits.len();
+    s.push_str(&format!(
+        "Execute phase: {base}..{head}, {n} commit{}; `{ORCH_DIR}/` is left out.\n\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    if c.files.is_empty() {
+        s.push_str("No code changes.\n");
+    } else {
+        s.push_str(&format!("**{}**\n\n", c.stat.shortstat()));
+        s.push_str("| File | Status | + | − |\n|---|---|--:|--:|\n");
+        for f in &c.files {
+            let mut status = f.status.as_str().to_string();
+            match (f.status, f.old, f.new) {
+                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => status.push_str(
+                    &format!(" {} → {}", diff::mode_str(a.kind), diff::mode_str(b.kind)),
+                ),
+                (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
+                    status.push_str(&format!(
+                        ", mode {} → {}",
+                        diff::mode_str(a.kind),
+                        diff::mode_str(b.kind)
+                    ))
+                }
+                (_, _, Some(b)) | (_, Some(b), None)
+                    if b.kind == gix::objs::tree::EntryKind::Link =>
+                {
+                    status.push_str(" (symlink)")
+                }
+                _ => {}
+            }
+            let (plus, minus) = if f.binary {
+                status.push_str(", binary");
+                ("-".to_string(), "-".to_string())
+            } else {
+                (f.insertions.to_string(), f.deletions.to_string())
+            };
+            s.push_str(&format!(
+                "| {} | {status} | {plus} | {minus} |\n",
+                md_code(&f.path)
+            ));
+        }
+    }
+    s.push_str("\n## Commits\n\n");
+    if c.commits.is_empty() {
+        s.push_str("No commits changed code in this range.\n");
+    }
+    // orch's own commits (only `.orchestration/`) are left out, and not counted here either:
+    // the file must read the same after orch commits it.
+    if !c.commits.is_empty() {
+        s.push_str(&format!(
+            "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
+        ));
+    } else {
+        s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
+        for x in &c.commits {
+            let subject = if x.merge {
+                format!("{} (merge)", md_cell(&x.subject))
+            } else {
+                md_cell(&x.subject)
+            };
+            s.push_str(&format!(
+                "| `{}` | {} | {subject} |\n",
+                x.short,
+                x.phase
+                    .as_deref()
+                    .map(md_cell)
+                    .unwrap_or_else(|| "—".into())
+            ));
+        }
+    }
+    if c.patch {
+        s.push_str("\n## Patch\n");
+        for f in &c.files {
+            s.push_str(&format!("\n### {}\n\n", md_code(&f.path)));
+            match &f.hunks {
+                _ if f.binary => s.push_str("Binary file, not shown.\n"),
+                Some(h) if !h.is_empty() => {
+                    let text = String::from_utf8_lossy(h);
+                    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+                    s.push_str(&format!("{fence}diff\n{text}{fence}\n"));
+                }
+                _ => s.push_str("No text changes.\n"),
+            }
+        }
+    }
+    s
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Whether an existing CHANGES.md was written with `--patch`, so regenerating keeps its form.
+fn has_patch(text: &str) -> bool {
+    text.contains("\n## Patch\n")
+}
+
+fn commit_message(code: &TaskCode, subject: &str, s: Option<&Session>) -> String {
+    let key = s.map_or("none", |s| s.session_key.as_str());
+    let phase = s.map_or("none", |s| s.current_phase.as_str());
+    format!(
+        "orch({code}): {subject}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n"
+    )
+}
+
+/// The regenerated CHANGES.md to include in a transition, if there is anything to write:
+/// nothing when the task never reached execute. Keeps the `--patch` form of an existing file.
+pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Write_>> {
+    if recorded_range(s).is_none() {
+        return Ok(None);
+    }
+    let path = p.task_dir(code).join(FILE);
+    let old = std::fs::read_to_string(&path).ok();
+    let opts = Options {
+        patch: old.as_deref().is_some_and(has_patch),
+        ..Options::default()
+    };
+    let text = render(&compute(p, code, Some(s), &opts)?);
+    if old.as_deref() == Some(text.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(Write_ {
+        path,
+        bytes: text.into_bytes(),
+    }))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub task: String,
+    pub path: String,
+    /// False when CHANGES.md already had this content (nothing written, nothing committed).
+    pub changed: bool,
+    pub commit: Option<String>,
+    /// The range was re-recorded in session.json (from `--base`/`--head`).
+    pub range_recorded: bool,
+    pub summary: String,
+}
+
+/// `orch changes`: computes the changes without writing anything.
+pub fn preview(p: &Project, code: &TaskCode, opts: &Options) -> Result<Changes> {
+    p.require_task(code)?;
+    let s = p.load_session(code)?;
+    compute(p, code, s.as_ref(), opts)
+}
+
+/// `orch changes`: writes CHANGES.md (and, with `--base`/`--head`, the re-recorded range in
+/// session.json) and commits them as one task commit.
+pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, Changes)> {
+    p.require_task(code)?;
+    if p.config.git.commit {
+        p.git.ensure_can_commit()?;
+        p.git.author_identity()?;
+    }
+    let _lock = p.lock()?;
+    let session = p.load_session(code)?;
+    let c = compute(p, code, session.as_ref(), opts)?;
+    let text = render(&c);
+    let dir = p.task_dir(code);
+    let path = dir.join(FILE);
+    let rel = p.task_rel(code);
+    let mut writes = Vec::new();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        writes.push(Write_ {
+            path,
+            bytes: text.into_bytes(),
+        });
+    }
+    let mut range_recorded = false;
+    if let Some(mut s) = session
+        .clone()
+        .filter(|_| opts.base.is_some() || opts.head.is_some())
+    {
+        let live = in_execute(p, &s);
+        let new = ExecuteRange {
+            base: c.base.map(|b| b.to_string()),
+            head: if live && opts.head.is_none() {
+                s.execute_range.as_ref().and_then(|r| r.head.clone())
+            } else {
+                Some(c.head.to_string())
+            },
+        };
+        if s.execute_range.as_ref() != Some(&new) {
+            s.execute_range = Some(new);
+            writes.push(Write_ {
+                path: dir.join("session.json"),
+                bytes: s.to_json().into_bytes(),
+            });
+            range_recorded = true;
+        }
+    }
+    let summary = if c.files.is_empty() {
+        "no code changes".to_string()
+    } else {
+        c.stat.shortstat()
+    };
+    let mut w = Written {
+        task: code.to_string(),
+        path: format!("{rel}/{FILE}"),
+        changed: !writes.is_empty(),
+        commit: None,
+        range_recorded,
+        summary,
+    };
+    if writes.is_empty() {
+        return Ok((w, c));
+    }
+    let subject = if range_recorded {
+        "changes (range re-recorded)"
+    } else {
+        "changes"
+    };
+    let msg = commit_message(code, subject, session.as_ref());
+    let applied = store::apply(p, writes, &[&rel], Some(&msg))?;
+    w.commit = applied.commit.map(|c| c.commit.to_string());
+    Ok((w, c))
 }

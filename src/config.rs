@@ -4,7 +4,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub workflow: WorkflowOptions,
@@ -32,16 +32,6 @@ pub struct GitOptions {
 #[serde(deny_unknown_fields, default)]
 pub struct HookOptions {
     pub code_allowed_from: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            workflow: WorkflowOptions::default(),
-            git: GitOptions::default(),
-            hooks: HookOptions::default(),
-        }
-    }
 }
 
 impl Default for WorkflowOptions {

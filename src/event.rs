@@ -68,18 +68,28 @@ impl Event {
             actor: actor.to_string(),
             payload,
         };
-        // Content, time and a random part: unique across processes and branches.
+        // Time, then a hash of content, time and a random part: unique across processes and
+        // branches. The time leads and never repeats within a process, so the events one
+        // command writes with the same `ts` read back in the order they were made.
+        static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let prev = LAST
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |last| Some(nanos.max(last + 1)),
+            )
+            .unwrap_or(0);
+        let seq = nanos.max(prev + 1);
         let mut random = std::collections::hash_map::RandomState::new().build_hasher();
-        random.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
+        random.write_u64(seq);
         random.write_u32(std::process::id());
         let content = serde_json::to_vec(&e).unwrap_or_default();
         let h = fnv(&content, 0xcbf2_9ce4_8422_2325 ^ random.finish());
-        e.id = format!("evt_{h:016x}");
+        e.id = format!("evt_{seq:016x}{:08x}", h as u32);
         e
     }
 

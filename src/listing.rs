@@ -6,14 +6,12 @@
 use crate::code::TaskCode;
 use crate::ops::TaskSummary;
 use crate::project::{read_doc, read_session, ORCH_DIR};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const CACHE_FILE: &str = "task-list-v1.json";
+const CACHE_FILE: &str = "task-list-v2.tsv";
 
 /// What identifies a file's content without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp(i64, u64, u64);
 
 fn stamp(path: &Path) -> Option<Stamp> {
@@ -26,21 +24,129 @@ fn stamp(path: &Path) -> Option<Stamp> {
     ))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Cached {
+/// One cached task: a line of tab-separated fields (text fields escaped), parsed in place.
+struct Cached<'a> {
+    code: &'a str,
     task: Option<Stamp>,
     session: Option<Stamp>,
-    phase: Option<String>,
+    phase: &'a str,
     active: bool,
-    title: String,
-    status: String,
-    sprint: Option<String>,
-    tags: Vec<String>,
+    status: &'a str,
+    sprint: &'a str,
+    tags: &'a str,
+    title: &'a str,
 }
 
-#[derive(Default, Serialize, Deserialize)]
-struct Cache {
-    tasks: HashMap<String, Cached>,
+fn esc(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{1f}' => out.push_str("\\u"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn unesc(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('u') => out.push('\u{1f}'),
+            Some(o) => out.push(o),
+            None => {}
+        }
+    }
+    out
+}
+
+fn stamp_fields(s: Option<Stamp>, out: &mut String) {
+    use std::fmt::Write;
+    match s {
+        Some(Stamp(m, z, i)) => {
+            let _ = write!(out, "{m}\t{z}\t{i}");
+        }
+        None => out.push_str("-\t-\t-"),
+    }
+}
+
+fn parse_stamp(m: &str, z: &str, i: &str) -> Option<Stamp> {
+    Some(Stamp(m.parse().ok()?, z.parse().ok()?, i.parse().ok()?))
+}
+
+fn parse_line(line: &str) -> Option<Cached<'_>> {
+    let f: Vec<&str> = line.splitn(13, '\t').collect();
+    if f.len() != 13 {
+        return None;
+    }
+    Some(Cached {
+        code: f[0],
+        task: parse_stamp(f[1], f[2], f[3]),
+        session: parse_stamp(f[4], f[5], f[6]),
+        phase: f[7],
+        active: f[8] == "1",
+        status: f[9],
+        sprint: f[10],
+        tags: f[11],
+        title: f[12],
+    })
+}
+
+fn to_line(t: Option<Stamp>, s: Option<Stamp>, sum: &TaskSummary, out: &mut String) {
+    esc(&sum.task, out);
+    out.push('\t');
+    stamp_fields(t, out);
+    out.push('\t');
+    stamp_fields(s, out);
+    out.push('\t');
+    esc(sum.phase.as_deref().unwrap_or(""), out);
+    out.push_str(if sum.active { "\t1\t" } else { "\t0\t" });
+    esc(&sum.status, out);
+    out.push('\t');
+    esc(sum.sprint.as_deref().unwrap_or(""), out);
+    out.push('\t');
+    for (i, tag) in sum.tags.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        esc(tag, out);
+    }
+    out.push('\t');
+    esc(&sum.title, out);
+    out.push('\n');
+}
+
+impl Cached<'_> {
+    fn summary(&self) -> TaskSummary {
+        let opt = |s: &str| (!s.is_empty()).then(|| unesc(s));
+        TaskSummary {
+            task: self.code.to_string(),
+            title: unesc(self.title),
+            status: unesc(self.status),
+            phase: opt(self.phase),
+            active: self.active,
+            sprint: opt(self.sprint),
+            tags: if self.tags.is_empty() {
+                vec![]
+            } else {
+                self.tags.split('\u{1f}').map(unesc).collect()
+            },
+            error: None,
+        }
+    }
 }
 
 fn is_recent(s: Option<Stamp>, now_ns: i64) -> bool {
@@ -83,10 +189,11 @@ fn summarize(dir: &Path, code: &TaskCode) -> (TaskSummary, bool) {
 /// Summaries of `codes` (tasks under `tasks_dir`), using and refreshing the cache in `cache_dir`.
 pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<TaskSummary> {
     let cache_path = cache_dir.join(CACHE_FILE);
-    let cache: Cache = std::fs::read(&cache_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let text = std::fs::read_to_string(&cache_path).unwrap_or_default();
+    let mut cache: Vec<Cached> = text.lines().filter_map(parse_line).collect();
+    if !cache.is_sorted_by(|a, b| a.code <= b.code) {
+        cache.sort_by(|a, b| a.code.cmp(b.code));
+    }
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
@@ -96,8 +203,9 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
         .min(8);
     let chunk = codes.len().div_ceil(threads).max(1);
     let cache_ref = &cache;
-    // Each result: the summary, and the cache entry to store (None: don't cache).
-    let results: Vec<(TaskSummary, Option<Cached>, bool)> = std::thread::scope(|sc| {
+    // Each result: the summary, its stamps, and whether it may be cached and was re-read.
+    type Row = (TaskSummary, Option<Stamp>, Option<Stamp>, bool, bool);
+    let results: Vec<Row> = std::thread::scope(|sc| {
         let handles: Vec<_> = codes
             .chunks(chunk)
             .map(|part| {
@@ -107,34 +215,16 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
                             let dir: PathBuf = tasks_dir.join(code.as_str());
                             let t = stamp(&dir.join("TASK.md"));
                             let s = stamp(&dir.join("session.json"));
-                            if let Some(c) = cache_ref.tasks.get(code.as_str()) {
+                            if let Ok(i) = cache_ref.binary_search_by(|c| c.code.cmp(code.as_str()))
+                            {
+                                let c = &cache_ref[i];
                                 if c.task == t && c.session == s && t.is_some() {
-                                    let sum = TaskSummary {
-                                        task: code.to_string(),
-                                        title: c.title.clone(),
-                                        status: c.status.clone(),
-                                        phase: c.phase.clone(),
-                                        active: c.active,
-                                        sprint: c.sprint.clone(),
-                                        tags: c.tags.clone(),
-                                        error: None,
-                                    };
-                                    return (sum, Some(c.clone()), false);
+                                    return (c.summary(), t, s, true, false);
                                 }
                             }
                             let (sum, ok) = summarize(&dir, code);
                             let keep = ok && !is_recent(t, now_ns) && !is_recent(s, now_ns);
-                            let entry = keep.then(|| Cached {
-                                task: t,
-                                session: s,
-                                phase: sum.phase.clone(),
-                                active: sum.active,
-                                title: sum.title.clone(),
-                                status: sum.status.clone(),
-                                sprint: sum.sprint.clone(),
-                                tags: sum.tags.clone(),
-                            });
-                            (sum, entry, true)
+                            (sum, t, s, keep, true)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -145,22 +235,18 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let changed = results.iter().any(|r| r.2) || results.len() != cache.tasks.len();
-    let mut out = Vec::with_capacity(results.len());
-    let mut fresh = Cache::default();
-    for (sum, entry, _) in results {
-        if let Some(e) = entry {
-            fresh.tasks.insert(sum.task.clone(), e);
-        }
-        out.push(sum);
-    }
+    let changed = results.iter().any(|r| r.4) || results.len() != cache.len();
     if changed {
-        // A cache that cannot be written only costs speed.
-        if std::fs::create_dir_all(cache_dir).is_ok() {
-            if let Ok(bytes) = serde_json::to_vec(&fresh) {
-                let _ = crate::store::write_atomic(&cache_path, &bytes);
+        let mut text = String::with_capacity(results.len() * 96);
+        for (sum, t, s, keep, _) in &results {
+            if *keep {
+                to_line(*t, *s, sum, &mut text);
             }
         }
+        // A cache that cannot be written only costs speed.
+        if std::fs::create_dir_all(cache_dir).is_ok() {
+            let _ = crate::store::write_atomic(&cache_path, text.as_bytes());
+        }
     }
-    out
+    results.into_iter().map(|r| r.0).collect()
 }

@@ -734,9 +734,28 @@ pub fn session_start(
     let _lock = p.lock()?;
     let (st, now) = stamp(p)?;
     let existing = p.load_session(code)?;
-    let key = key
-        .map(str::to_string)
-        .unwrap_or_else(|| Session::default_key(code.as_str(), &now));
+    let key = match key {
+        Some(k) => k.to_string(),
+        // A second start within the same second must not reuse the key it replaces.
+        None => {
+            let base = Session::default_key(code.as_str(), &now);
+            let taken = |k: &str| {
+                existing.as_ref().is_some_and(|s| {
+                    s.session_key == k || s.previous_sessions.iter().any(|p| p.session_key == k)
+                })
+            };
+            (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}_{n}")
+                    }
+                })
+                .find(|k| !taken(k))
+                .expect("a free session key")
+        }
+    };
     match rules::start(
         code.as_str(),
         existing.as_ref(),

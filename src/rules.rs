@@ -1,6 +1,9 @@
 //! The transition rules as pure functions: a session, the workflow, the options and what the
 //! checks found go in; the new session, the events to append and the warnings come out.
 
+// Each rule takes the whole situation explicitly, which keeps them pure and easy to test.
+#![allow(clippy::too_many_arguments)]
+
 use crate::config::WorkflowOptions;
 use crate::event;
 use crate::session::{EndRecord, ExecuteRange, HistoryEntry, Override, PreviousSession, Session};
@@ -129,9 +132,7 @@ fn gate(
             String::new()
         };
         let hint = if opts.allow_user_override {
-            format!(
-                "fix what is listed and run the command again, or pass --override --reason \"why\" to record an override"
-            )
+            "fix what is listed and run the command again, or pass --override --reason \"why\" to record an override".to_string()
         } else {
             "fix what is listed and run the command again".to_string()
         };
@@ -497,7 +498,7 @@ pub fn start(
             Ok(Some(decision(s, ev, None)))
         }
         Some(old) if old.active => {
-            if old.session_key == key && mode != StartMode::Continue {
+            if old.session_key == key && !matches!(mode, StartMode::Continue | StartMode::Fresh) {
                 return Err(Error::usage(format!(
                     "session key {key:?} is already used by {task}'s active session"
                 ))

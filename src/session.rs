@@ -126,7 +126,10 @@ impl Session {
             let what = if e.is_eof() {
                 "is truncated".to_string()
             } else {
-                format!("is not valid: {e}")
+                // serde_json ends its message with the location, which follows anyway.
+                let msg = e.to_string();
+                let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
+                format!("is not valid: {msg}")
             };
             Error::state(format!(
                 "{file} {what} (line {}, column {})",

@@ -100,6 +100,12 @@ pub enum Command {
         /// Print to stdout instead of writing CHANGES.md
         #[arg(long)]
         stdout: bool,
+        /// Diff from this commit instead of the recorded base (re-recorded unless --stdout)
+        #[arg(long, value_name = "COMMIT")]
+        base: Option<String>,
+        /// Diff up to this commit instead of the recorded head (re-recorded unless --stdout)
+        #[arg(long, value_name = "COMMIT")]
+        head: Option<String>,
     },
     /// The phase history of a task, for a pull request
     Report {

@@ -1,30 +1,109 @@
 //! Commands about the work itself: changes (CHANGES.md) and task links.
 
-use super::render::Out;
+use super::render::{Out, Tone};
+use orch::changes::{self, Options};
 use orch::project::Project;
-use orch::{Error, Result};
+use orch::Result;
+use std::io::Write;
 
 pub fn changes(
-    _p: &Project,
-    _out: &Out,
-    _code: Option<&str>,
-    _patch: bool,
-    _stdout: bool,
+    p: &Project,
+    out: &Out,
+    code: Option<&str>,
+    opts: &Options,
+    stdout: bool,
 ) -> Result<()> {
-    Err(Error::usage(
-        "`orch changes` is not available in this build",
-    ))
+    let code = p.resolve_code(code)?;
+    if stdout {
+        let c = changes::preview(p, &code, opts)?;
+        let text = changes::render(&c);
+        if out.json {
+            out.json_ok(&json_of(&c, &text, None), &[]);
+        } else {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(text.as_bytes());
+        }
+        return Ok(());
+    }
+    let (w, c) = changes::write(p, &code, opts)?;
+    if out.json {
+        out.json_ok(&json_of(&c, &changes::render(&c), Some(&w)), &[]);
+        return Ok(());
+    }
+    let what = if !w.changed {
+        format!("{} is up to date ({})", w.path, w.summary)
+    } else {
+        let commit = w
+            .commit
+            .as_ref()
+            .map(|c| format!(" (commit {})", &c[..7]))
+            .unwrap_or_default();
+        format!("Wrote {}: {}{commit}", w.path, w.summary)
+    };
+    out.say(&format!("{} {what}", out.paint(Tone::Good, "✓")));
+    if w.range_recorded {
+        out.say("  the execute range in session.json now uses the given commits");
+    }
+    Ok(())
+}
+
+fn json_of(c: &changes::Changes, text: &str, w: Option<&changes::Written>) -> serde_json::Value {
+    serde_json::json!({
+        "task": c.task,
+        "base": c.base.map(|b| b.to_string()),
+        "head": c.head.to_string(),
+        "stat": c.stat,
+        "shortstat": c.stat.shortstat(),
+        "files": c.file_entries(),
+        "commits": c.commits,
+        "orch_only_commits": c.orch_only_commits,
+        "markdown": text,
+        "written": w,
+    })
 }
 
 pub fn link(
-    _p: &Project,
-    _out: &Out,
-    _code: Option<&str>,
-    _pr: Option<&str>,
-    _issue: Option<&str>,
-    _commit: Option<&str>,
+    p: &Project,
+    out: &Out,
+    code: Option<&str>,
+    pr: Option<&str>,
+    issue: Option<&str>,
+    commit: Option<&str>,
 ) -> Result<()> {
-    Err(Error::usage(
-        "`orch task link` is not available in this build",
-    ))
+    let code = p.resolve_code(code)?;
+    let (kind, target) = match (pr, issue, commit) {
+        (Some(u), _, _) => ("pr", u),
+        (_, Some(u), _) => ("issue", u),
+        (_, _, Some(s)) => ("commit", s),
+        _ => {
+            return Err(orch::Error::usage(
+                "say what to link: --pr URL, --issue URL or --commit SHA",
+            )
+            .with_hint(format!(
+                "e.g. `orch task link {code} --pr https://github.com/org/repo/pull/12`"
+            )))
+        }
+    };
+    let r = orch::links::add(p, &code, kind, target)?;
+    if out.json {
+        out.json_ok(&r, &[]);
+    } else if r.added {
+        let commit = r
+            .commit
+            .as_ref()
+            .map(|c| format!(" (commit {})", &c[..7]))
+            .unwrap_or_default();
+        out.say(&format!(
+            "{} Linked {} {} to {code}{commit}",
+            out.paint(Tone::Good, "✓"),
+            r.link.kind,
+            r.link.target
+        ));
+    } else {
+        out.say(&format!(
+            "{code} already links {} {}",
+            r.link.kind, r.link.target
+        ));
+    }
+    Ok(())
 }

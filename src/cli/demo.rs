@@ -77,7 +77,12 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     step("orch init");
     ops::init(&dir)?;
     let p = Project::open(&dir)?;
-    let brief = |t: &ops::Transition| out.transition_with(t, false);
+    // With --json the demo prints only its closing document.
+    let brief = |t: &ops::Transition| {
+        if !out.json {
+            out.transition_with(t, false)
+        }
+    };
     let code = TaskCode::parse("DEMO-1")?;
 
     step("orch task new DEMO-1 --title \"Greet with punctuation\"");
@@ -94,7 +99,9 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
 
     step("orch session start DEMO-1");
     let t = ops::session_start(&p, &code, None, orch::rules::StartMode::Fresh)?;
-    out.transition(&t);
+    if !out.json {
+        out.transition(&t);
+    }
 
     step("orch phase complete DEMO-1   (intake: TASK.md has title, status and description)");
     brief(&ops::phase_complete(&p, &code, None, None)?);

@@ -27,6 +27,23 @@ pub fn run() -> i32 {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
             };
+            // `--json` promises one document on stdout, argument errors included.
+            let wants_json = std::env::args_os()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json");
+            if code == 2 && wants_json {
+                let text = e.render().to_string();
+                let message = text
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                let err = Error::usage(message).with_hint("see `orch --help`");
+                let _ = Out::new(true, false, true).error(&err);
+                return code;
+            }
             let _ = e.print();
             return code;
         }
@@ -235,7 +252,16 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             code,
             patch,
             stdout,
-        } => cmd_changes::changes(&open(cli)?, out, code.as_deref(), *patch, *stdout),
+            base,
+            head,
+        } => {
+            let opts = orch::changes::Options {
+                patch: *patch,
+                base: base.clone(),
+                head: head.clone(),
+            };
+            cmd_changes::changes(&open(cli)?, out, code.as_deref(), &opts, *stdout)
+        }
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }
@@ -368,6 +394,7 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
 }
 
 fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
+    use std::fmt::Write as _;
     if tasks.is_empty() {
         out.say("No tasks yet. Create one with `orch task new --title \"...\"`.");
         return;
@@ -383,11 +410,11 @@ fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
     ));
     for t in tasks {
         let mark = if Some(t.task.as_str()) == current {
-            "*"
+            '*'
         } else {
-            " "
+            ' '
         };
-        let phase = t.phase.clone().unwrap_or_else(|| "-".into());
+        let phase = t.phase.as_deref().unwrap_or("-");
         let sess = if t.phase.is_none() {
             "-"
         } else if t.active {
@@ -395,14 +422,15 @@ fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
         } else {
             "ended"
         };
-        let title = match &t.error {
-            Some(e) => out.paint(Tone::Bad, &format!("unreadable: {e}")),
-            None => t.title.clone(),
-        };
-        s.push_str(&format!(
-            "\n{mark} {:<w$}  {:<9} {:<7} {:<12} {title}",
-            t.task, phase, sess, t.status
-        ));
+        let _ = write!(
+            s,
+            "\n{mark} {:<w$}  {phase:<9} {sess:<7} {:<12} ",
+            t.task, t.status
+        );
+        match &t.error {
+            Some(e) => s.push_str(&out.paint(Tone::Bad, &format!("unreadable: {e}"))),
+            None => s.push_str(&t.title),
+        }
     }
     out.say(&s);
 }

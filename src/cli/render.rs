@@ -58,22 +58,23 @@ impl Out {
 
     /// The JSON result: `ok`, then the data's fields, then `diagnostics`.
     pub fn json_ok<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
-        let mut m = Map::new();
-        m.insert("ok".into(), Value::Bool(true));
-        match serde_json::to_value(data).unwrap_or(Value::Null) {
-            Value::Object(o) => m.extend(o),
-            other => {
-                m.insert("result".into(), other);
-            }
+        #[derive(Serialize)]
+        struct Doc<'a, T> {
+            ok: bool,
+            #[serde(flatten)]
+            data: &'a T,
+            diagnostics: &'a [Diagnostic],
         }
-        m.insert(
-            "diagnostics".into(),
-            serde_json::to_value(warnings).unwrap_or_default(),
-        );
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default()
-        );
+        let doc = Doc {
+            ok: true,
+            data,
+            diagnostics: warnings,
+        };
+        // Straight to stdout: large listings never exist twice in memory.
+        let mut o = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let _ = serde_json::to_writer_pretty(&mut o, &doc);
+        let _ = writeln!(o);
+        let _ = o.flush();
     }
 
     pub fn warnings(&self, w: &[Diagnostic]) {
@@ -123,7 +124,8 @@ impl Out {
                 Severity::Warning => paint(Tone::Warn, "!"),
             };
             let _ = writeln!(err, "  {mark} {}", d.message);
-            let _ = writeln!(err, "    {}", paint(Tone::Dim, &format!("fix: {}", d.fix)));
+            let fix = d.fix.replace('\n', "\n         ");
+            let _ = writeln!(err, "    {}", paint(Tone::Dim, &format!("fix: {fix}")));
         }
         if let Some(h) = &e.hint {
             let _ = writeln!(err, "{} {h}", paint(Tone::Dim, "hint:"));

@@ -2,6 +2,7 @@
 //! with gix.
 
 pub mod commit;
+pub mod diff;
 pub mod history;
 pub mod repo;
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench/changes.sh [DIR] [RUNS]
+# `orch changes --stdout` against `git diff --numstat` over the same range: a commit changing
+# 1,000 files in a 100,000-file repository (shared/bench/make-repo, 100 tasks).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-/tmp/bench-changes}; runs=${2:-15}
+orch=${ORCH:-$here/target/release/orch}
+[ -x "$orch" ] || (cd "$here" && cargo build --release -q)
+export GIT_CONFIG_NOSYSTEM=1 ORCH_NOW=2025-01-13T14:30:22Z
+if [ ! -f "$dir/.bench-changes-ready" ]; then
+  /work/shared/bench/make-repo "$dir" 100000 100 >/dev/null
+  cd "$dir"
+  git config gc.auto 0
+  git add -A >/dev/null && git commit -qm "bench setup" >/dev/null 2>&1 || true
+  git rev-parse HEAD > .git/bench-base
+  python3 - <<'PY'
+import os
+for i in range(0, 100000, 100):
+    p = f"src/m{i % 100:02d}/s{(i // 100) % 100:02d}/f{i}.rs"
+    with open(p, "a") as f:
+        f.write(f"// changed {i}\npub fn g{i}() {{}}\n")
+PY
+  git commit -qam "change 1000 files"
+  touch .bench-changes-ready
+fi
+cd "$dir"
+base=$(cat .git/bench-base); head=$(git rev-parse HEAD)
+echo "files changed: $(git diff --shortstat "$base" "$head")"
+python3 - "$orch" "$base" "$head" "$runs" <<'PY'
+import subprocess, sys, time, statistics
+orch, base, head, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cmds = {
+    "orch changes --stdout": [orch, "changes", "TSK-000000", "--stdout", "--base", base, "--head", head],
+    "git diff --numstat": ["git", "diff", "--numstat", "--no-renames", base, head, "--", ".", ":!.orchestration"],
+}
+res = {}
+for name, cmd in cmds.items():
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm-up
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter(); subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True); ts.append(time.perf_counter() - t)
+    res[name] = statistics.median(ts) * 1000
+    print(f"{name:24s} median {res[name]:7.1f} ms over {runs} runs")
+print(f"ratio orch/git: {res['orch changes --stdout'] / res['git diff --numstat']:.2f}x")
+PY

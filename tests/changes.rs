@@ -1,0 +1,725 @@
+//! `orch changes`, the execute range it reads, and `orch task link`, with real git as the
+//! oracle: per-file counts equal `git diff --numstat --no-renames`, the summary equals
+//! `--shortstat`, hunks equal `git diff -U3` (without git's function context).
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    repo: PathBuf,
+    /// Committer dates must differ so git and orch agree on the order of commits.
+    clock: std::cell::Cell<u64>,
+}
+
+impl Env {
+    fn new(orch_commits: bool) -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        let e = Env {
+            _tmp: tmp,
+            home,
+            repo,
+            clock: std::cell::Cell::new(1_700_000_000),
+        };
+        e.git(&["init", "-q", "-b", "main"]);
+        e.write("README.md", "hello\n");
+        e.commit_all("initial");
+        e.orch_ok(&["init"]);
+        if !orch_commits {
+            e.write(".orchestration/config.toml", "[git]\ncommit = false\n");
+        }
+        e.commit_all("orch init");
+        e
+    }
+
+    fn envs(&self, c: &mut Command) {
+        let t = self.clock.get() + 60;
+        self.clock.set(t);
+        c.current_dir(&self.repo)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("@{t} +0000"))
+            .env("ORCH_NOW", "2025-01-13T14:30:22Z")
+            .env("NO_COLOR", "1");
+    }
+
+    fn git_out(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("git");
+        self.envs(&mut c);
+        c.args(args).output().unwrap()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let o = self.git_out(args);
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn orch(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_orch"));
+        self.envs(&mut c);
+        c.args(args).output().unwrap()
+    }
+
+    fn orch_ok(&self, args: &[&str]) -> String {
+        let o = self.orch(args);
+        assert!(
+            o.status.success(),
+            "orch {args:?} failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&self.orch_ok(&a)).unwrap()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.repo.join(rel)
+    }
+
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&p);
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn rm(&self, rel: &str) {
+        let p = self.path(rel);
+        if p.is_dir() && !p.is_symlink() {
+            std::fs::remove_dir_all(p).unwrap();
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    fn commit_all(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.head()
+    }
+
+    fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    fn session(&self, code: &str) -> Value {
+        let text = std::fs::read_to_string(
+            self.path(&format!(".orchestration/tasks/{code}/session.json")),
+        )
+        .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn range(&self, code: &str) -> (Option<String>, Option<String>) {
+        let s = self.session(code);
+        let r = &s["execute_range"];
+        (
+            r["base"].as_str().map(str::to_string),
+            r["head"].as_str().map(str::to_string),
+        )
+    }
+
+    /// A task walked to the start of execute (overrides stand in for real artifacts).
+    fn task_in_execute(&self, code: &str) {
+        self.orch_ok(&["task", "new", code, "--title", "Make it work"]);
+        self.orch_ok(&["session", "start", code]);
+        for _ in 0..3 {
+            self.orch_ok(&["phase", "complete", code, "--override", "--reason", "test"]);
+        }
+        assert_eq!(self.session(code)["current_phase"], "execute");
+        // Keep orch's files out of the way of the code commits when orch does not commit.
+        self.commit_all("orch state");
+    }
+
+    fn to_review(&self, code: &str) {
+        self.orch_ok(&["phase", "complete", code, "--override", "--reason", "test"]);
+        assert_eq!(self.session(code)["current_phase"], "review");
+    }
+}
+
+const ORCH_PATHSPEC: &str = ":!.orchestration";
+
+/// `path -> (insertions, deletions)` from `git diff --numstat`; binary as None.
+fn git_numstat(e: &Env, a: &str, b: &str) -> Vec<(String, Option<(usize, usize)>)> {
+    e.git(&[
+        "diff",
+        "--numstat",
+        "--no-renames",
+        a,
+        b,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ])
+    .lines()
+    .map(|l| {
+        let mut it = l.splitn(3, '\t');
+        let (i, d, p) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let n = (i != "-").then(|| (i.parse().unwrap(), d.parse().unwrap()));
+        (p.to_string(), n)
+    })
+    .collect()
+}
+
+fn orch_numstat(j: &Value) -> Vec<(String, Option<(usize, usize)>)> {
+    j["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let n = (!f["binary"].as_bool().unwrap()).then(|| {
+                (
+                    f["insertions"].as_u64().unwrap() as usize,
+                    f["deletions"].as_u64().unwrap() as usize,
+                )
+            });
+            (f["path"].as_str().unwrap().to_string(), n)
+        })
+        .collect()
+}
+
+/// A hunk header without git's function context after the closing `@@`.
+fn hunk_header(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("@@ ")?;
+    let end = rest.find(" @@")?;
+    Some(format!("@@ {} @@\n", &rest[..end]))
+}
+
+/// Hunks per path from `git diff -U3`, function context after `@@` removed.
+fn git_hunks(e: &Env, a: &str, b: &str) -> std::collections::BTreeMap<String, String> {
+    let out = e.git(&[
+        "diff",
+        "-U3",
+        "--no-renames",
+        "--no-color",
+        a,
+        b,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
+    let mut map = std::collections::BTreeMap::<String, String>::new();
+    let mut cur: Option<String> = None;
+    let mut in_hunks = false;
+    for line in out.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest.trim_end().split(" b/").next().unwrap().to_string();
+            map.entry(path.clone()).or_default();
+            cur = Some(path);
+            in_hunks = false;
+            continue;
+        }
+        if let Some(h) = hunk_header(line) {
+            in_hunks = true;
+            map.get_mut(cur.as_ref().unwrap()).unwrap().push_str(&h);
+            continue;
+        }
+        if in_hunks {
+            map.get_mut(cur.as_ref().unwrap()).unwrap().push_str(line);
+        }
+    }
+    map.retain(|_, v| !v.is_empty());
+    map
+}
+
+/// Hunks per path from the `## Patch` section of CHANGES.md.
+fn orch_hunks(md: &str) -> std::collections::BTreeMap<String, String> {
+    let mut map = std::collections::BTreeMap::new();
+    let patch = &md[md.find("\n## Patch\n").expect("patch section")..];
+    for sec in patch.split("\n### `").skip(1) {
+        let path = sec[..sec.find('`').unwrap()].replace("\\|", "|");
+        let Some(start) = sec.find("```diff\n") else {
+            continue;
+        };
+        let body = &sec[start + 8..];
+        let fence_len = sec[..start + 3].len() - sec[..start + 3].trim_end_matches('`').len();
+        let _ = fence_len;
+        let end = body.rfind("```").unwrap();
+        map.insert(path, body[..end].trim_end_matches('`').to_string());
+    }
+    map
+}
+
+fn assert_matches_git(e: &Env, code: &str, base: &str, head: &str) -> Value {
+    let j = e.json(&["changes", code, "--stdout", "--patch"]);
+    assert_eq!(orch_numstat(&j), git_numstat(e, base, head), "numstat");
+    let short = e.git(&[
+        "diff",
+        "--shortstat",
+        "--no-renames",
+        base,
+        head,
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
+    if short.trim().is_empty() {
+        assert!(j["files"].as_array().unwrap().is_empty());
+    } else {
+        assert_eq!(j["shortstat"].as_str().unwrap(), short.trim(), "shortstat");
+    }
+    assert_eq!(
+        orch_hunks(j["markdown"].as_str().unwrap()),
+        git_hunks(e, base, head),
+        "hunks"
+    );
+    j
+}
+
+#[test]
+fn execute_range_base_head_and_rework() {
+    let e = Env::new(false);
+    e.orch_ok(&["task", "new", "T-1", "--title", "Range"]);
+    e.orch_ok(&["session", "start", "T-1"]);
+    for _ in 0..2 {
+        e.orch_ok(&["phase", "complete", "T-1", "--override", "--reason", "t"]);
+    }
+    assert_eq!(
+        e.session("T-1").get("execute_range"),
+        None,
+        "no range before execute"
+    );
+    let before = e.head();
+    e.orch_ok(&["phase", "complete", "T-1", "--override", "--reason", "t"]);
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), None),
+        "entering execute records the base"
+    );
+    e.write("src/a.rs", "fn a() {}\n");
+    let c1 = e.commit_all("a");
+    e.to_review("T-1");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c1.clone())),
+        "leaving records the head"
+    );
+    e.orch_ok(&["phase", "set", "T-1", "execute"]);
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c1)),
+        "reopening keeps the range"
+    );
+    e.write("src/b.rs", "fn b() {}\n");
+    let c2 = e.commit_all("b");
+    e.to_review("T-1");
+    assert_eq!(
+        e.range("T-1"),
+        (Some(before.clone()), Some(c2.clone())),
+        "rework extends the head"
+    );
+    let j = assert_matches_git(&e, "T-1", &before, &c2);
+    assert_eq!(j["files"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn every_kind_of_change_matches_git() {
+    let e = Env::new(false);
+    let mut lines: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+    e.write("multi.txt", &lines);
+    e.write("gone.txt", "bye\n");
+    e.write("old/name.txt", "renamed content\n");
+    e.write("script.sh", "#!/bin/sh\necho hi\n");
+    e.write("crlf.txt", "one\ntwo\nthree\n");
+    e.write("nonl.txt", "a\nb\nc");
+    e.write("to_link.txt", "was a file\n");
+    e.write("dir/inner.txt", "inside\n");
+    e.write("readd.txt", "first\n");
+    e.write("slide.txt", "a\nb\nb\nc\n}\n\n}\n");
+    e.write("img.bin", b"\x89PNG\0\x01\x02");
+    std::os::unix::fs::symlink("README.md", e.path("link")).unwrap();
+    e.commit_all("files");
+    e.task_in_execute("T-2");
+    let base = e.head();
+
+    lines = lines
+        .replace("line 3\n", "line three\n")
+        .replace("line 30\n", "line thirty\nline 30b\n");
+    e.write("multi.txt", &lines);
+    e.rm("gone.txt");
+    e.rm("old/name.txt");
+    e.write("new/name.txt", "renamed content\n");
+    std::fs::set_permissions(
+        e.path("script.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    e.write("crlf.txt", "one\r\ntwo\r\nthree\n");
+    e.write("nonl.txt", "a\nB\nc");
+    e.rm("to_link.txt");
+    std::os::unix::fs::symlink("README.md", e.path("to_link.txt")).unwrap();
+    e.rm("dir");
+    e.write("dir", "now a file\n");
+    e.write("added.txt", "fresh\n");
+    e.write("img.bin", b"\x89PNG\0\x03");
+    e.write("slide.txt", "a\nb\nb\nb\nc\n}\n\n}\n\n}\n");
+    e.rm("link");
+    std::os::unix::fs::symlink("added.txt", e.path("link")).unwrap();
+    e.rm("readd.txt");
+    e.commit_all("first step");
+    e.write("readd.txt", "second\n");
+    e.write(
+        ".orchestration/tasks/T-2/NOTES.md",
+        "orch files are left out\n",
+    );
+    e.commit_all("second step");
+    // A side branch merged back: the merge commit sits in the range.
+    e.git(&["checkout", "-q", "-b", "side"]);
+    e.write("side.txt", "from the side\n");
+    e.commit_all("side work");
+    e.git(&["checkout", "-q", "main"]);
+    e.write("main.txt", "on main\n");
+    e.commit_all("main work");
+    e.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    let head = e.head();
+
+    let j = assert_matches_git(&e, "T-2", &base, &head);
+    let subjects: Vec<&str> = j["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    let git_subjects = e.git(&[
+        "log",
+        "--reverse",
+        "--format=%s",
+        &format!("{base}..{head}"),
+        "--",
+        ".",
+        ORCH_PATHSPEC,
+    ]);
+    assert_eq!(subjects, git_subjects.lines().collect::<Vec<_>>());
+    let merge = j["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "merge side")
+        .unwrap();
+    assert_eq!(merge["merge"], true);
+    let status = |p: &str| {
+        j["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("script.sh"), "mode_changed");
+    assert_eq!(status("to_link.txt"), "type_changed");
+    assert_eq!(status("gone.txt"), "deleted");
+    assert_eq!(status("new/name.txt"), "added");
+    assert_eq!(status("old/name.txt"), "deleted");
+    assert_eq!(status("readd.txt"), "modified");
+    let md = j["markdown"].as_str().unwrap();
+    assert!(
+        md.contains("| `img.bin` | modified, binary | - | - |"),
+        "{md}"
+    );
+    assert!(md.contains("mode change 100644 → 100755"), "{md}");
+    assert!(!md.contains("NOTES.md"), "{md}");
+}
+
+#[test]
+fn hunks_and_counts_match_git_on_generated_texts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut mismatched = Vec::new();
+    let adversarial = [
+        "a\n",
+        "b\n",
+        "}\n",
+        "\n",
+        "fn x() {\n",
+        "    y\n",
+        "c\r\n",
+        "end",
+    ];
+    let realistic = [
+        "fn parse() {\n",
+        "    let x = 1;\n",
+        "    x + 1\n",
+        "}\n",
+        "\n",
+        "// comment\n",
+        "use a::b;\n",
+        "    if ok {\n",
+        "        go();\n",
+        "    }\n",
+        "struct S;\r\n",
+        "last line",
+    ];
+    for case in 0..300 {
+        let words: &[&str] = if case < 150 { &realistic } else { &adversarial };
+        let gen = |len: u64, rnd: &mut dyn FnMut(u64) -> u64| {
+            let mut s = String::new();
+            for _ in 0..len {
+                s.push_str(words[rnd(words.len() as u64) as usize]);
+            }
+            s
+        };
+        let n = rnd(30);
+        let a = gen(n, &mut rnd);
+        let mut b_lines: Vec<&str> = a.split_inclusive('\n').collect();
+        let extra = gen(6, &mut rnd);
+        for _ in 0..rnd(5) + 1 {
+            let at = rnd(b_lines.len() as u64 + 1) as usize;
+            match rnd(3) {
+                0 if !b_lines.is_empty() && at < b_lines.len() => {
+                    b_lines.remove(at);
+                }
+                _ => b_lines.insert(at.min(b_lines.len()), &extra),
+            }
+        }
+        let b: String = b_lines.concat();
+        let (pa, pb) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::write(&pa, &a).unwrap();
+        std::fs::write(&pb, &b).unwrap();
+        let out = Command::new("git")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(["diff", "--no-index", "--no-color", "-U3"])
+            .arg(&pa)
+            .arg(&pb)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let expected: String = match text.find("\n@@ ") {
+            Some(i) => text[i + 1..]
+                .split_inclusive('\n')
+                .map(|l| hunk_header(l).unwrap_or_else(|| l.to_string()))
+                .collect(),
+            None => String::new(),
+        };
+        let got = String::from_utf8(orch::git::diff::unified(a.as_bytes(), b.as_bytes())).unwrap();
+        if got != expected {
+            // Runs of identical lines leave git's xdiff and imara-diff free to place a slider
+            // differently (same counts, other lines); only realistic text must match exactly.
+            mismatched.push(case);
+        }
+        let plus = expected.lines().filter(|l| l.starts_with('+')).count();
+        let minus = expected.lines().filter(|l| l.starts_with('-')).count();
+        assert_eq!(
+            orch::git::diff::line_stat(a.as_bytes(), b.as_bytes()),
+            (plus, minus),
+            "case {case}"
+        );
+    }
+    // Line counts always equal git's (asserted above). Where runs of repeated lines make the
+    // placement ambiguous, imara-diff's slider choice can differ from xdiff's in a few cases.
+    assert!(
+        mismatched.len() <= 30,
+        "hunks differ from git in too many of 300 cases: {mismatched:?}"
+    );
+    eprintln!(
+        "hunks identical to git in {} of 300 generated cases",
+        300 - mismatched.len()
+    );
+}
+
+#[test]
+fn never_reached_execute_is_a_state_error() {
+    let e = Env::new(false);
+    e.orch_ok(&["task", "new", "T-3", "--title", "Early"]);
+    let o = e.orch(&["changes", "T-3"]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("T-3 never reached the execute phase"), "{err}");
+    e.orch_ok(&["session", "start", "T-3"]);
+    let o = e.orch(&["changes", "T-3", "--stdout"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(!e.path(".orchestration/tasks/T-3/CHANGES.md").exists());
+}
+
+#[test]
+fn empty_range_says_no_code_changes_and_rewriting_is_idempotent() {
+    let e = Env::new(false);
+    e.task_in_execute("T-4");
+    let out = e.orch_ok(&["changes", "T-4"]);
+    assert!(out.contains("no code changes"), "{out}");
+    let path = e.path(".orchestration/tasks/T-4/CHANGES.md");
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(first.contains("No code changes."), "{first}");
+    e.write("x.rs", "x\n");
+    e.commit_all("x");
+    e.orch_ok(&["changes", "T-4"]);
+    let second = std::fs::read(&path).unwrap();
+    // orch's own commit of CHANGES.md changes nothing: same bytes, nothing to write.
+    e.commit_all("orch(T-4): changes");
+    let out = e.orch_ok(&["changes", "T-4"]);
+    assert!(out.contains("up to date"), "{out}");
+    assert_eq!(std::fs::read(&path).unwrap(), second);
+    let stdout = e.orch_ok(&["changes", "T-4", "--stdout"]);
+    assert_eq!(
+        stdout.as_bytes(),
+        &second[..],
+        "--stdout prints exactly the file"
+    );
+    // Entering review regenerates it in the transition; same content as before.
+    let o = e.orch_ok(&["phase", "complete", "T-4", "--override", "--reason", "t"]);
+    assert!(!o.is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), second);
+}
+
+#[test]
+fn entering_review_writes_changes_md() {
+    let e = Env::new(true);
+    e.task_in_execute("T-5");
+    let base = e.range("T-5").0.unwrap();
+    e.write("lib.rs", "pub fn f() {}\n");
+    let head = e.commit_all("feature");
+    e.to_review("T-5");
+    let md = std::fs::read_to_string(e.path(".orchestration/tasks/T-5/CHANGES.md")).unwrap();
+    assert!(md.contains("**1 file changed, 1 insertion(+)**"), "{md}");
+    assert!(
+        md.contains(&format!("`{}`..`{}`", &base[..7], &head[..7])),
+        "{md}"
+    );
+    assert!(md.contains("| `lib.rs` | added | 1 | 0 |"), "{md}");
+}
+
+#[test]
+fn rewritten_history_is_explained_and_fixed_with_base() {
+    let e = Env::new(false);
+    e.write("a.txt", "a\n");
+    e.commit_all("before");
+    e.task_in_execute("T-6");
+    e.write("a.txt", "a\nb\n");
+    e.commit_all("work");
+    // Rewrite the commit the range starts from (and everything after it).
+    e.git(&["reset", "-q", "--soft", "HEAD~3"]);
+    e.commit_all("squashed");
+    let o = e.orch(&["changes", "T-6", "--stdout"]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is not an ancestor of"), "{err}");
+    assert!(err.contains("orch changes T-6 --base"), "{err}");
+    let new_base = e.git(&["rev-parse", "HEAD~1"]).trim().to_string();
+    e.orch_ok(&["changes", "T-6", "--base", &new_base[..9]]);
+    assert_eq!(
+        e.range("T-6").0.as_deref(),
+        Some(new_base.as_str()),
+        "re-recorded"
+    );
+    let o = e.orch(&["changes", "T-6", "--stdout"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A head that is gone from the repository is named too.
+    let o = e.orch(&[
+        "changes",
+        "T-6",
+        "--stdout",
+        "--base",
+        "0123456789abcdef0123456789abcdef01234567",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn links_are_recorded_without_touching_the_rest() {
+    let e = Env::new(false);
+    e.orch_ok(&["task", "new", "T-7", "--title", "Linked"]);
+    let path = e.path(".orchestration/tasks/T-7/TASK.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (fm_end, _) = text.match_indices("\n---\n").next().unwrap();
+    let custom = format!(
+        "{}\n# a comment the user wrote\n{}",
+        &text[..fm_end],
+        &text[fm_end..]
+    );
+    std::fs::write(&path, &custom).unwrap();
+    let body = custom[fm_end..].to_string();
+    let sha = e.head();
+    e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--pr",
+        "https://github.com/o/r/pull/12",
+    ]);
+    e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--issue",
+        "https://github.com/o/r/issues/3",
+    ]);
+    e.orch_ok(&["task", "link", "T-7", "--commit", &sha[..8]]);
+    let again = e.orch_ok(&[
+        "task",
+        "link",
+        "T-7",
+        "--pr",
+        "https://github.com/o/r/pull/12",
+    ]);
+    assert!(again.contains("already links"), "{again}");
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        after.ends_with(&body[body.find("\n---\n").unwrap()..]),
+        "body kept:\n{after}"
+    );
+    assert!(after.contains("# a comment the user wrote"), "{after}");
+    assert!(
+        after.starts_with(&custom[..fm_end]),
+        "fields before links kept:\n{after}"
+    );
+    let show = e.json(&["task", "show", "T-7"]);
+    let links: Vec<(String, String)> = show["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap().into(),
+                l["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        links,
+        vec![
+            ("pr".into(), "https://github.com/o/r/pull/12".into()),
+            ("issue".into(), "https://github.com/o/r/issues/3".into()),
+            ("commit".into(), sha.clone()),
+        ]
+    );
+    let human = e.orch_ok(&["task", "show", "T-7"]);
+    assert!(
+        human.contains("link:        pr https://github.com/o/r/pull/12"),
+        "{human}"
+    );
+    let o = e.orch(&["task", "link", "T-7", "--commit", "not-hex"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,457 @@
+//! Bad input of every kind: a one-sentence error naming the thing, the documented exit code,
+//! no panic, nothing changed.
+
+use crate::support::json::*;
+use crate::support::*;
+
+fn one_sentence(out: &Done) {
+    let first = out.error_line();
+    assert!(
+        first.starts_with("error: ") && first.len() > 12,
+        "{}: {:?}",
+        out.label,
+        out.stderr
+    );
+    // One error: the rest of stderr is diagnostics and the hint.
+    assert_eq!(
+        out.stderr.matches("error: ").count(),
+        1,
+        "{}: {}",
+        out.label,
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("hint: "))
+            .count()
+            <= 1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_task_codes_are_refused_before_any_path_is_built() {
+    let env = Env::started("TSK-1");
+    let long = "A".repeat(65);
+    let codes = [
+        "../x", "a/b", ".", "..", "", &long, "tâche", "a\\b", ".hidden", "a b",
+    ];
+    let mut table = String::new();
+    env.unchanged(|env| {
+        for code in codes {
+            for args in [
+                vec!["status", code],
+                vec!["task", "new", code, "--title", "t"],
+                vec!["task", "show", code],
+                vec!["session", "start", code],
+                vec!["phase", "complete", code],
+                vec!["phase", "set", code, "plan"],
+                vec!["session", "end", code],
+                vec!["events", code],
+                vec!["event", "add", code, "custom.x"],
+            ] {
+                let out = env.orch(&args).fails(2);
+                one_sentence(&out);
+                assert!(
+                    out.stderr.contains("invalid task code"),
+                    "{args:?}: {}",
+                    out.stderr
+                );
+                if args[0] == "status" {
+                    table.push_str(&format!("{code:?} -> {}\n", out.error_line()));
+                }
+                let doc: ErrorDoc = env.orch(&[&args[..], &["--json"]].concat()).fails(2).json();
+                assert_eq!((doc.error.kind.as_str(), doc.error.exit_code), ("usage", 2));
+            }
+        }
+    });
+    // No folder was made for any of them, anywhere.
+    assert!(!env.root.join("x").exists() && !env.root.join(".orchestration/x").exists());
+    snap!("bad_task_codes", table);
+}
+
+#[test]
+fn a_code_that_looks_like_a_flag() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        env.orch(&["status", "--", "-x"])
+            .fails(2)
+            .stderr_contains("invalid task code \"-x\": it must start with a letter or digit");
+        env.orch(&["status", "-x"]).status(2).no_panic();
+    });
+}
+
+#[test]
+fn a_64_character_code_is_fine() {
+    let env = Env::new();
+    let code = format!("T{}", "a".repeat(63));
+    env.orch(&["task", "new", &code, "--title", "long"])
+        .succeeds();
+    env.orch(&["status", &code]).succeeds();
+}
+
+#[test]
+fn unknown_task() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        for args in [
+            vec!["status", "NOPE"],
+            vec!["task", "show", "NOPE"],
+            vec!["session", "start", "NOPE"],
+            vec!["phase", "complete", "NOPE"],
+            vec!["phase", "set", "NOPE", "plan"],
+            vec!["session", "end", "NOPE"],
+            vec!["events", "NOPE"],
+            vec!["event", "add", "NOPE", "custom.x"],
+        ] {
+            let out = env.orch(&args).fails(2);
+            one_sentence(&out);
+            assert_eq!(
+                out.error_line(),
+                "error: unknown task NOPE: .orchestration/tasks/NOPE/TASK.md does not exist",
+                "{args:?}"
+            );
+        }
+    });
+    assert!(!env.task_file("NOPE", "").exists());
+}
+
+#[test]
+fn task_md_without_front_matter_broken_yaml_or_a_wrong_type() {
+    let env = Env::started("TSK-1");
+    let cases = [
+        (
+            "# Just a heading\n\nno front matter\n",
+            "has no YAML front matter",
+        ),
+        (
+            "---\ntitle: [unclosed\nstatus: open\n---\n",
+            "broken YAML front matter",
+        ),
+        (
+            "---\ntitle: ok\nstatus: open\ndescription: [a, b]\n---\n",
+            "field `description` must be text, found a list",
+        ),
+        (
+            "---\ntitle: ok\ntags: nope\n---\n",
+            "field `tags` must be a list of text",
+        ),
+        ("---\n- a list\n---\n", "must be a mapping of fields"),
+    ];
+    let mut table = String::new();
+    for (text, want) in cases {
+        env.write(".orchestration/tasks/TSK-1/TASK.md", text);
+        env.unchanged(|env| {
+            for args in [
+                vec!["status", "TSK-1"],
+                vec!["task", "show", "TSK-1"],
+                vec!["phase", "complete"],
+                vec!["session", "start", "TSK-1", "--continue"],
+            ] {
+                let out = env.orch(&args).run().no_panic();
+                assert!(matches!(out.code, Some(3)), "{args:?} on {text:?}: {out:?}");
+                one_sentence(&out);
+                assert!(
+                    out.stderr.contains(".orchestration/tasks/TSK-1/TASK.md"),
+                    "{args:?}: {}",
+                    out.stderr
+                );
+                assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+            }
+            // The overview still lists the task, marked unreadable.
+            let list: TaskListDoc = env.orch(&["task", "list", "--json"]).succeeds().json();
+            assert!(
+                list.tasks[0]
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(want)),
+                "{:?}",
+                list.tasks
+            );
+            let out = env.orch(&["status", "TSK-1"]).fails(3);
+            table.push_str(&format!("{}\n", out.error_line()));
+        });
+    }
+    snap!("broken_task_md", table);
+}
+
+#[test]
+fn session_json_truncated_or_hand_broken() {
+    let env = Env::started("TSK-1");
+    let path = ".orchestration/tasks/TSK-1/session.json";
+    let good = env.read(path);
+    let cases = [
+        (good[..good.len() / 2].to_string(), "is truncated"),
+        (
+            good.replacen("\"active\": true", "\"active\": yes", 1),
+            "is not valid",
+        ),
+        (
+            good.replacen("\"active\": true", "\"active\": \"true\"", 1),
+            "is not valid",
+        ),
+        (good.replacen("\"task\"", "\"tusk\"", 1), "is not valid"),
+        (String::new(), "is truncated"),
+    ];
+    let mut table = String::new();
+    for (text, want) in cases {
+        env.write(path, &text);
+        env.unchanged(|env| {
+            for args in [
+                vec!["status", "TSK-1"],
+                vec!["phase", "complete"],
+                vec!["phase", "set", "intake"],
+                vec!["session", "start", "TSK-1", "--continue"],
+                vec!["session", "end", "--force"],
+                vec!["event", "add", "custom.x"],
+                vec!["task", "show", "TSK-1"],
+            ] {
+                let out = env.orch(&args).fails(4);
+                one_sentence(&out);
+                assert!(out.error_line().contains(".orchestration/tasks/TSK-1/session.json"), "{args:?}: {}", out.stderr);
+                assert!(out.error_line().contains(want), "{args:?}: {}", out.stderr);
+                assert!(out.error_line().contains("(line "), "names the line: {}", out.stderr);
+                assert!(out.stderr.contains("hint: repair it by hand, or restore the committed version with `git checkout HEAD --"), "{}", out.stderr);
+            }
+        });
+        table.push_str(&format!(
+            "{}\n",
+            env.orch(&["status", "TSK-1"]).fails(4).error_line()
+        ));
+    }
+    snap!("broken_session_json", table);
+}
+
+#[test]
+fn session_json_naming_a_phase_the_workflow_lacks() {
+    let env = Env::started("TSK-1");
+    let path = ".orchestration/tasks/TSK-1/session.json";
+    env.write(
+        path,
+        &env.read(path)
+            .replace("\"current_phase\": \"intake\"", "\"current_phase\": \"qa\""),
+    );
+    env.unchanged(|env| {
+        env.orch(&["status", "TSK-1"])
+            .fails(4)
+            .stderr_contains("session.json says phase \"qa\", which the workflow does not define");
+        env.orch(&["phase", "complete"])
+            .fails(4)
+            .stderr_contains("\"qa\"");
+    });
+}
+
+#[test]
+fn events_jsonl_with_a_broken_line() {
+    let env = Env::started("TSK-1");
+    let path = ".orchestration/tasks/TSK-1/events.jsonl";
+    env.write(path, &format!("{}{{not json\n", env.read(path)));
+    env.unchanged(|env| {
+        env.orch(&["events", "TSK-1"])
+            .fails(4)
+            .stderr_contains(".orchestration/tasks/TSK-1/events.jsonl:3: not a valid event");
+    });
+}
+
+#[test]
+fn an_unknown_phase_name() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        let out = env.orch(&["phase", "set", "TSK-1", "qa"]).fails(2);
+        one_sentence(&out);
+        assert_eq!(out.error_line(), "error: unknown phase \"qa\"");
+        assert!(out
+            .stderr
+            .contains("hint: phases are: intake, research, plan, execute, review, close"));
+        env.orch(&["phase", "set", "Plan"])
+            .fails(2)
+            .stderr_contains("unknown phase \"Plan\"");
+        env.orch(&["phase", "complete", "--from", "qa"]).fails(5);
+    });
+}
+
+#[test]
+fn unknown_keys_in_config_toml() {
+    let env = Env::started("TSK-1");
+    for (text, key, line) in [
+        ("[workflow]\nallow_skip = true\n", "allow_skip", ":2"),
+        (
+            "[workflow]\nallow_phase_skip = true\n[gti]\ncommit = false\n",
+            "gti",
+            ":3",
+        ),
+        ("color = true\n", "color", ":1"),
+    ] {
+        env.config(text);
+        env.unchanged(|env| {
+            for args in [
+                vec!["status"],
+                vec!["phase", "complete"],
+                vec!["task", "list"],
+            ] {
+                let out = env.orch(&args).fails(2);
+                one_sentence(&out);
+                assert!(
+                    out.error_line()
+                        .contains(&format!(".orchestration/config.toml{line}")),
+                    "{}",
+                    out.stderr
+                );
+                assert!(out.error_line().contains(key), "{}", out.stderr);
+            }
+        });
+    }
+    env.config("[workflow]\nallow_phase_skip = \"yes\"\n");
+    env.orch(&["status"])
+        .fails(2)
+        .stderr_contains("config.toml:2");
+}
+
+#[test]
+fn bad_workflow_yaml() {
+    let env = Env::started("TSK-1");
+    let base = "intake:\n  order: 1\n  goal: \"g\"\n";
+    for (text, wants) in [
+        (
+            format!("{base}  colour: red\n"),
+            vec![".orchestration/workflow.yaml", "intake", "colour"],
+        ),
+        (
+            format!("{base}  artifacts:\n    required: [{{ name: X.md, tmpl: t }}]\n"),
+            vec!["workflow.yaml", "tmpl"],
+        ),
+        (
+            format!("{base}plan:\n  order: 1\n  goal: g\n"),
+            vec!["workflow.yaml", "both have order 1"],
+        ),
+        (
+            format!("{base}plan:\n  goal: g\n"),
+            vec!["workflow.yaml", "order"],
+        ),
+        (
+            format!("{base}  artifacts:\n    required: [{{ name: ../../x.md }}]\n"),
+            vec![
+                "phase intake",
+                "artifacts.required",
+                "escapes the task folder",
+            ],
+        ),
+        (
+            format!("{base}  artifacts:\n    required: [{{ name: X.md, template: nope }}]\n"),
+            vec!["phase intake", "unknown template \"nope\""],
+        ),
+        ("".to_string(), vec!["workflow.yaml", "defines no phases"]),
+    ] {
+        env.write(".orchestration/workflow.yaml", &text);
+        env.unchanged(|env| {
+            let out = env.orch(&["status", "TSK-1"]).fails(2);
+            one_sentence(&out);
+            for w in &wants {
+                assert!(
+                    out.error_line().contains(w),
+                    "{text:?}: want {w:?} in {}",
+                    out.stderr
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn event_add_with_invalid_json() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        for data in ["{bad", "", "{\"a\":1", "'single'"] {
+            let out = env
+                .orch(&["event", "add", "custom.note", "--data", data])
+                .fails(2);
+            one_sentence(&out);
+            assert!(
+                out.error_line()
+                    .starts_with("error: --data is not valid JSON"),
+                "{}",
+                out.stderr
+            );
+        }
+        env.orch(&["event", "add", "custom.", "--data", "{}"])
+            .fails(2);
+        env.orch(&["event", "add", "nonsense"])
+            .fails(2)
+            .stderr_contains("not declared by phase intake");
+    });
+    // Any JSON value is a payload.
+    env.orch(&["event", "add", "custom.note", "--data", "[1,2]"])
+        .succeeds();
+    assert_eq!(
+        env.event_lines("TSK-1").last().unwrap().payload,
+        serde_json::json!([1, 2])
+    );
+}
+
+#[test]
+fn outside_a_git_repository() {
+    let env = Env::no_repo();
+    env.unchanged(|env| {
+        for args in [
+            vec!["init"],
+            vec!["status"],
+            vec!["task", "list"],
+            vec!["task", "new", "T", "--title", "t"],
+            vec!["session", "start", "T"],
+        ] {
+            let out = env.orch(&args).fails(4);
+            one_sentence(&out);
+            assert!(
+                out.error_line().starts_with("error: not a git repository"),
+                "{}",
+                out.stderr
+            );
+            assert!(out.error_line().contains(&env.root.display().to_string()));
+        }
+        let doc: ErrorDoc = env.orch(&["status", "--json"]).fails(4).json();
+        assert_eq!(doc.error.kind, "state");
+    });
+    assert!(!env.root.join(".orchestration").exists());
+}
+
+#[test]
+fn a_repository_without_orch_init() {
+    let env = Env::git_only();
+    env.unchanged(|env| {
+        env.orch(&["status"])
+            .fails(4)
+            .stderr_contains("has no .orchestration/ folder")
+            .stderr_contains("orch init");
+        env.orch(&["task", "new", "T", "--title", "t"]).fails(4);
+    });
+}
+
+#[test]
+fn usage_errors_exit_2_without_a_panic() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        for args in [
+            vec!["frobnicate"],
+            vec!["phase"],
+            vec!["phase", "set"],
+            vec!["task", "new"],
+            vec!["status", "--bogus"],
+            vec![],
+        ] {
+            env.orch(&args).status(2).no_panic();
+        }
+        env.orch(&["status"])
+            .env("ORCH_NOW", "yesterday")
+            .fails(2)
+            .stderr_contains("ORCH_NOW");
+        env.orch(&["task", "new", "T2", "--title", "  "])
+            .fails(2)
+            .stderr_contains("title");
+    });
+    env.orch(&["--help"])
+        .succeeds()
+        .stdout_contains("Usage: orch");
+    env.orch(&["--version"]).succeeds().stdout_contains("orch ");
+}

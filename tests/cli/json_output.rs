@@ -1,0 +1,255 @@
+//! `--json` on every command: exactly one document on stdout, strict shapes, errors with
+//! their exit code.
+
+use crate::support::json::*;
+use crate::support::*;
+use serde_json::Value;
+
+#[test]
+fn every_command_prints_exactly_one_document() {
+    let env = Env::git_only();
+    let init: InitDoc = env.orch(&["init", "--json"]).succeeds().json();
+    assert_eq!(
+        init.created,
+        [
+            ".orchestration/config.toml",
+            ".orchestration/.gitattributes"
+        ]
+    );
+    assert_eq!(init.root, env.root.display().to_string());
+    let again: InitDoc = env.orch(&["init", "--json"]).succeeds().json();
+    assert!(again.created.is_empty());
+
+    let t: TaskCreatedDoc = env
+        .orch(&[
+            "task",
+            "new",
+            "TSK-1",
+            "--title",
+            "T",
+            "--description",
+            "D",
+            "--tag",
+            "a",
+            "--tag",
+            "b",
+            "--json",
+        ])
+        .succeeds()
+        .json();
+    assert_eq!(
+        (t.task.as_str(), t.path.as_str()),
+        ("TSK-1", ".orchestration/tasks/TSK-1/TASK.md")
+    );
+
+    let st: TransitionDoc = env
+        .orch(&["session", "start", "TSK-1", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(
+        (st.kind.as_str(), st.from.as_deref(), st.to.as_deref()),
+        ("start", None, Some("intake"))
+    );
+    let next = st.next.expect("instructions for intake");
+    assert_eq!(next.command, "orch phase complete TSK-1");
+    assert_eq!(
+        next.artifacts,
+        [Artifact {
+            name: "TASK.md".into(),
+            path: ".orchestration/tasks/TSK-1/TASK.md".into(),
+            required: true,
+            present: true
+        }]
+    );
+
+    let status: StatusDoc = env.orch(&["status", "TSK-1", "--json"]).succeeds().json();
+    assert_eq!(
+        (
+            status.phase.as_str(),
+            status.next_phase.as_deref(),
+            status.active
+        ),
+        ("intake", Some("research"), true)
+    );
+    assert_eq!(
+        status.goal,
+        "Clarify task requirements and confirm understanding"
+    );
+    assert!(status.instructions.contains("orch phase complete TSK-1"));
+    let all: StatusAllDoc = env.orch(&["status", "--all", "--json"]).succeeds().json();
+    assert_eq!(all.current_task.as_deref(), Some("TSK-1"));
+    assert_eq!(
+        all.tasks,
+        [TaskSummary {
+            task: "TSK-1".into(),
+            title: "T".into(),
+            status: "open".into(),
+            phase: Some("intake".into()),
+            active: true,
+            sprint: None,
+            tags: vec!["a".into(), "b".into()],
+            error: None
+        }]
+    );
+
+    let c: TransitionDoc = env.orch(&["phase", "complete", "--json"]).succeeds().json();
+    assert_eq!(
+        (c.kind.as_str(), c.from.as_deref(), c.to.as_deref()),
+        ("complete", Some("intake"), Some("research"))
+    );
+    // Warnings of a successful command travel as diagnostics.
+    assert_eq!(
+        c.diagnostics
+            .iter()
+            .map(|d| d.target.as_str())
+            .collect::<Vec<_>>(),
+        ["TASK.md:project_id"]
+    );
+    assert_eq!(c.diagnostics, c.warnings);
+
+    let added: EventAddedDoc = env
+        .orch(&[
+            "event",
+            "add",
+            "research.finding",
+            "--data",
+            r#"{"file":"a.rs"}"#,
+            "--json",
+        ])
+        .succeeds()
+        .json();
+    assert_eq!(added.event.type_, "orchestration.phase.research.finding");
+    assert!(added.event.id.starts_with("evt_"));
+    let evs: EventsDoc = env.orch(&["events", "--json"]).succeeds().json();
+    assert_eq!(evs.task, "TSK-1");
+    assert!(evs.events.contains(&added.event));
+    let evs: EventsDoc = env
+        .orch(&[
+            "events",
+            "--type",
+            "orchestration.phase.research.finding",
+            "--json",
+        ])
+        .succeeds()
+        .json();
+    assert_eq!(evs.events, [added.event]);
+
+    let list: TaskListDoc = env.orch(&["task", "list", "--json"]).succeeds().json();
+    assert_eq!(list.tasks.len(), 1);
+    let show: TaskShowDoc = env.orch(&["task", "show", "--json"]).succeeds().json();
+    assert_eq!(show.description, "D");
+    assert_eq!(show.files, ["TASK.md", "events.jsonl", "session.json"]);
+    assert_eq!(show.event_count, 5);
+    assert_eq!(show.session.unwrap().current_phase, "research");
+
+    let r: TransitionDoc = env
+        .orch(&["phase", "set", "intake", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(r.kind, "reopen");
+    let cont: TransitionDoc = env
+        .orch(&["session", "start", "--continue", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(cont.kind, "continue");
+    let end: TransitionDoc = env
+        .orch(&["session", "end", "--force", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(end.kind, "end");
+    assert!(end.next.is_none());
+}
+
+#[test]
+fn quiet_json_still_prints_the_document() {
+    let env = Env::started("TSK-1");
+    let _: StatusDoc = env
+        .orch(&["status", "TSK-1", "--json", "-q"])
+        .succeeds()
+        .json();
+    env.orch(&["phase", "complete", "-q"])
+        .succeeds()
+        .stdout_empty();
+}
+
+#[test]
+fn errors_are_one_document_with_the_exit_code() {
+    let env = Env::started("TSK-1");
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["status", "../x"], 2, "usage"),
+        (vec!["phase", "set", "qa"], 2, "usage"),
+        (vec!["phase", "set", "execute"], 4, "state"),
+        (vec!["session", "start", "TSK-1"], 4, "state"),
+        (vec!["session", "end"], 4, "state"),
+        (vec!["phase", "complete", "--from", "plan"], 5, "conflict"),
+        (vec!["event", "add", "custom.x", "--data", "{"], 2, "usage"),
+    ];
+    env.unchanged(|env| {
+        for (args, code, kind) in &cases {
+            let mut a = args.clone();
+            a.push("--json");
+            let out = env.orch(&a).fails(*code);
+            let doc: ErrorDoc = out.json();
+            assert!(!doc.ok);
+            assert_eq!(
+                (doc.error.exit_code, doc.error.kind.as_str()),
+                (*code, *kind),
+                "{args:?}"
+            );
+            assert!(!doc.error.message.is_empty());
+            assert!(doc.diagnostics.is_empty());
+            // The same sentence on stderr, for a human watching.
+            assert!(out.stderr.contains(&doc.error.message));
+        }
+    });
+    env.orch(&["phase", "complete"]).succeeds();
+    let doc: ErrorDoc = env.orch(&["phase", "complete", "--json"]).fails(3).json();
+    assert_eq!(doc.diagnostics.len(), 1);
+}
+
+#[test]
+fn argument_errors_with_json_are_a_document_too() {
+    let env = Env::started("TSK-1");
+    for args in [
+        vec!["phase", "set", "--json"],
+        vec!["status", "--bogus", "--json"],
+        vec!["--json", "frobnicate"],
+    ] {
+        let out = env.orch(&args).fails(2);
+        let doc: ErrorDoc = out.json();
+        assert_eq!(
+            (doc.error.exit_code, doc.error.kind.as_str()),
+            (2, "usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn json_keys_keep_their_documented_order() {
+    let env = Env::started("TSK-1");
+    let out = env.orch(&["status", "TSK-1", "--json"]).succeeds();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.first().map(|k| k.as_str()), Some("ok"));
+    assert_eq!(keys.last().map(|k| k.as_str()), Some("diagnostics"));
+    let text = env.read(".orchestration/tasks/TSK-1/session.json");
+    assert!(text.ends_with("}\n"));
+    let keys: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  \""))
+        .map(|l| l.trim().split('"').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "task",
+            "session_key",
+            "started_at",
+            "current_phase",
+            "active",
+            "phase_history",
+            "previous_sessions"
+        ]
+    );
+}
