@@ -444,7 +444,7 @@ pub fn pre_commit(p: &Project) -> Result<()> {
         }
         let gone = index
             .prefixed_entries_range(format!("{TASKS_DIR}/{task}/").as_bytes().as_bstr())
-            .map_or(true, |r| r.is_empty());
+            .is_none_or(|r| r.is_empty());
         let (_, v) = verify::judge_task(&rules, task, &old, &new, &snap, &at, gone);
         violations.extend(v);
     }

@@ -701,7 +701,7 @@ fn judge_session(
             let mut out = vec![];
             let recorded = entry.is_some_and(|h| {
                 h.phase == old.current_phase
-                    && h.to.as_ref().map_or(true, |t| Some(t) == d.to.as_ref())
+                    && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
             });
             if !recorded || new.active != d.session.active {
                 out.extend(v(
