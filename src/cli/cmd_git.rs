@@ -1,30 +1,212 @@
 //! Commands that read or guard git history: log, verify, hooks, hook, report.
 
 use super::args::{Cli, HooksCmd};
-use super::render::Out;
+use super::render::{Out, Tone};
+use orch::git::history;
 use orch::project::Project;
-use orch::{Error, Result};
+use orch::{hooks, report, verify, Error, Result};
+use std::io::Read;
 
-fn todo(what: &str) -> Error {
-    Error::usage(format!("`orch {what}` is not available in this build"))
+pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
+    let code = p.resolve_code(code)?;
+    p.require_task(&code)?;
+    let entries = report::log(p, &code)?;
+    if out.json {
+        out.json_ok(
+            &serde_json::json!({ "task": code.as_str(), "transitions": entries }),
+            &[],
+        );
+        return Ok(());
+    }
+    if entries.is_empty() {
+        out.say(&format!("{code} has no committed session changes yet"));
+        return Ok(());
+    }
+    let mut s = String::new();
+    for e in &entries {
+        let what = match e.kind.as_str() {
+            "start" => format!("session start → {}", e.to.as_deref().unwrap_or("?")),
+            "end" => format!("{} → session end", e.from.as_deref().unwrap_or("?")),
+            k => format!(
+                "{} → {} ({k})",
+                e.from.as_deref().unwrap_or("?"),
+                e.to.as_deref().unwrap_or("?")
+            ),
+        };
+        let ov = match (&e.override_, &e.reason) {
+            (true, Some(r)) => format!("  {} {r}", out.paint(Tone::Warn, "override:")),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            "{}  {}  {}  {what}{ov}\n",
+            out.paint(Tone::Dim, &e.commit[..7]),
+            e.date,
+            e.author
+        ));
+    }
+    out.say(s.trim_end());
+    Ok(())
 }
 
-pub fn log(_p: &Project, _out: &Out, _code: Option<&str>) -> Result<()> {
-    Err(todo("log"))
+fn range(p: &Project, range: Option<&str>) -> Result<(Vec<gix::ObjectId>, Vec<gix::ObjectId>)> {
+    let repo = &p.git.repo;
+    match range {
+        None => Ok((p.git.head_id()?.into_iter().collect(), vec![])),
+        Some(r) => {
+            let Some((a, b)) = r.split_once("..") else {
+                return Err(
+                    Error::usage(format!("--range {r:?} is not of the form A..B"))
+                        .with_hint("e.g. --range origin/main..HEAD"),
+                );
+            };
+            let b = if b.is_empty() { "HEAD" } else { b };
+            let tip = history::resolve(repo, b)?;
+            let hidden = if a.is_empty() {
+                vec![]
+            } else {
+                vec![history::resolve(repo, a)?]
+            };
+            Ok((vec![tip], hidden))
+        }
+    }
 }
 
-pub fn verify(_p: &Project, _out: &Out, _range: Option<&str>, _codes: &[String]) -> Result<()> {
-    Err(todo("verify"))
+pub fn verify(p: &Project, out: &Out, range_arg: Option<&str>, codes: &[String]) -> Result<()> {
+    for c in codes {
+        orch::code::TaskCode::parse(c)?;
+    }
+    let (tips, hidden) = range(p, range_arg)?;
+    let r = verify::verify(p, &tips, &hidden, codes)?;
+    report_verify(out, &r)
 }
 
-pub fn hooks(_cli: &Cli, _out: &Out, _h: &HooksCmd) -> Result<()> {
-    Err(todo("hooks"))
+fn report_verify(out: &Out, r: &verify::VerifyReport) -> Result<()> {
+    if r.ok() {
+        if out.json {
+            out.json_ok(r, &[]);
+        } else {
+            out.say(&format!("{} {}", out.paint(Tone::Good, "✓"), r.verdict()));
+        }
+        return Ok(());
+    }
+    Err(Error::validation(r.verdict())
+        .with_hint(
+            "each line names the commit, task and rule; fix as shown, then run `orch verify` again",
+        )
+        .with_diagnostics(r.violations.iter().map(|v| v.to_diagnostic()).collect()))
 }
 
-pub fn hook(_cli: &Cli, _out: &Out, _name: &str, _args: &[String]) -> Result<()> {
-    Err(todo("hook"))
+fn hooks_dir(cli: &Cli) -> Result<std::path::PathBuf> {
+    let git = orch::git::Repo::discover(&super::cwd(cli)?)?;
+    hooks::hooks_dir(&git.repo, &git.workdir, &git.common_dir)
 }
 
-pub fn report(_p: &Project, _out: &Out, _code: Option<&str>, _format: &str) -> Result<()> {
-    Err(todo("report"))
+pub fn hooks(cli: &Cli, out: &Out, h: &HooksCmd) -> Result<()> {
+    let dir = hooks_dir(cli)?;
+    let (actions, verb) = match h {
+        HooksCmd::Install { force } => (hooks::install(&dir, *force)?, "installed"),
+        HooksCmd::Uninstall => (hooks::uninstall(&dir)?, "uninstalled"),
+    };
+    if out.json {
+        out.json_ok(
+            &serde_json::json!({ "hooks_dir": dir.display().to_string(), "hooks": actions }),
+            &[],
+        );
+        return Ok(());
+    }
+    out.say(&format!(
+        "{} orch hooks {verb} in {}",
+        out.paint(Tone::Good, "✓"),
+        dir.display()
+    ));
+    for a in &actions {
+        let note = match a.action.as_str() {
+            "chained" => format!(
+                "your existing hook was kept as {} and runs first; its failure stops the commit (restored by `orch hooks uninstall`)",
+                a.chained.as_deref().unwrap_or("")
+            ),
+            "restored" => "your earlier hook is back in place".into(),
+            "left" => "not orch's hook; left untouched".into(),
+            _ => match &a.chained {
+                Some(c) => format!("chains {c}"),
+                None => String::new(),
+            },
+        };
+        out.say(&format!("  {:<11} {:<10} {note}", a.hook, a.action));
+    }
+    Ok(())
+}
+
+/// Hooks run where `.orchestration/` may not exist yet: then there is nothing to guard.
+fn open_for_hook(cli: &Cli) -> Result<Option<Project>> {
+    let git = orch::git::Repo::discover(&super::cwd(cli)?)?;
+    if !git.workdir.join(orch::project::ORCH_DIR).is_dir() {
+        return Ok(None);
+    }
+    Project::load(git).map(Some)
+}
+
+pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
+    match name {
+        "pre-commit" => {
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
+            hooks::pre_commit(&p)
+        }
+        "commit-msg" => {
+            let Some(file) = args.first() else {
+                return Err(Error::usage(
+                    "orch hook commit-msg needs the message file git passes",
+                ));
+            };
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
+            hooks::commit_msg(&p, &super::cwd(cli)?.join(file))?;
+            Ok(())
+        }
+        "pre-push" => {
+            let remote = args.first().map(String::as_str).unwrap_or("origin");
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).map_err(|e| {
+                Error::runtime(format!("cannot read the refs git sends on stdin: {e}"))
+            })?;
+            let Some(p) = open_for_hook(cli)? else {
+                return Ok(());
+            };
+            let r = hooks::pre_push(&p, remote, &input)?;
+            if r.ok() {
+                return Ok(());
+            }
+            Err(Error::validation(format!("push to {remote} refused: {}", r.verdict()))
+                .with_hint("fix the commits listed (see `orch verify`), or push with --no-verify to bypass")
+                .with_diagnostics(r.violations.iter().map(|v| v.to_diagnostic()).collect()))
+        }
+        other => {
+            let _ = out;
+            Err(Error::usage(format!("unknown hook {other:?}"))
+                .with_hint("orch handles pre-commit, commit-msg and pre-push"))
+        }
+    }
+}
+
+pub fn report(p: &Project, out: &Out, code: Option<&str>, format: &str) -> Result<()> {
+    let code = p.resolve_code(code)?;
+    p.require_task(&code)?;
+    let json = match format {
+        "json" => true,
+        "markdown" | "md" => out.json,
+        f => {
+            return Err(Error::usage(format!("unknown report format {f:?}"))
+                .with_hint("use --format markdown or --format json"))
+        }
+    };
+    let r = report::report(p, &code)?;
+    if json {
+        out.json_ok(&r, &[]);
+    } else {
+        print!("{}", report::markdown(&r));
+    }
+    Ok(())
 }

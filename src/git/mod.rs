@@ -3,6 +3,7 @@
 
 pub mod commit;
 pub mod diff;
+pub mod history;
 pub mod repo;
 
 pub use commit::{commit_paths, CommitOutcome};

@@ -1,0 +1,292 @@
+//! A task's phase history read from git (`orch log`), and the pull-request report built on it
+//! (`orch report`): phases with their transition commits, code commits per phase, artifacts,
+//! and verify's verdict.
+
+use crate::code::TaskCode;
+use crate::git::history::{self, CommitMeta};
+use crate::project::Project;
+use crate::session::Session;
+use crate::verify::{self, VerifyReport};
+use crate::Result;
+use serde::Serialize;
+
+/// One change of a task's session.json, as git recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub commit: String,
+    pub date: String,
+    pub author: String,
+    pub subject: String,
+    /// start, complete, skip, reopen, end, edit
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(rename = "override")]
+    pub override_: bool,
+    pub reason: Option<String>,
+    pub session_key: Option<String>,
+}
+
+/// The commits that changed `<task>/session.json`, newest first, in `git log -- <path>` order.
+pub fn log(p: &Project, code: &TaskCode) -> Result<Vec<LogEntry>> {
+    let repo = &p.git.repo;
+    let Some(head) = p.git.head_id()? else {
+        return Ok(vec![]);
+    };
+    let path = format!("{}/session.json", p.task_rel(code));
+    let commits = history::path_log(repo, &[head], &path)?;
+    let mut out = Vec::with_capacity(commits.len());
+    for c in &commits {
+        let parse = |tree| -> Result<Option<Session>> {
+            Ok(history::blob_at(repo, tree, &path)?
+                .and_then(|b| Session::parse(&String::from_utf8_lossy(&b), &path).ok()))
+        };
+        let new = parse(c.tree)?;
+        let old = match c.parents.first() {
+            Some(par) => parse(history::commit_meta(repo, *par)?.tree)?,
+            None => None,
+        };
+        let step = new
+            .as_ref()
+            .map(|n| verify::describe(old.as_ref(), n, &p.workflow));
+        out.push(LogEntry {
+            commit: c.id.to_string(),
+            date: c.date(),
+            author: c.author.clone(),
+            subject: c.subject().to_string(),
+            kind: step.as_ref().map_or("delete".into(), |s| s.kind.clone()),
+            from: step.as_ref().and_then(|s| s.from.clone()),
+            to: step.as_ref().and_then(|s| s.to.clone()),
+            override_: step.as_ref().is_some_and(|s| s.override_),
+            reason: step.as_ref().and_then(|s| s.reason.clone()),
+            session_key: step.map(|s| s.session_key),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    pub phase: String,
+    pub started: String,
+    pub completed: Option<String>,
+    pub duration: Option<String>,
+    /// The commit that left the phase (or entered it, for the current one).
+    pub commit: Option<String>,
+    #[serde(rename = "override")]
+    pub override_: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeCommit {
+    pub commit: String,
+    pub subject: String,
+    pub author: String,
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseCommits {
+    pub phase: String,
+    pub commits: Vec<CodeCommit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactLink {
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub task: String,
+    pub title: String,
+    pub current_phase: Option<String>,
+    pub active: bool,
+    pub phases: Vec<PhaseRow>,
+    pub code_commits: Vec<PhaseCommits>,
+    pub artifacts: Vec<ArtifactLink>,
+    pub verdict: String,
+    pub verified: bool,
+    pub violations: Vec<verify::Violation>,
+}
+
+fn duration(a: &str, b: &str) -> Option<String> {
+    let (a, b) = (crate::clock::parse(a)?, crate::clock::parse(b)?);
+    let s = (b - a).num_seconds().max(0);
+    Some(if s >= 86_400 {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    })
+}
+
+pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
+    let doc = p.load_doc(code)?;
+    let session = p.load_session(code)?;
+    let entries = log(p, code)?;
+    let repo = &p.git.repo;
+    // Transition commits, oldest first, to pair with history entries in order.
+    let mut transitions: Vec<&LogEntry> = entries
+        .iter()
+        .filter(|e| e.kind != "start" && e.kind != "none" && e.kind != "edit")
+        .collect();
+    transitions.reverse();
+    let mut phases = vec![];
+    if let Some(s) = &session {
+        for (i, h) in s.phase_history.iter().enumerate() {
+            phases.push(PhaseRow {
+                phase: h.phase.clone(),
+                started: h.started_at.clone(),
+                completed: Some(h.completed_at.clone()),
+                duration: duration(&h.started_at, &h.completed_at),
+                commit: transitions.get(i).map(|e| e.commit.clone()),
+                override_: h.override_.as_ref().map(|o| o.reason.clone()),
+            });
+        }
+        if s.active {
+            phases.push(PhaseRow {
+                phase: s.current_phase.clone(),
+                started: s.phase_started_at().to_string(),
+                completed: None,
+                duration: None,
+                commit: entries.first().map(|e| e.commit.clone()),
+                override_: None,
+            });
+        }
+    }
+    let mut code_commits: Vec<PhaseCommits> = vec![];
+    let verdict_report: VerifyReport = match p.git.head_id()? {
+        Some(head) => {
+            for id in history::range_commits(repo, &[head], &[])? {
+                let c: CommitMeta = history::commit_meta(repo, id)?;
+                if c.subject().starts_with("orch(")
+                    || c.trailer("Orchestration-Task") != Some(code.as_str())
+                {
+                    continue;
+                }
+                let phase = c
+                    .trailer("Orchestration-Phase")
+                    .unwrap_or("unknown")
+                    .to_string();
+                let cc = CodeCommit {
+                    commit: c.id.to_string(),
+                    subject: c.subject().to_string(),
+                    author: c.author.clone(),
+                    date: c.date(),
+                };
+                match code_commits.iter_mut().find(|g| g.phase == phase) {
+                    Some(g) => g.commits.push(cc),
+                    None => code_commits.push(PhaseCommits {
+                        phase,
+                        commits: vec![cc],
+                    }),
+                }
+            }
+            verify::verify(p, &[head], &[], &[code.to_string()])?
+        }
+        None => VerifyReport {
+            commits: 0,
+            task_commits: 0,
+            transitions: 0,
+            tasks: vec![],
+            violations: vec![],
+        },
+    };
+    code_commits.sort_by_key(|g| p.workflow.index_of(&g.phase).unwrap_or(usize::MAX));
+    for g in &mut code_commits {
+        g.commits.reverse();
+    }
+    let mut artifacts = vec![];
+    for ph in &p.workflow.phases {
+        for a in ph
+            .def
+            .artifacts
+            .required
+            .iter()
+            .chain(&ph.def.artifacts.optional)
+        {
+            if p.task_dir(code).join(&a.name).is_file()
+                && !artifacts.iter().any(|x: &ArtifactLink| x.name == a.name)
+            {
+                artifacts.push(ArtifactLink {
+                    name: a.name.clone(),
+                    path: format!("{}/{}", p.task_rel(code), a.name),
+                });
+            }
+        }
+    }
+    Ok(Report {
+        task: code.to_string(),
+        title: doc.title(),
+        current_phase: session.as_ref().map(|s| s.current_phase.clone()),
+        active: session.as_ref().is_some_and(|s| s.active),
+        phases,
+        code_commits,
+        artifacts,
+        verdict: verdict_report.verdict(),
+        verified: verdict_report.ok(),
+        violations: verdict_report.violations,
+    })
+}
+
+fn short(c: &str) -> &str {
+    &c[..c.len().min(7)]
+}
+
+/// The report as GitHub-flavoured Markdown.
+pub fn markdown(r: &Report) -> String {
+    let mut s = format!("## {} — {}\n\n", r.task, r.title.replace('|', "\\|"));
+    let state = match (&r.current_phase, r.active) {
+        (Some(p), true) => format!("in **{p}**"),
+        (Some(p), false) => format!("session ended in **{p}**"),
+        (None, _) => "no session yet".into(),
+    };
+    s.push_str(&format!("Status: {state}\n\n"));
+    s.push_str("| Phase | Started | Completed | Duration | Transition commit | Override |\n");
+    s.push_str("|---|---|---|---|---|---|\n");
+    for row in &r.phases {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            row.phase,
+            row.started,
+            row.completed.as_deref().unwrap_or("—"),
+            row.duration.as_deref().unwrap_or("—"),
+            row.commit
+                .as_deref()
+                .map(|c| format!("`{}`", short(c)))
+                .unwrap_or_else(|| "—".into()),
+            row.override_
+                .as_deref()
+                .map(|o| format!("⚠ {}", o.replace('|', "\\|")))
+                .unwrap_or_else(|| "—".into()),
+        ));
+    }
+    s.push_str("\n### Code commits by phase\n\n");
+    if r.code_commits.is_empty() {
+        s.push_str("None recorded (code commits carry `Orchestration-Task` trailers once `orch hooks install` ran).\n");
+    }
+    for g in &r.code_commits {
+        s.push_str(&format!("- **{}** ({})\n", g.phase, g.commits.len()));
+        for c in &g.commits {
+            s.push_str(&format!("  - `{}` {}\n", short(&c.commit), c.subject));
+        }
+    }
+    s.push_str("\n### Artifacts\n\n");
+    for a in &r.artifacts {
+        s.push_str(&format!("- [{}]({})\n", a.name, a.path));
+    }
+    if r.artifacts.is_empty() {
+        s.push_str("None yet.\n");
+    }
+    let mark = if r.verified { "✅" } else { "❌" };
+    s.push_str(&format!("\n**Verify:** {mark} {}\n", r.verdict));
+    for v in &r.violations {
+        s.push_str(&format!("- {}\n", v.line()));
+    }
+    s
+}

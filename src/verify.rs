@@ -1,0 +1,1201 @@
+//! Judging changes to task folders after the fact: a commit's (or the index's) version of
+//! session.json against the one before it, with the same rules (`rules`) and checks
+//! (`validate`) the commands apply, reading artifacts from that snapshot instead of the disk.
+//! Used by `orch verify`, the pre-commit hook (index vs HEAD) and the pre-push hook.
+
+use crate::config::{Config, WorkflowOptions};
+use crate::git::history::{self, Node};
+use crate::project::{Project, ORCH_DIR};
+use crate::rules::{self, Stamp, StartMode};
+use crate::session::Session;
+use crate::templates::{Templates, Vars};
+use crate::validate::{self, ArtifactSource, Diagnostic, Entry};
+use crate::workflow::Workflow;
+use crate::{Error, Result};
+use gix::bstr::ByteSlice;
+use gix::ObjectId;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+pub const TASKS_DIR: &str = ".orchestration/tasks";
+
+/// One broken rule: where, which rule, what happened and how to repair it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// Full commit id; `None` when the staged index was judged.
+    pub commit: Option<String>,
+    pub task: String,
+    pub rule: String,
+    /// Repository-relative file the rule is about.
+    pub file: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Violation {
+    pub fn short_commit(&self) -> String {
+        self.commit
+            .as_deref()
+            .map(|c| c[..c.len().min(7)].to_string())
+            .unwrap_or_else(|| "index".into())
+    }
+
+    /// One line: `commit abc1234: TSK-1: <message> (rule <rule>)`.
+    pub fn line(&self) -> String {
+        let at = match &self.commit {
+            Some(_) => format!("commit {}: ", self.short_commit()),
+            None => String::new(),
+        };
+        format!("{at}{} (rule {})", self.message, self.rule)
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        Diagnostic::error(
+            &self.rule,
+            &format!("{}:{}", self.short_commit(), self.file),
+            self.line(),
+            self.fix.clone(),
+        )
+    }
+}
+
+/// What a session.json change did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// start, complete, skip, reopen, end, edit, none
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(rename = "override")]
+    pub override_: bool,
+    pub reason: Option<String>,
+    pub session_key: String,
+}
+
+/// Describes the change from `old` to `new` without judging it.
+pub fn describe(old: Option<&Session>, new: &Session, wf: &Workflow) -> Step {
+    let mut st = Step {
+        kind: "edit".into(),
+        from: old.map(|o| o.current_phase.clone()),
+        to: Some(new.current_phase.clone()),
+        override_: false,
+        reason: None,
+        session_key: new.session_key.clone(),
+    };
+    let Some(old) = old.filter(|o| o.session_key == new.session_key) else {
+        st.kind = "start".into();
+        st.from = old.filter(|o| o.active).map(|o| o.current_phase.clone());
+        return st;
+    };
+    if old == new {
+        st.kind = "none".into();
+        return st;
+    }
+    let appended = (new.phase_history.len() == old.phase_history.len() + 1
+        && new.phase_history[..old.phase_history.len()] == old.phase_history[..])
+        .then(|| new.phase_history.last())
+        .flatten();
+    if let Some(o) = appended.and_then(|h| h.override_.as_ref()) {
+        st.override_ = true;
+        st.reason = Some(o.reason.clone());
+    }
+    if old.active && !new.active {
+        st.kind = "end".into();
+        st.to = None;
+        if st.reason.is_none() {
+            st.reason = new.end.as_ref().and_then(|e| e.reason.clone());
+        }
+        return st;
+    }
+    if old.current_phase != new.current_phase {
+        st.kind = match (
+            wf.index_of(&old.current_phase),
+            wf.index_of(&new.current_phase),
+        ) {
+            (Some(a), Some(b)) if b < a => "reopen",
+            (Some(a), Some(b)) if b == a + 1 => "complete",
+            (Some(_), Some(_)) => "skip",
+            _ => "edit",
+        }
+        .into();
+    }
+    st
+}
+
+// ---------------------------------------------------------------------------------------------
+// snapshots: a commit's tree or the index
+
+/// What a path holds in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapNode {
+    Blob(ObjectId),
+    Link(ObjectId),
+    Dir,
+    Other,
+}
+
+/// Files as a commit or the index has them.
+pub trait Snapshot {
+    fn node(&self, path: &str) -> Option<SnapNode>;
+    fn read(&self, id: ObjectId) -> Option<Vec<u8>>;
+}
+
+pub struct TreeSnapshot<'r> {
+    pub repo: &'r gix::Repository,
+    pub root: ObjectId,
+}
+
+fn node_kind(n: Node) -> SnapNode {
+    if n.mode.is_tree() {
+        SnapNode::Dir
+    } else if n.mode.is_link() {
+        SnapNode::Link(n.id)
+    } else if n.mode.is_blob() {
+        SnapNode::Blob(n.id)
+    } else {
+        SnapNode::Other
+    }
+}
+
+impl Snapshot for TreeSnapshot<'_> {
+    fn node(&self, path: &str) -> Option<SnapNode> {
+        history::entry_at(self.repo, self.root, path)
+            .ok()
+            .flatten()
+            .map(node_kind)
+    }
+    fn read(&self, id: ObjectId) -> Option<Vec<u8>> {
+        history::blob(self.repo, id).ok()
+    }
+}
+
+pub struct IndexSnapshot<'r> {
+    pub repo: &'r gix::Repository,
+    pub index: &'r gix::index::State,
+}
+
+impl Snapshot for IndexSnapshot<'_> {
+    fn node(&self, path: &str) -> Option<SnapNode> {
+        use gix::index::entry::Mode;
+        if let Some(e) = self.index.entry_by_path(path.as_bytes().as_bstr()) {
+            return Some(if e.mode == Mode::SYMLINK {
+                SnapNode::Link(e.id)
+            } else if e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE {
+                SnapNode::Blob(e.id)
+            } else if e.mode == Mode::DIR {
+                SnapNode::Dir
+            } else {
+                SnapNode::Other
+            });
+        }
+        let prefix = format!("{path}/");
+        self.index
+            .prefixed_entries_range(prefix.as_bytes().as_bstr())
+            .filter(|r| !r.is_empty())
+            .map(|_| SnapNode::Dir)
+    }
+    fn read(&self, id: ObjectId) -> Option<Vec<u8>> {
+        history::blob(self.repo, id).ok()
+    }
+}
+
+/// A task folder inside a snapshot, as the phase checks read it.
+pub struct FolderSource<'a> {
+    pub snap: &'a dyn Snapshot,
+    pub task_dir: &'a str,
+}
+
+impl ArtifactSource for FolderSource<'_> {
+    fn entry(&self, name: &str) -> Entry {
+        let path = format!("{}/{name}", self.task_dir);
+        match self.snap.node(&path) {
+            None => Entry::Missing,
+            Some(SnapNode::Dir | SnapNode::Other) => Entry::NotAFile,
+            Some(SnapNode::Blob(id)) => self.snap.read(id).map_or(Entry::Missing, Entry::File),
+            Some(SnapNode::Link(id)) => {
+                let target = self.snap.read(id).unwrap_or_default();
+                let target = String::from_utf8_lossy(&target).into_owned();
+                if target.starts_with('/') {
+                    return Entry::LeavesRepository;
+                }
+                let mut parts: Vec<&str> = path.split('/').collect();
+                parts.pop();
+                for c in target.split('/') {
+                    match c {
+                        "" | "." => {}
+                        ".." => {
+                            if parts.pop().is_none() {
+                                return Entry::LeavesRepository;
+                            }
+                        }
+                        c => parts.push(c),
+                    }
+                }
+                match self.snap.node(&parts.join("/")) {
+                    Some(SnapNode::Blob(id)) => {
+                        self.snap.read(id).map_or(Entry::Missing, Entry::File)
+                    }
+                    None | Some(SnapNode::Link(_)) => Entry::LeavesRepository,
+                    Some(_) => Entry::NotAFile,
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// judging one task's change
+
+/// The rules in force: workflow, options, templates.
+pub struct RuleSet<'a> {
+    pub workflow: &'a Workflow,
+    pub options: &'a WorkflowOptions,
+    pub templates: &'a Templates,
+}
+
+/// One task's files before and after a change.
+#[derive(Default)]
+pub struct TaskFiles {
+    pub session: Option<Vec<u8>>,
+    pub events: Option<Vec<u8>>,
+}
+
+/// Where a change was made, for messages and fixes.
+pub struct At<'a> {
+    pub commit: Option<&'a str>,
+    /// Author date of the commit (scaffold dates), RFC 3339.
+    pub date: Option<&'a str>,
+}
+
+fn violation(
+    at: &At,
+    task: &str,
+    file: &str,
+    rule: &str,
+    message: String,
+    fix: String,
+) -> Violation {
+    Violation {
+        commit: at.commit.map(str::to_string),
+        task: task.to_string(),
+        rule: rule.to_string(),
+        file: file.to_string(),
+        message,
+        fix,
+    }
+}
+
+fn repair(at: &At, task: &str, how: &str) -> String {
+    match at.commit {
+        Some(c) => format!(
+            "revert commit {} (`git revert {}`) and {how}",
+            &c[..c.len().min(7)],
+            &c[..c.len().min(7)]
+        ),
+        None => format!(
+            "restore the committed file (`git restore --staged --worktree {TASKS_DIR}/{task}/session.json`) and {how}"
+        ),
+    }
+}
+
+/// The rule a refusal from `rules` stands for.
+fn rule_of(e: &Error) -> String {
+    let codes: BTreeSet<&str> = e
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
+    if !codes.is_empty() {
+        return codes.into_iter().collect::<Vec<_>>().join(",");
+    }
+    let m = &e.message;
+    let r = if m.contains("allow_phase_skip") {
+        "phase_skip"
+    } else if m.contains("overrides are disabled") {
+        "override_disabled"
+    } else if m.contains("needs a reason") {
+        "override_without_reason"
+    } else if m.contains("is the last phase") {
+        "no_next_phase"
+    } else if m.contains("a session ends in") {
+        "early_end"
+    } else if m.contains("no active session") {
+        "inactive_session"
+    } else if m.contains("does not define") || m.contains("unknown phase") {
+        "unknown_phase"
+    } else {
+        "illegal_transition"
+    };
+    r.to_string()
+}
+
+fn task_vars(
+    task: &str,
+    task_dir: &str,
+    doc: Option<&crate::task::TaskDoc>,
+    wf: &Workflow,
+    phase: &str,
+    date: &str,
+) -> Vars {
+    Vars {
+        code: task.to_string(),
+        title: doc.map(|d| d.title()).unwrap_or_default(),
+        phase: phase.to_string(),
+        next_phase: wf
+            .next_after(phase)
+            .map(|n| n.name.clone())
+            .unwrap_or_default(),
+        date: date.get(..10).unwrap_or("").to_string(),
+        description: doc
+            .and_then(|d| d.str_field("description"))
+            .unwrap_or_default(),
+        tags: doc.map(|d| d.tags()).unwrap_or_default(),
+        sprint: doc.and_then(|d| d.str_field("sprint")).unwrap_or_default(),
+        task_dir: task_dir.to_string(),
+    }
+}
+
+/// The checks of `phase` for a task, against a snapshot.
+pub fn check_in(
+    r: &RuleSet,
+    snap: &dyn Snapshot,
+    task: &str,
+    phase: &crate::workflow::Phase,
+    session: &Session,
+    date: Option<&str>,
+) -> Vec<Diagnostic> {
+    let task_dir = format!("{TASKS_DIR}/{task}");
+    let src = FolderSource {
+        snap,
+        task_dir: &task_dir,
+    };
+    let doc = validate::read_task(&src, &task_dir).ok();
+    let now = date
+        .map(str::to_string)
+        .unwrap_or_else(|| session.phase_started_at().to_string());
+    let vars = task_vars(task, &task_dir, doc.as_ref(), r.workflow, &phase.name, &now);
+    let mut dates: Vec<String> = std::iter::once(session.started_at.as_str())
+        .chain(
+            session
+                .phase_history
+                .iter()
+                .map(|h| h.completed_at.as_str()),
+        )
+        .chain(date)
+        .filter_map(|d| d.get(..10).map(str::to_string))
+        .collect();
+    dates.sort();
+    dates.dedup();
+    let ctx = validate::Context {
+        templates: r.templates,
+        vars: &vars,
+        dates,
+        task_dir: &task_dir,
+    };
+    validate::check_phase(&src, phase, &ctx)
+}
+
+/// Judges one task's session.json and events.jsonl change. `folder_gone`: the whole task
+/// folder was removed (a deleted task, not a hand edit).
+pub fn judge_task(
+    r: &RuleSet,
+    task: &str,
+    old: &TaskFiles,
+    new: &TaskFiles,
+    snap: &dyn Snapshot,
+    at: &At,
+    folder_gone: bool,
+) -> (Option<Step>, Vec<Violation>) {
+    let mut out = Vec::new();
+    let mut step = None;
+    if old.session != new.session {
+        let (s, v) = judge_session(
+            r,
+            task,
+            old.session.as_deref(),
+            new.session.as_deref(),
+            snap,
+            at,
+            folder_gone,
+        );
+        step = s;
+        out.extend(v);
+    }
+    if old.events != new.events && !folder_gone {
+        out.extend(judge_events(
+            task,
+            old.events.as_deref(),
+            new.events.as_deref(),
+            at,
+        ));
+    }
+    (step, out)
+}
+
+fn parse_session(bytes: &[u8], file: &str) -> std::result::Result<Session, Error> {
+    Session::parse(&String::from_utf8_lossy(bytes), file)
+}
+
+fn judge_session(
+    r: &RuleSet,
+    task: &str,
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+    snap: &dyn Snapshot,
+    at: &At,
+    folder_gone: bool,
+) -> (Option<Step>, Vec<Violation>) {
+    let file = format!("{TASKS_DIR}/{task}/session.json");
+    let v = |rule: &str, message: String, fix: String| {
+        vec![violation(at, task, &file, rule, message, fix)]
+    };
+    let Some(new) = new else {
+        if folder_gone {
+            return (None, vec![]);
+        }
+        return (
+            None,
+            v(
+                "session_deleted",
+                format!("{task}: {file} was deleted while the task folder stayed"),
+                repair(at, task, "end the session with `orch session end` instead"),
+            ),
+        );
+    };
+    let new = match parse_session(new, &file) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                None,
+                v(
+                    "invalid_session_json",
+                    e.message,
+                    repair(at, task, "let orch write session.json"),
+                ),
+            );
+        }
+    };
+    if new.task != task {
+        return (
+            None,
+            v(
+                "wrong_task",
+                format!("{file} names task {:?}, not {task}", new.task),
+                repair(at, task, "keep each session.json in its own task's folder"),
+            ),
+        );
+    }
+    let old = old.and_then(|b| parse_session(b, &file).ok());
+    let wf = r.workflow;
+    let step = describe(old.as_ref(), &new, wf);
+    let stamp = |now: &str| Stamp {
+        actor: String::new(),
+        now: now.to_string(),
+    };
+    let moved = format!(
+        "{task}: {} -> {}",
+        step.from.as_deref().unwrap_or("(none)"),
+        step.to.as_deref().unwrap_or("(end)")
+    );
+    let refused = |e: Error| {
+        let mut msg = format!("{moved}: {}", e.message);
+        let details: Vec<String> = e
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        if !details.is_empty() && e.diagnostics.len() > 1 {
+            msg = format!("{msg} [{}]", details.join("; "));
+        }
+        let how = e
+            .hint
+            .clone()
+            .unwrap_or_else(|| format!("make the transition with `orch phase complete {task}`"));
+        violation(
+            at,
+            task,
+            &file,
+            &rule_of(&e),
+            msg,
+            repair(at, task, &format!("redo it with orch: {how}")),
+        )
+    };
+    match step.kind.as_str() {
+        "none" => return (Some(step), vec![]),
+        "start" => {
+            let modes: &[StartMode] = match &old {
+                Some(o) if o.active => &[StartMode::Restart, StartMode::New],
+                _ => &[StartMode::Fresh],
+            };
+            let mut last_err = None;
+            for m in modes {
+                match rules::start(
+                    task,
+                    old.as_ref(),
+                    *m,
+                    wf,
+                    new.session_key.clone(),
+                    &stamp(&new.started_at),
+                ) {
+                    Ok(Some(d)) if d.session.current_phase == new.current_phase => {
+                        let mut out = vec![];
+                        if !new.phase_history.is_empty() {
+                            out.extend(v(
+                                "history_rewritten",
+                                format!("{task}: new session {} starts with a phase history it never made", new.session_key),
+                                repair(at, task, &format!("start sessions with `orch session start {task}`")),
+                            ));
+                        }
+                        if let Some(o) = &old {
+                            if new.previous_sessions.len() < o.previous_sessions.len() + 1 {
+                                out.extend(v(
+                                    "previous_sessions_lost",
+                                    format!(
+                                        "{task}: new session {} does not archive session {}",
+                                        new.session_key, o.session_key
+                                    ),
+                                    repair(
+                                        at,
+                                        task,
+                                        &format!("start sessions with `orch session start {task}`"),
+                                    ),
+                                ));
+                            }
+                        }
+                        return (Some(step), out);
+                    }
+                    Ok(Some(d)) => {
+                        last_err = Some(Error::state(format!(
+                            "session {} starts in {}, but a new session starts in {}",
+                            new.session_key, new.current_phase, d.session.current_phase
+                        )))
+                    }
+                    Ok(None) => {}
+                    Err(e) => last_err = Some(e),
+                }
+            }
+            let e = last_err.unwrap_or_else(|| Error::state("not a legal session start"));
+            let mut viol = refused(e);
+            if viol.rule == "illegal_transition" {
+                viol.rule = "session_start".into();
+            }
+            return (Some(step), vec![viol]);
+        }
+        _ => {}
+    }
+    let old = old.expect("same session key implies an old session");
+    if !old.active {
+        return (
+            Some(step),
+            v(
+                "session_ended",
+                format!(
+                    "{task}: session {} had ended, yet its session.json changed",
+                    old.session_key
+                ),
+                repair(
+                    at,
+                    task,
+                    &format!("start a new session with `orch session start {task}`"),
+                ),
+            ),
+        );
+    }
+    let appended = new.phase_history.len() == old.phase_history.len() + 1
+        && new.phase_history[..old.phase_history.len()] == old.phase_history[..];
+    let entry = appended.then(|| new.phase_history.last()).flatten();
+    let reason = entry
+        .and_then(|h| h.override_.as_ref())
+        .map(|o| o.reason.as_str());
+    let when = entry
+        .map(|h| h.completed_at.clone())
+        .unwrap_or_else(|| new.phase_started_at().to_string());
+    let checks_of = |phase: &str| match wf.phase(phase) {
+        Some(ph) => check_in(r, snap, task, ph, &old, at.date),
+        None => vec![],
+    };
+    let decided = match step.kind.as_str() {
+        "end" => {
+            let in_last = old.current_phase == wf.last().name;
+            let checks = if in_last {
+                checks_of(&old.current_phase)
+            } else {
+                vec![]
+            };
+            let forced = new.end.as_ref().is_some_and(|e| e.forced);
+            let reason = reason.or(new.end.as_ref().and_then(|e| e.reason.as_deref()));
+            rules::end(
+                &old,
+                wf,
+                r.options,
+                checks,
+                forced,
+                reason,
+                &stamp(&when),
+                None,
+            )
+        }
+        "edit" if old.current_phase == new.current_phase && old.active == new.active => {
+            return (
+                Some(step),
+                v(
+                    "session_edited",
+                    format!(
+                        "{task}: session.json was edited without a phase transition (still in {})",
+                        new.current_phase
+                    ),
+                    repair(at, task, "leave session.json to orch"),
+                ),
+            );
+        }
+        _ => {
+            if !old.active || wf.phase(&new.current_phase).is_none() {
+                Err(Error::state(format!(
+                    "{task}: phase {:?} is not defined by the workflow",
+                    new.current_phase
+                ))
+                .with_hint(format!("phases are: {}", wf.names().join(", "))))
+            } else {
+                let checks = checks_of(&old.current_phase);
+                rules::set_phase(
+                    &old,
+                    wf,
+                    r.options,
+                    &new.current_phase,
+                    checks,
+                    reason,
+                    &stamp(&when),
+                    None,
+                )
+            }
+        }
+    };
+    match decided {
+        Err(e) => {
+            let mut viol = refused(e);
+            // A skip is the rule the edit breaks first, whatever else is missing.
+            if step.kind == "skip" && reason.is_none() && !r.options.allow_phase_skip {
+                let (a, b) = (
+                    wf.index_of(&old.current_phase),
+                    wf.index_of(&new.current_phase),
+                );
+                if let (Some(a), Some(b)) = (a, b) {
+                    let skipped: Vec<&str> = wf.phases[a + 1..b]
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    viol.message = format!(
+                        "{moved} skips {} (allow_phase_skip = false); {}",
+                        skipped.join(", "),
+                        viol.message.trim_start_matches(&format!("{moved}: "))
+                    );
+                    viol.rule = "phase_skip".into();
+                }
+            }
+            (Some(step), vec![viol])
+        }
+        Ok(d) => {
+            let mut out = vec![];
+            let recorded = entry.is_some_and(|h| {
+                h.phase == old.current_phase
+                    && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
+            });
+            if !recorded || new.active != d.session.active {
+                out.extend(v(
+                    "history_not_recorded",
+                    format!(
+                        "{moved}: session.json changes the phase without recording {} in phase_history",
+                        old.current_phase
+                    ),
+                    repair(at, task, &format!("make the transition with `orch phase complete {task}`")),
+                ));
+            } else if let (Some(o), true) = (
+                entry.and_then(|h| h.override_.as_ref()),
+                d.override_.is_some(),
+            ) {
+                if o.reason.trim().is_empty() {
+                    out.extend(v(
+                        "override_without_reason",
+                        format!("{moved}: the override carries no reason"),
+                        repair(at, task, "pass --override --reason \"why\""),
+                    ));
+                }
+            }
+            (Some(step), out)
+        }
+    }
+}
+
+fn event_id(line: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+}
+
+/// events.jsonl may only grow at its end, with valid events whose ids are new.
+pub fn judge_events(task: &str, old: Option<&[u8]>, new: Option<&[u8]>, at: &At) -> Vec<Violation> {
+    let file = format!("{TASKS_DIR}/{task}/events.jsonl");
+    let v = |rule: &str, message: String, fix: &str| {
+        violation(at, task, &file, rule, message, repair(at, task, fix))
+    };
+    let old = old.unwrap_or_default();
+    let Some(new) = new else {
+        return vec![v(
+            "events_deleted",
+            format!("{task}: {file} was deleted"),
+            "keep the event log",
+        )];
+    };
+    let mut base = old.to_vec();
+    if !base.is_empty() && !base.ends_with(b"\n") {
+        base.push(b'\n');
+    }
+    let added = if new.starts_with(&base) {
+        &new[base.len()..]
+    } else if new.starts_with(old) {
+        &new[old.len()..]
+    } else {
+        let line = old
+            .lines()
+            .zip(new.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| old.lines().count().min(new.lines().count()))
+            + 1;
+        return vec![v(
+            "events_rewritten",
+            format!(
+                "{task}: {file} was rewritten, not appended to (line {line} changed or removed)"
+            ),
+            "only append to events.jsonl (`orch event add`)",
+        )];
+    };
+    let mut ids: HashSet<String> = old
+        .lines()
+        .filter_map(|l| event_id(&String::from_utf8_lossy(l)))
+        .collect();
+    let first = old.lines().count();
+    let mut out = vec![];
+    for (n, line) in added.lines().enumerate() {
+        let line = String::from_utf8_lossy(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if serde_json::from_str::<crate::event::Event>(&line).is_err() {
+            out.push(v(
+                "invalid_event",
+                format!("{task}: {file}:{} is not a valid event", first + n + 1),
+                "append events with `orch event add`",
+            ));
+            continue;
+        }
+        if let Some(id) = event_id(&line) {
+            if !ids.insert(id.clone()) {
+                out.push(v(
+                    "duplicate_event_id",
+                    format!("{task}: {file}:{} repeats event id {id}", first + n + 1),
+                    "append events with `orch event add`, which mints unique ids",
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A merge's events.jsonl must keep every line of every parent (merge=union), and two
+/// different lines must not share an id.
+pub fn judge_events_merge(
+    task: &str,
+    parents: &[Option<Vec<u8>>],
+    merged: Option<&[u8]>,
+    at: &At,
+) -> Vec<Violation> {
+    let file = format!("{TASKS_DIR}/{task}/events.jsonl");
+    let merged = merged.unwrap_or_default();
+    let lines: HashSet<&[u8]> = merged.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = vec![];
+    for p in parents.iter().flatten() {
+        if let Some(lost) = p
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .find(|l| !lines.contains(l))
+        {
+            out.push(violation(
+                at,
+                task,
+                &file,
+                "events_lost",
+                format!(
+                    "{task}: the merge dropped events of a parent from {file} (e.g. {})",
+                    event_id(&String::from_utf8_lossy(lost)).unwrap_or_else(|| "a line".into())
+                ),
+                repair(at, task, "merge with `merge=union` for events.jsonl (`orch init` writes .orchestration/.gitattributes)"),
+            ));
+            break;
+        }
+    }
+    let mut by_id: HashMap<String, &[u8]> = HashMap::new();
+    for l in &lines {
+        if let Some(id) = event_id(&String::from_utf8_lossy(l)) {
+            if let Some(prev) = by_id.insert(id.clone(), l) {
+                if prev != *l {
+                    out.push(violation(
+                        at,
+                        task,
+                        &file,
+                        "duplicate_event_id",
+                        format!("{task}: two different events in {file} share id {id}"),
+                        repair(at, task, "append events with `orch event add`"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether session state `a` is an earlier state of `b`: the history only grew since.
+pub fn is_ancestor_state(a: &Session, b: &Session) -> bool {
+    let prefix = |x: &[crate::session::HistoryEntry], y: &[crate::session::HistoryEntry]| {
+        x.len() <= y.len() && x == &y[..x.len()]
+    };
+    if a.session_key == b.session_key {
+        return prefix(&a.phase_history, &b.phase_history) && (a.active || !b.active);
+    }
+    b.previous_sessions
+        .iter()
+        .any(|p| p.session_key == a.session_key && prefix(&a.phase_history, &p.phase_history))
+}
+
+// ---------------------------------------------------------------------------------------------
+// replaying history
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Commits looked at.
+    pub commits: usize,
+    /// Commits that changed a task folder.
+    pub task_commits: usize,
+    /// session.json changes judged.
+    pub transitions: usize,
+    pub tasks: Vec<String>,
+    pub violations: Vec<Violation>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// One line for humans: what was checked and the outcome.
+    pub fn verdict(&self) -> String {
+        if self.ok() {
+            format!(
+                "verified: {} transition{} in {} commit{} across {} task{}, no violations",
+                self.transitions,
+                plural(self.transitions),
+                self.task_commits,
+                plural(self.task_commits),
+                self.tasks.len(),
+                plural(self.tasks.len())
+            )
+        } else {
+            format!(
+                "{} violation{} in {} commit{} touching tasks ({} transition{} checked)",
+                self.violations.len(),
+                plural(self.violations.len()),
+                self.task_commits,
+                plural(self.task_commits),
+                self.transitions,
+                plural(self.transitions)
+            )
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+type Listing = Rc<BTreeMap<String, Node>>;
+
+/// Everything verify reads repeatedly, cached by object id.
+struct Replay<'a> {
+    p: &'a Project,
+    repo: &'a gix::Repository,
+    listings: HashMap<ObjectId, Listing>,
+    configs: HashMap<Option<ObjectId>, Rc<WorkflowOptions>>,
+    workflows: HashMap<Option<ObjectId>, Rc<Workflow>>,
+}
+
+impl<'a> Replay<'a> {
+    fn listing(&mut self, tree: Option<ObjectId>) -> Result<Listing> {
+        let Some(t) = tree else {
+            return Ok(Rc::new(BTreeMap::new()));
+        };
+        if let Some(l) = self.listings.get(&t) {
+            return Ok(l.clone());
+        }
+        if self.listings.len() > 256 {
+            self.listings.clear();
+        }
+        let l: Listing = Rc::new(history::list_tree(self.repo, t)?.into_iter().collect());
+        self.listings.insert(t, l.clone());
+        Ok(l)
+    }
+
+    fn tasks_tree(&self, root: ObjectId) -> Result<Option<ObjectId>> {
+        Ok(history::entry_at(self.repo, root, TASKS_DIR)?
+            .filter(|n| n.mode.is_tree())
+            .map(|n| n.id))
+    }
+
+    fn task_files(&mut self, task_tree: Option<Node>) -> Result<TaskFiles> {
+        let Some(n) = task_tree.filter(|n| n.mode.is_tree()) else {
+            return Ok(TaskFiles::default());
+        };
+        let l = self.listing(Some(n.id))?;
+        let read = |name: &str| -> Result<Option<Vec<u8>>> {
+            match l.get(name) {
+                Some(n) if n.mode.is_blob() => history::blob(self.repo, n.id).map(Some),
+                _ => Ok(None),
+            }
+        };
+        Ok(TaskFiles {
+            session: read("session.json")?,
+            events: read("events.jsonl")?,
+        })
+    }
+
+    fn rules_at(&mut self, root: ObjectId) -> Result<(Rc<Workflow>, Rc<WorkflowOptions>)> {
+        let orch = self.listing(history::entry_at(self.repo, root, ORCH_DIR)?.map(|n| n.id))?;
+        let cfg_id = orch.get("config.toml").map(|n| n.id);
+        let wf_id = orch.get("workflow.yaml").map(|n| n.id);
+        if !self.configs.contains_key(&cfg_id) {
+            let opts = match cfg_id {
+                Some(id) => {
+                    let text = String::from_utf8_lossy(&history::blob(self.repo, id)?).into_owned();
+                    Config::parse(&text, std::path::Path::new(".orchestration/config.toml"))
+                        .map(|c| c.workflow)
+                        .unwrap_or_else(|_| self.p.config.workflow.clone())
+                }
+                None => WorkflowOptions::default(),
+            };
+            self.configs.insert(cfg_id, Rc::new(opts));
+        }
+        if !self.workflows.contains_key(&wf_id) {
+            let wf = match wf_id {
+                Some(id) => {
+                    let text = String::from_utf8_lossy(&history::blob(self.repo, id)?).into_owned();
+                    Workflow::parse(&text, ".orchestration/workflow.yaml", &self.p.templates)
+                        .unwrap_or_else(|_| self.p.workflow.clone())
+                }
+                None => Workflow::builtin(&self.p.templates)?,
+            };
+            self.workflows.insert(wf_id, Rc::new(wf));
+        }
+        Ok((
+            self.workflows[&wf_id].clone(),
+            self.configs[&cfg_id].clone(),
+        ))
+    }
+}
+
+/// Replays the commits reachable from `tips` and not from `hidden` (all of them when `hidden`
+/// is empty) and judges every change to a task folder; `codes` limits it to those tasks.
+pub fn verify(
+    p: &Project,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+    codes: &[String],
+) -> Result<VerifyReport> {
+    let walker = history::for_walking(&p.git.repo);
+    let repo = &walker;
+    let mut commits = history::range_commits(repo, tips, hidden)?;
+    commits.reverse();
+    let mut rp = Replay {
+        p,
+        repo,
+        listings: HashMap::new(),
+        configs: HashMap::new(),
+        workflows: HashMap::new(),
+    };
+    let only: HashSet<&str> = codes.iter().map(String::as_str).collect();
+    let mut report = VerifyReport {
+        commits: commits.len(),
+        task_commits: 0,
+        transitions: 0,
+        tasks: vec![],
+        violations: vec![],
+    };
+    let mut tasks: BTreeSet<String> = BTreeSet::new();
+    // The tasks folder of each commit seen, so a parent's is read once.
+    let mut tasks_of: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
+    for id in commits {
+        let (tree, parents, _) = history::commit_tree_parents(repo, id)?;
+        let tt = rp.tasks_tree(tree)?;
+        tasks_of.insert(id, tt);
+        let mut parent_tts = Vec::with_capacity(parents.len());
+        for par in &parents {
+            let ptt = match tasks_of.get(par) {
+                Some(t) => *t,
+                None => {
+                    let t = rp.tasks_tree(history::commit_tree_parents(repo, *par)?.0)?;
+                    tasks_of.insert(*par, t);
+                    t
+                }
+            };
+            parent_tts.push(ptt);
+        }
+        if parents.is_empty() {
+            parent_tts.push(None);
+        }
+        let mut changed: BTreeSet<String> = BTreeSet::new();
+        for ptt in &parent_tts {
+            for (name, _, _) in history::diff_names(repo, tt, *ptt)? {
+                changed.insert(name);
+            }
+        }
+        changed.retain(|c| only.is_empty() || only.contains(c.as_str()));
+        if changed.is_empty() {
+            continue;
+        }
+        report.task_commits += 1;
+        let meta = history::commit_meta(repo, id)?;
+        let (wf, opts) = rp.rules_at(meta.tree)?;
+        let rules = RuleSet {
+            workflow: &wf,
+            options: &opts,
+            templates: &p.templates,
+        };
+        let idhex = id.to_string();
+        let date = meta.date();
+        let at = At {
+            commit: Some(&idhex),
+            date: Some(&date),
+        };
+        let snap = TreeSnapshot {
+            repo,
+            root: meta.tree,
+        };
+        for task in changed {
+            tasks.insert(task.clone());
+            let node = |t: Option<ObjectId>| -> Result<Option<Node>> {
+                match t {
+                    Some(t) => history::child(repo, t, task.as_bytes()),
+                    None => Ok(None),
+                }
+            };
+            let mine = node(tt)?;
+            let new = rp.task_files(mine)?;
+            let mut olds = Vec::with_capacity(parent_tts.len());
+            for ptt in &parent_tts {
+                let n = node(*ptt)?;
+                olds.push(rp.task_files(n)?);
+            }
+            let gone = mine.is_none();
+            if olds.len() <= 1 {
+                let old = olds.into_iter().next().unwrap_or_default();
+                if old.session != new.session {
+                    report.transitions += 1;
+                }
+                let (_, v) = judge_task(&rules, &task, &old, &new, &snap, &at, gone);
+                report.violations.extend(v);
+                continue;
+            }
+            report.violations.extend(judge_merge(
+                &rules,
+                &task,
+                &olds,
+                &new,
+                &snap,
+                &at,
+                gone,
+                &mut report.transitions,
+            ));
+        }
+    }
+    report.tasks = tasks.into_iter().collect();
+    Ok(report)
+}
+
+/// A merge: a task whose session.json both sides advanced differently has diverged; a side
+/// that only lags behind the other is fine; a version of the merge's own must be a legal
+/// step from the newest side.
+#[allow(clippy::too_many_arguments)]
+fn judge_merge(
+    r: &RuleSet,
+    task: &str,
+    parents: &[TaskFiles],
+    merged: &TaskFiles,
+    snap: &dyn Snapshot,
+    at: &At,
+    gone: bool,
+    transitions: &mut usize,
+) -> Vec<Violation> {
+    let file = format!("{TASKS_DIR}/{task}/session.json");
+    let mut out = vec![];
+    let evs: Vec<Option<Vec<u8>>> = parents.iter().map(|p| p.events.clone()).collect();
+    if !gone && parents.iter().any(|p| p.events != merged.events) {
+        out.extend(judge_events_merge(task, &evs, merged.events.as_deref(), at));
+    }
+    let parse = |b: &Option<Vec<u8>>| b.as_deref().and_then(|b| parse_session(b, &file).ok());
+    let states: Vec<Option<Session>> = parents.iter().map(|p| parse(&p.session)).collect();
+    let distinct: Vec<&Session> = {
+        let mut v: Vec<&Session> = vec![];
+        for s in states.iter().flatten() {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        v
+    };
+    // The newest side: one every other side's state leads up to.
+    let newest = distinct
+        .iter()
+        .find(|c| distinct.iter().all(|o| is_ancestor_state(o, c)))
+        .copied();
+    let Some(newest) = newest else {
+        if distinct.len() > 1 {
+            let phases: Vec<String> = distinct
+                .iter()
+                .map(|s| format!("{} ({})", s.current_phase, s.session_key))
+                .collect();
+            out.push(violation(
+                at,
+                task,
+                &file,
+                "diverged_session",
+                format!(
+                    "{task}: both branches of the merge advanced session.json differently ({}); neither history contains the other",
+                    phases.join(" vs ")
+                ),
+                format!(
+                    "keep one branch's session.json, then redo the other branch's transitions with `orch phase set {task} <phase>` (see `orch log {task}` on each branch)"
+                ),
+            ));
+        }
+        return out;
+    };
+    let newest_bytes = parents
+        .iter()
+        .zip(&states)
+        .find(|(_, s)| s.as_ref() == Some(newest))
+        .and_then(|(p, _)| p.session.clone());
+    if merged.session != newest_bytes && parse(&merged.session).as_ref() != Some(newest) {
+        *transitions += 1;
+        let old = TaskFiles {
+            session: newest_bytes,
+            events: merged.events.clone(),
+        };
+        let (_, v) = judge_task(r, task, &old, merged, snap, at, gone);
+        out.extend(v);
+    }
+    out
+}

@@ -1,0 +1,413 @@
+//! The git hooks, run by real `git commit` / `git push` with the shims installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Env {
+    root: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+impl Env {
+    fn new() -> Env {
+        let e = Env {
+            root: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        e.ok(e.git(&["init", "-q", "-b", "main"]));
+        std::fs::create_dir_all(e.path(".orchestration")).unwrap();
+        // orch writes files only; commits are made with git, as a user (or --no-verify) would.
+        e.write(".orchestration/config.toml", "[git]\ncommit = false\n");
+        e.ok(e.orch(&["init"]));
+        e.ok(e.git(&["add", "-A"]));
+        e.ok(e.git(&["commit", "-q", "-m", "init"]));
+        e
+    }
+
+    fn dir(&self) -> &Path {
+        self.root.path()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir().join(rel)
+    }
+
+    fn cmd(&self, prog: &str, args: &[&str], cwd: &Path) -> Command {
+        let mut c = Command::new(prog);
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("ORCH_NOW", "2025-01-13T14:30:22Z")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    fn git(&self, args: &[&str]) -> Output {
+        self.git_in(self.dir(), args)
+    }
+
+    fn git_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.cmd("git", args, cwd).output().unwrap()
+    }
+
+    fn orch(&self, args: &[&str]) -> Output {
+        self.cmd(env!("CARGO_BIN_EXE_orch"), args, self.dir())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, o: Output) -> String {
+        assert!(
+            o.status.success(),
+            "command failed: {}\nstdout: {}\nstderr: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Commits everything staged plus the task folder, as an orch transition would.
+    fn commit_task(&self, code: &str, subject: &str) {
+        self.ok(self.git(&["add", "-A", &format!(".orchestration/tasks/{code}")]));
+        self.ok(self.git(&["commit", "-q", "-m", &format!("orch({code}): {subject}")]));
+    }
+
+    /// A task with an active session, walked to `phase` with its artifacts filled in.
+    fn task_in(&self, code: &str, phase: &str) {
+        self.ok(self.orch(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix it",
+            "--description",
+            "Make it work",
+        ]));
+        self.commit_task(code, "new task");
+        self.ok(self.orch(&["session", "start", code]));
+        self.commit_task(code, "session start");
+        let order = ["intake", "research", "plan", "execute", "review", "close"];
+        let artifacts = [("research", "CONTEXT.md"), ("plan", "PLAN.md")];
+        for w in order.windows(2) {
+            if w[0] == phase {
+                break;
+            }
+            if let Some((_, a)) = artifacts.iter().find(|(p, _)| *p == w[0]) {
+                self.write(
+                    &format!(".orchestration/tasks/{code}/{a}"),
+                    &format!("# {a}\n\nReal findings for {code}.\n"),
+                );
+            }
+            self.ok(self.orch(&["phase", "complete", code]));
+            self.commit_task(code, &format!("{} -> {}", w[0], w[1]));
+        }
+    }
+
+    fn stderr(o: &Output) -> String {
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+}
+
+#[test]
+fn code_commit_is_refused_before_execute_and_accepted_in_execute() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    e.task_in("TSK-1", "plan");
+    e.write("src/lib.rs", "fn main() {}\n");
+    e.ok(e.git(&["add", "src/lib.rs"]));
+    let o = e.git(&["commit", "-q", "-m", "code too early"]);
+    assert!(!o.status.success());
+    let err = Env::stderr(&o);
+    assert!(
+        err.contains("TSK-1 is in plan; code changes start in execute — finish the plan (`orch phase complete`) or commit with --no-verify"),
+        "{err}"
+    );
+    // Still staged, nothing committed.
+    assert_eq!(
+        e.ok(e.git(&["diff", "--cached", "--name-only"])),
+        "src/lib.rs\n"
+    );
+
+    e.write(".orchestration/tasks/TSK-1/PLAN.md", "# Plan\n\nSteps.\n");
+    e.ok(e.orch(&["phase", "complete", "TSK-1"]));
+    e.ok(e.git(&["restore", "--staged", "src/lib.rs"]));
+    e.commit_task("TSK-1", "plan -> execute");
+    e.ok(e.git(&["add", "src/lib.rs"]));
+    e.ok(e.git(&["commit", "-q", "-m", "implement"]));
+    let trailers = e.ok(e.git(&[
+        "log",
+        "-1",
+        "--format=%(trailers:key=Orchestration-Task,key=Orchestration-Phase)",
+    ]));
+    assert_eq!(
+        trailers,
+        "Orchestration-Task: TSK-1\nOrchestration-Phase: execute\n\n"
+    );
+}
+
+#[test]
+fn trailers_are_absent_without_a_current_session() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    e.write("a.txt", "a\n");
+    e.ok(e.git(&["add", "a.txt"]));
+    e.ok(e.git(&["commit", "-q", "-m", "plain"]));
+    assert_eq!(e.ok(e.git(&["log", "-1", "--format=%B"])), "plain\n\n");
+}
+
+#[test]
+fn hand_edited_skip_is_refused_by_pre_commit() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    e.task_in("TSK-1", "intake");
+    let s = e.read(".orchestration/tasks/TSK-1/session.json");
+    e.write(
+        ".orchestration/tasks/TSK-1/session.json",
+        &s.replace(
+            "\"current_phase\": \"intake\"",
+            "\"current_phase\": \"execute\"",
+        ),
+    );
+    e.ok(e.git(&["add", "-A"]));
+    let o = e.git(&["commit", "-q", "-m", "skip ahead"]);
+    assert!(!o.status.success());
+    let err = Env::stderr(&o);
+    assert!(err.contains("TSK-1: intake -> execute"), "{err}");
+    assert!(err.contains("phase_skip"), "{err}");
+}
+
+#[test]
+fn events_may_only_be_appended() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    e.task_in("TSK-1", "research");
+    let ev = e.read(".orchestration/tasks/TSK-1/events.jsonl");
+    let first_dropped: String = ev.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    e.write(".orchestration/tasks/TSK-1/events.jsonl", &first_dropped);
+    e.ok(e.git(&["add", "-A"]));
+    let o = e.git(&["commit", "-q", "-m", "rewrite"]);
+    assert!(!o.status.success());
+    assert!(
+        Env::stderr(&o).contains("events_rewritten"),
+        "{}",
+        Env::stderr(&o)
+    );
+}
+
+#[test]
+fn a_users_hook_is_chained_and_restored() {
+    let e = Env::new();
+    let hook = e.path(".git/hooks/pre-commit");
+    let mine = "#!/bin/sh\necho user-hook-ran >&2\n[ ! -f block ] || exit 7\n";
+    std::fs::write(&hook, mine).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = e.ok(e.orch(&["hooks", "install"]));
+    assert!(out.contains("chained"), "{out}");
+    e.write("a.txt", "a\n");
+    e.ok(e.git(&["add", "a.txt"]));
+    let o = e.git(&["commit", "-q", "-m", "one"]);
+    assert!(o.status.success());
+    assert!(Env::stderr(&o).contains("user-hook-ran"));
+    // Its failure fails the commit.
+    e.write("block", "");
+    e.write("b.txt", "b\n");
+    e.ok(e.git(&["add", "b.txt"]));
+    assert!(!e.git(&["commit", "-q", "-m", "two"]).status.success());
+    std::fs::remove_file(e.path("block")).unwrap();
+    // Installing twice changes nothing.
+    assert!(e.ok(e.orch(&["hooks", "install"])).contains("unchanged"));
+    e.ok(e.orch(&["hooks", "uninstall"]));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), mine);
+    assert!(!e.path(".git/hooks/pre-commit.orch-chained").exists());
+    assert!(!e.path(".git/hooks/commit-msg").exists());
+}
+
+#[test]
+fn hooks_go_where_core_hooks_path_points() {
+    let e = Env::new();
+    e.ok(e.git(&["config", "core.hooksPath", "githooks"]));
+    e.ok(e.orch(&["hooks", "install"]));
+    assert!(e.path("githooks/pre-commit").is_file());
+    assert!(!e.path(".git/hooks/pre-commit").exists());
+    let git_says = e.ok(e.git(&["rev-parse", "--git-path", "hooks"]));
+    assert_eq!(git_says.trim(), "githooks");
+    e.task_in("TSK-1", "intake");
+    e.write("x.rs", "x\n");
+    e.ok(e.git(&["add", "x.rs"]));
+    assert!(!e.git(&["commit", "-q", "-m", "early"]).status.success());
+}
+
+#[test]
+fn linked_worktrees_share_the_hooks() {
+    let e = Env::new();
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    e.ok(e.git(&[
+        "worktree",
+        "add",
+        "-q",
+        wt_path.to_str().unwrap(),
+        "-b",
+        "side",
+    ]));
+    let o = e
+        .cmd(env!("CARGO_BIN_EXE_orch"), &["hooks", "install"], &wt_path)
+        .output()
+        .unwrap();
+    e.ok(o);
+    assert!(e.path(".git/hooks/pre-commit").is_file());
+    // A session started in the worktree is current there only; code is refused there.
+    e.ok(e
+        .cmd(
+            env!("CARGO_BIN_EXE_orch"),
+            &["task", "new", "TSK-W", "--title", "W", "--description", "d"],
+            &wt_path,
+        )
+        .output()
+        .unwrap());
+    e.ok(e
+        .cmd(
+            env!("CARGO_BIN_EXE_orch"),
+            &["session", "start", "TSK-W"],
+            &wt_path,
+        )
+        .output()
+        .unwrap());
+    e.ok(e.git_in(&wt_path, &["add", "-A"]));
+    e.ok(e.git_in(
+        &wt_path,
+        &["commit", "-q", "-m", "orch(TSK-W): session start"],
+    ));
+    std::fs::write(wt_path.join("code.rs"), "c\n").unwrap();
+    e.ok(e.git_in(&wt_path, &["add", "code.rs"]));
+    let o = e.git_in(&wt_path, &["commit", "-q", "-m", "early"]);
+    assert!(!o.status.success());
+    assert!(
+        Env::stderr(&o).contains("TSK-W is in intake"),
+        "{}",
+        Env::stderr(&o)
+    );
+    // The main worktree has no current task: code commits pass.
+    e.write("main.rs", "m\n");
+    e.ok(e.git(&["add", "main.rs"]));
+    e.ok(e.git(&["commit", "-q", "-m", "main code"]));
+}
+
+#[test]
+fn shim_fails_clearly_without_orch_on_path() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    e.write("a.txt", "a\n");
+    e.ok(e.git(&["add", "a.txt"]));
+    let mut c = e.cmd("git", &["commit", "-q", "-m", "x"], e.dir());
+    c.env("PATH", "/usr/bin:/bin");
+    let o = c.output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        Env::stderr(&o).contains("the orch command is not on PATH"),
+        "{}",
+        Env::stderr(&o)
+    );
+}
+
+#[test]
+fn trailers_match_git_interpret_trailers() {
+    let e = Env::new();
+    let cases = [
+        "subject\n",
+        "subject",
+        "subject\n\nbody text\n",
+        "subject\n\nbody\n\nSigned-off-by: A <a@b>\n",
+        "subject\n\nReviewed-by: X\nOrchestration-Task: TSK-1\n",
+        "subject\n\nbody\n\n# Please enter the commit message\n# Lines starting with '#' are ignored\n",
+        "subject\n\nbody\n# ------------------------ >8 ------------------------\ndiff --git a/x b/x\n",
+        "subject\n\nnot: a trailer block\nbecause this line is prose\n",
+        "subject\n\nFixes: #12\n  continued line\n",
+        "subject\nsecond title line\n\nKey: v\n",
+        "subject\n\nbody\n\n\n",
+        "subject\n\n---\nKey: value\n",
+    ];
+    for msg in cases {
+        let ours = orch::hooks::add_trailers(
+            msg,
+            &[
+                ("Orchestration-Task", "TSK-1"),
+                ("Orchestration-Phase", "execute"),
+            ],
+            "#",
+        );
+        let mut c = e.cmd(
+            "git",
+            &[
+                "interpret-trailers",
+                "--no-divider",
+                "--if-exists",
+                "addIfDifferent",
+                "--trailer",
+                "Orchestration-Task: TSK-1",
+                "--trailer",
+                "Orchestration-Phase: execute",
+            ],
+            e.dir(),
+        );
+        c.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(msg.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            ours,
+            String::from_utf8_lossy(&out.stdout),
+            "message {msg:?}"
+        );
+    }
+}
+
+#[test]
+fn hook_without_orchestration_folder_passes() {
+    let e = Env::new();
+    e.ok(e.orch(&["hooks", "install"]));
+    std::fs::remove_dir_all(e.path(".orchestration")).unwrap();
+    e.ok(e.git(&["add", "-A"]));
+    e.ok(e.git(&["commit", "-q", "-m", "drop orchestration"]));
+}
