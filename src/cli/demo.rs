@@ -97,6 +97,15 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         },
     )?;
 
+    // What an agent does in intake: fill in what the task still lacks.
+    let task_md = p.task_dir(&code).join("TASK.md");
+    let text = std::fs::read_to_string(&task_md).map_err(|e| Error::io(&task_md, e))?;
+    write(
+        &p.task_dir(&code),
+        "TASK.md",
+        &text.replacen("project_id: \"\"", "project_id: demo", 1),
+    )?;
+
     step("orch session start DEMO-1");
     let t = ops::session_start(&p, &code, None, orch::rules::StartMode::Fresh)?;
     if !out.json {
@@ -140,6 +149,7 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         &["src"],
         "Greet with an exclamation mark\n\nOrchestration-Task: DEMO-1\nOrchestration-Phase: execute\n",
     )?;
+    artifact("NOTES.md", "# Notes for DEMO-1\n\n## Log\n\n- Changed the format string in src/lib.rs.\n\n## Deviations from plan\n\nNone.\n")?;
     step("orch phase complete DEMO-1   (execute)");
     brief(&ops::phase_complete(&p, &code, None, None)?);
 
@@ -155,6 +165,10 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     brief(&ops::session_end(&p, &code, false, None)?);
 
     let evs = ops::events(&p, &code, None)?;
+    if !out.json {
+        step("orch log DEMO-1   (the phase history, read back from git)");
+        super::cmd_git::log(&p, out, Some("DEMO-1"))?;
+    }
     if out.json {
         out.json_ok(
             &serde_json::json!({ "dir": dir.display().to_string(), "task": code.as_str(), "events": evs.len() }),
@@ -162,7 +176,7 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
         );
     } else {
         out.say(&format!(
-            "\n{} DEMO-1 went through every phase; {} events recorded.\n  Look around: cd {} && git log --stat && orch task show DEMO-1",
+            "\n{} DEMO-1 went through every phase; {} events recorded.\n  Look around: cd {} && git log --stat && orch report DEMO-1 && orch verify",
             out.paint(Tone::Good, "✓"),
             evs.len(),
             dir.display()
