@@ -951,7 +951,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
     }
     let range_ms = (longest.as_millis() as u64 * 5 / 4).max(30);
     let start = Instant::now();
-    let (mut landed, mut recovered, mut finished) = (0, 0, 0);
+    let (mut landed, mut recovered, mut recovered_landed, mut finished) = (0, 0, 0, 0);
     for i in 0..TRANSITIONS {
         let head = fx.head();
         let session = fx.read(".orchestration/tasks/TSK-1/session.json");
@@ -973,10 +973,11 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
         if status.success() {
             finished += 1;
         }
-        if std::fs::read_dir(&pending).is_ok_and(|rd| {
+        let journal = std::fs::read_dir(&pending).is_ok_and(|rd| {
             rd.flatten()
                 .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-        }) {
+        });
+        if journal {
             recovered += 1;
         }
 
@@ -1030,6 +1031,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
             assert!(!status.success(), "iteration {i}: success without a change");
         } else {
             landed += 1;
+            recovered_landed += usize::from(journal);
             assert_eq!(
                 fx.git(&["rev-parse", "HEAD~1"]).trim(),
                 head,
@@ -1053,7 +1055,8 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
     fx.fsck();
     eprintln!(
         "{TRANSITIONS} kills after 0-{range_ms} ms in {:?}: {landed} transitions landed \
-         ({finished} ran to the end), {recovered} recovered from a journal",
+         ({finished} ran to the end), {recovered} recovered from a journal \
+         ({recovered_landed} of them had landed)",
         start.elapsed()
     );
 }
