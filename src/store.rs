@@ -134,18 +134,28 @@ fn restore(files: &[Saved]) {
 /// the next command.
 pub fn recover(p: &Project) -> Result<()> {
     let jdir = journal_dir(p);
-    let Ok(rd) = std::fs::read_dir(&jdir) else {
-        return Ok(());
-    };
-    let pending: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    if pending.is_empty() {
+    let (mut pending, mut temps) = (Vec::new(), false);
+    if let Ok(rd) = std::fs::read_dir(&jdir) {
+        for path in rd.flatten().map(|e| e.path()) {
+            if path.extension().is_some_and(|x| x == "json") {
+                pending.push(path);
+            } else {
+                temps |= is_temp_file(&path);
+            }
+        }
+    }
+    // A process killed while writing its journal or the current-task file leaves only a
+    // temporary file; those would pile up, one per killed process.
+    let local = p.local_dir();
+    temps |=
+        std::fs::read_dir(&local).is_ok_and(|rd| rd.flatten().any(|e| is_temp_file(&e.path())));
+    if pending.is_empty() && !temps {
         return Ok(());
     }
     let _lock = p.lock()?;
+    // Under the lock no other orch process is writing, so every temporary file is a leftover.
+    remove_temp_files(&jdir);
+    remove_temp_files(&local);
     for j in pending {
         // Another process may have finished it while we waited for the lock.
         let Ok(text) = std::fs::read_to_string(&j) else {
@@ -210,13 +220,18 @@ fn ref_lock_candidates(p: &Project) -> Vec<PathBuf> {
     v
 }
 
+/// A temporary file of an atomic write (see `write_atomic`).
+fn is_temp_file(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .is_some_and(|n| n.starts_with('.') && n.contains(".orch-tmp-"))
+}
+
 /// Temporary files of an interrupted atomic write.
 fn remove_temp_files(dir: &Path) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.contains(".orch-tmp-") {
+            if is_temp_file(&e.path()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }

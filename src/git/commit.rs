@@ -424,6 +424,18 @@ fn commit_paths_inner(
             ))
             .with_hint("run the command again"));
         }
+        // A ref lock held by someone else is a concurrent update too, as for `index.lock`.
+        if let Some(held) = ref_lock_held(repo) {
+            return Err(Error::conflict(format!(
+                "{} exists, so another git process is updating {}; nothing was committed",
+                held.display(),
+                repo.head_name().unwrap_or_else(|_| "HEAD".into())
+            ))
+            .with_hint(format!(
+                "run the command again once it is done; if no git process is running, remove {}",
+                held.display()
+            )));
+        }
         return Err(gix_err(format_args!(
             "move {} to the new commit",
             repo.head_name().unwrap_or_else(|_| "HEAD".into())
@@ -445,6 +457,23 @@ fn commit_paths_inner(
         parent,
         changed_paths,
     }))
+}
+
+/// The lock file of HEAD or of the branch it points to, when one exists.
+fn ref_lock_held(repo: &Repo) -> Option<PathBuf> {
+    let lock = |p: PathBuf| {
+        let mut s = p.into_os_string();
+        s.push(".lock");
+        PathBuf::from(s)
+    };
+    let mut candidates = vec![lock(repo.git_dir.join("HEAD"))];
+    if let Ok(head) = repo.repo.head() {
+        if let Some(name) = head.referent_name() {
+            let rel = to_path(name.as_bstr()).ok()?;
+            candidates.push(lock(repo.common_dir.join(rel)));
+        }
+    }
+    candidates.into_iter().find(|p| p.exists())
 }
 
 fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
