@@ -467,6 +467,13 @@ fn large_files_and_mixed_loose_and_packed_objects_match_git() {
     e.write("big.txt", big.concat());
     e.write("small.txt", "a\nb\n");
     e.write("tail.txt", "x\ny\nz");
+    // Enough files for the line counts to be split across threads.
+    for i in 0..150 {
+        e.write(
+            &format!("many/f{i:03}.txt"),
+            format!("{i}\nshared\n").repeat(i % 7 + 1),
+        );
+    }
     e.commit_all("files");
     e.git(&["gc", "-q", "--prune=now"]);
     e.task_in_execute("T-4");
@@ -479,10 +486,23 @@ fn large_files_and_mixed_loose_and_packed_objects_match_git() {
     e.write("small.txt", "a\nb\nc\n");
     e.write("tail.txt", "x\ny\nz\n");
     e.write("huge_new.txt", big[..5_000].concat());
+    for i in (0..150).step_by(2) {
+        e.write(
+            &format!("many/f{i:03}.txt"),
+            format!("{i}\nother\n").repeat(i % 5 + 1),
+        );
+    }
+    for i in (1..150).step_by(15) {
+        e.rm(&format!("many/f{i:03}.txt"));
+    }
+    for i in 0..40 {
+        e.write(&format!("many/g{i:03}.txt"), format!("new {i}\n"));
+    }
     e.commit_all("edit");
     let head = e.head();
     let j = assert_matches_git(&e, "T-4", &base, &head);
-    assert_eq!(j["files"].as_array().unwrap().len(), 4);
+    // 75 rewritten, 5 of them then deleted, with 5 more deleted; 40 added.
+    assert_eq!(j["files"].as_array().unwrap().len(), 4 + 70 + 10 + 40);
 }
 
 #[test]

@@ -153,12 +153,16 @@ pub fn tree_of(repo: &gix::Repository, id: Option<ObjectId>) -> Result<ObjectId>
 /// (checked in their indices first, so they cost no failed open), alternates, and anything
 /// unexpected go through gix, which also reports the errors.
 pub struct Objects<'r> {
-    repo: &'r gix::Repository,
+    /// Where everything else is read: the repository's object database.
+    odb: &'r dyn gix::objs::Find,
     /// `None` when object replacements are configured: gix applies those.
-    loose: Option<std::cell::RefCell<Loose>>,
+    loose: Option<std::cell::RefCell<Loose<'r>>>,
 }
 
-struct Loose {
+/// The repository's objects directory, shared by the threads reading it.
+pub struct LooseDir {
+    path: std::path::PathBuf,
+    hash: gix::hash::Kind,
     /// The objects directory, opened (loose files are opened relative to it).
     #[cfg(unix)]
     dir: std::fs::File,
@@ -167,14 +171,26 @@ struct Loose {
     dir: std::ffi::OsString,
     /// The indices of the packs in the objects directory.
     packs: Vec<gix::odb::pack::index::File>,
+}
+
+/// One reader's state.
+struct Loose<'d> {
+    at: &'d LooseDir,
     /// `xx/xxxx…` and a NUL, rewritten per object.
     name: Vec<u8>,
     file: Vec<u8>,
     inflate: gix::zlib::Inflate,
 }
 
-impl Loose {
-    fn new(objects: &std::path::Path, hash: gix::hash::Kind) -> Option<Loose> {
+impl LooseDir {
+    /// `None` when object replacements are configured (gix applies those) or the directory
+    /// cannot be opened.
+    pub fn new(repo: &gix::Repository) -> Option<LooseDir> {
+        let store = repo.objects.store_ref();
+        if store.replacements().next().is_some() {
+            return None;
+        }
+        let (objects, hash) = (store.path(), repo.object_hash());
         let packs = match std::fs::read_dir(objects.join("pack")) {
             Ok(dir) => dir
                 .filter_map(|e| e.ok())
@@ -192,15 +208,16 @@ impl Loose {
             d.push("/");
             d
         };
-        Some(Loose {
+        Some(LooseDir {
+            path: objects.to_owned(),
+            hash,
             dir,
             packs,
-            name: Vec::new(),
-            file: Vec::new(),
-            inflate: gix::zlib::Inflate::default(),
         })
     }
+}
 
+impl Loose<'_> {
     #[cfg(unix)]
     fn open(&mut self) -> Option<std::fs::File> {
         use std::os::fd::{AsRawFd, FromRawFd};
@@ -209,7 +226,7 @@ impl Loose {
         // by openat is owned by nothing else.
         let fd = unsafe {
             libc::openat(
-                self.dir.as_raw_fd(),
+                self.at.dir.as_raw_fd(),
                 name.as_ptr(),
                 libc::O_RDONLY | libc::O_CLOEXEC,
             )
@@ -220,7 +237,7 @@ impl Loose {
     #[cfg(not(unix))]
     fn open(&mut self) -> Option<std::fs::File> {
         let name = std::str::from_utf8(&self.name[..self.name.len() - 1]).ok()?;
-        let mut path = self.dir.clone();
+        let mut path = self.at.dir.clone();
         path.push(name);
         std::fs::File::open(path).ok()
     }
@@ -229,7 +246,7 @@ impl Loose {
     /// be read as one.
     fn find(&mut self, id: &gix::oid, out: &mut Vec<u8>) -> Option<gix::objs::Kind> {
         use std::io::Read;
-        if self.packs.iter().any(|p| p.lookup(id).is_some()) {
+        if self.at.packs.iter().any(|p| p.lookup(id).is_some()) {
             return None;
         }
         let hex = id.to_hex().to_string();
@@ -287,16 +304,17 @@ impl Loose {
 }
 
 impl<'r> Objects<'r> {
-    pub fn new(repo: &'r gix::Repository) -> Self {
-        let store = repo.objects.store_ref();
-        let loose = store
-            .replacements()
-            .next()
-            .is_none()
-            .then(|| Loose::new(store.path(), repo.object_hash()))
-            .flatten()
-            .map(std::cell::RefCell::new);
-        Objects { repo, loose }
+    /// Reads through `dir` where it can, else through `odb`.
+    pub fn new(odb: &'r dyn gix::objs::Find, dir: Option<&'r LooseDir>) -> Self {
+        let loose = dir.map(|at| {
+            std::cell::RefCell::new(Loose {
+                at,
+                name: Vec::new(),
+                file: Vec::new(),
+                inflate: gix::zlib::Inflate::default(),
+            })
+        });
+        Objects { odb, loose }
     }
 
     /// The raw object into `out`: a tree's entries, a blob's bytes. `what` names it in errors.
@@ -329,7 +347,7 @@ impl gix::objs::Find for Objects<'_> {
                 data: buffer,
             }));
         }
-        self.repo.objects.try_find(id, buffer)
+        self.odb.try_find(id, buffer)
     }
 }
 
@@ -342,7 +360,8 @@ pub fn diff(
     opts: &Options,
 ) -> Result<Vec<FileDiff>> {
     let (ta, tb) = (tree_of(repo, old)?, tree_of(repo, new)?);
-    let objects = Objects::new(repo);
+    let dir = LooseDir::new(repo);
+    let objects = Objects::new(&repo.objects, dir.as_ref());
     let empty = ObjectId::empty_tree(repo.object_hash());
     let (mut da, mut db) = (Vec::new(), Vec::new());
     if ta != empty {
@@ -362,7 +381,7 @@ pub fn diff(
     .map_err(|e| rt("cannot compare trees", e))?;
 
     use gix::diff::tree::recorder::Change;
-    let mut pairs: Vec<(Vec<u8>, Option<Side>, Option<Side>)> = Vec::new();
+    let mut pairs: Vec<Pair> = Vec::new();
     let side = |mode: gix::objs::tree::EntryMode, id: ObjectId| {
         let kind = mode.kind();
         (kind != EntryKind::Tree).then_some(Side { kind, id })
@@ -400,12 +419,67 @@ pub fn diff(
     }
     pairs.sort_by(|x, y| x.0.cmp(&y.0));
 
-    let mut bufs = (Vec::new(), Vec::new());
-    pairs
-        .iter()
-        .map(|(p, a, b)| file_diff(&objects, &mut bufs, p, *a, *b, opts.patch))
-        .collect()
+    let each = |objects: &Objects<'_>, pairs: &[Pair]| -> Vec<Result<FileDiff>> {
+        let mut bufs = (Vec::new(), Vec::new());
+        pairs
+            .iter()
+            .map(|(p, a, b)| file_diff(objects, &mut bufs, p, *a, *b, opts.patch))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let Some(shared) = dir
+        .as_ref()
+        .filter(|_| threads > 1 && pairs.len() >= PARALLEL_FROM)
+    else {
+        return each(&objects, &pairs).into_iter().collect();
+    };
+    // Files in chunks handed out in turn, so that large files even out. The other threads
+    // read what is not loose through their own handle on the object database (gix's handles
+    // stay on the thread that made them); there are no replacements to apply, or `dir`
+    // would be `None`.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let chunks: Vec<&[Pair]> = pairs.chunks(CHUNK).collect();
+    let work = |objects: &Objects<'_>| {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(chunk) = chunks.get(i) else { break };
+            done.push((i, each(objects, chunk)));
+        }
+        done
+    };
+    let mut done = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                let work = &work;
+                s.spawn(move || {
+                    let odb = gix::odb::at(&shared.path, shared.hash).ok()?;
+                    Some(work(&Objects::new(&odb, Some(shared))))
+                })
+            })
+            .collect();
+        let mut done = work(&objects);
+        for h in helpers {
+            done.extend(
+                h.join()
+                    .expect("a diff thread panicked")
+                    .unwrap_or_default(),
+            );
+        }
+        // A thread that could not open the database took no work; whatever is left is done here.
+        done.extend(work(&objects));
+        done
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, r)| r).collect()
 }
+
+type Pair = (Vec<u8>, Option<Side>, Option<Side>);
+
+/// From this many files on, the line diffs run on all cores.
+const PARALLEL_FROM: usize = 64;
+/// Files per unit of work handed to a thread.
+const CHUNK: usize = 16;
 
 /// What git diffs for an entry, in `buf`: the blob, the link target, or
 /// `Subproject commit <id>`.
