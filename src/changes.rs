@@ -348,12 +348,26 @@ pub fn compute(
 }
 
 fn md_code(s: &str) -> String {
-    let s = s.replace('|', "\\|");
-    if s.contains('`') {
-        format!("`` {s} ``")
+    let mut out = String::with_capacity(s.len() + 2);
+    push_md_code(&mut out, s);
+    out
+}
+
+/// `s` as inline code, with `|` escaped for tables.
+fn push_md_code(out: &mut String, s: &str) {
+    let (open, close) = if s.contains('`') {
+        ("`` ", " ``")
     } else {
-        format!("`{s}`")
+        ("`", "`")
+    };
+    out.push_str(open);
+    for (i, part) in s.split('|').enumerate() {
+        if i > 0 {
+            out.push_str("\\|");
+        }
+        out.push_str(part);
     }
+    out.push_str(close);
 }
 
 fn md_cell(s: &str) -> String {
@@ -392,36 +406,34 @@ pub fn render(c: &Changes) -> String {
     } else {
         s.push_str(&format!("**{}**\n\n", c.stat.shortstat()));
         s.push_str("| File | Status | + | − |\n|---|---|--:|--:|\n");
+        s.reserve(c.files.iter().map(|f| f.path.len() + 32).sum());
         for f in &c.files {
-            let mut status = f.status.as_str().to_string();
+            // Written in place: this table has a row per file.
+            use std::fmt::Write as _;
+            s.push_str("| ");
+            push_md_code(&mut s, &f.path);
+            s.push_str(" | ");
+            s.push_str(f.status.as_str());
+            let mode = diff::mode_str;
             match (f.status, f.old, f.new) {
-                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => status.push_str(
-                    &format!(" {} → {}", diff::mode_str(a.kind), diff::mode_str(b.kind)),
-                ),
+                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => {
+                    let _ = write!(s, " {} → {}", mode(a.kind), mode(b.kind));
+                }
                 (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
-                    status.push_str(&format!(
-                        ", mode {} → {}",
-                        diff::mode_str(a.kind),
-                        diff::mode_str(b.kind)
-                    ))
+                    let _ = write!(s, ", mode {} → {}", mode(a.kind), mode(b.kind));
                 }
                 (_, _, Some(b)) | (_, Some(b), None)
                     if b.kind == gix::objs::tree::EntryKind::Link =>
                 {
-                    status.push_str(" (symlink)")
+                    s.push_str(" (symlink)")
                 }
                 _ => {}
             }
-            let (plus, minus) = if f.binary {
-                status.push_str(", binary");
-                ("-".to_string(), "-".to_string())
+            if f.binary {
+                s.push_str(", binary | - | - |\n");
             } else {
-                (f.insertions.to_string(), f.deletions.to_string())
-            };
-            s.push_str(&format!(
-                "| {} | {status} | {plus} | {minus} |\n",
-                md_code(&f.path)
-            ));
+                let _ = writeln!(s, " | {} | {} |", f.insertions, f.deletions);
+            }
         }
     }
     s.push_str("\n## Commits\n\n");
@@ -598,4 +610,17 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
     let applied = store::apply(p, writes, &[&rel], Some(&msg))?;
     w.commit = applied.commit.map(|c| c.commit.to_string());
     Ok((w, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_code_escapes_pipes_and_fences_backticks() {
+        assert_eq!(md_code("src/a.rs"), "`src/a.rs`");
+        assert_eq!(md_code("a|b|c"), "`a\\|b\\|c`");
+        assert_eq!(md_code("a`b|"), "`` a`b\\| ``");
+        assert_eq!(md_code(""), "``");
+    }
 }

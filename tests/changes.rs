@@ -445,6 +445,64 @@ fn every_kind_of_change_matches_git() {
     );
     assert!(md.contains("mode change 100644 → 100755"), "{md}");
     assert!(!md.contains("NOTES.md"), "{md}");
+
+    // The same range with every object packed (read through gix rather than as loose files).
+    e.git(&["gc", "-q", "--prune=now"]);
+    let packed = assert_matches_git(&e, "T-2", &base, &head);
+    assert_eq!(packed["markdown"], j["markdown"]);
+}
+
+#[test]
+fn large_files_and_mixed_loose_and_packed_objects_match_git() {
+    let e = Env::new(false);
+    // Hard to compress, so the loose files are far larger than one read buffer.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut line = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        format!("{x:016x} {:x}\n", x.rotate_left(29))
+    };
+    let big: Vec<String> = (0..20_000).map(|_| line()).collect();
+    e.write("big.txt", big.concat());
+    e.write("small.txt", "a\nb\n");
+    e.write("tail.txt", "x\ny\nz");
+    // Enough files for the line counts to be split across threads.
+    for i in 0..150 {
+        e.write(
+            &format!("many/f{i:03}.txt"),
+            format!("{i}\nshared\n").repeat(i % 7 + 1),
+        );
+    }
+    e.commit_all("files");
+    e.git(&["gc", "-q", "--prune=now"]);
+    e.task_in_execute("T-4");
+    let base = e.head();
+    let mut changed = big.clone();
+    changed[7] = "edited\n".to_string();
+    changed.insert(12_345, "inserted\n".to_string());
+    changed.truncate(19_990);
+    e.write("big.txt", changed.concat());
+    e.write("small.txt", "a\nb\nc\n");
+    e.write("tail.txt", "x\ny\nz\n");
+    e.write("huge_new.txt", big[..5_000].concat());
+    for i in (0..150).step_by(2) {
+        e.write(
+            &format!("many/f{i:03}.txt"),
+            format!("{i}\nother\n").repeat(i % 5 + 1),
+        );
+    }
+    for i in (1..150).step_by(15) {
+        e.rm(&format!("many/f{i:03}.txt"));
+    }
+    for i in 0..40 {
+        e.write(&format!("many/g{i:03}.txt"), format!("new {i}\n"));
+    }
+    e.commit_all("edit");
+    let head = e.head();
+    let j = assert_matches_git(&e, "T-4", &base, &head);
+    // 75 rewritten, 5 of them then deleted, with 5 more deleted; 40 added.
+    assert_eq!(j["files"].as_array().unwrap().len(), 4 + 70 + 10 + 40);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! blob diff strips them and so misses CRLF and missing-final-newline changes.
 
 use crate::{Error, Result};
-use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 use imara_diff::InternedInput;
@@ -147,15 +146,209 @@ pub fn tree_of(repo: &gix::Repository, id: Option<ObjectId>) -> Result<ObjectId>
     }
 }
 
-fn tree_bytes(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<u8>> {
-    if tree == ObjectId::empty_tree(repo.object_hash()) {
-        return Ok(Vec::new());
+/// Object reads for a diff. Loose objects, which a task's own recent commits mostly are, are
+/// read here: opened relative to the objects directory, read into a reused buffer and inflated
+/// with one reused state (gix stats and maps each file and sets up a new inflate state per
+/// object, which for small files costs more than the object itself). Objects in the packs
+/// (checked in their indices first, so they cost no failed open), alternates, and anything
+/// unexpected go through gix, which also reports the errors.
+pub struct Objects<'r> {
+    /// Where everything else is read: the repository's object database.
+    odb: &'r dyn gix::objs::Find,
+    /// `None` when object replacements are configured: gix applies those.
+    loose: Option<std::cell::RefCell<Loose<'r>>>,
+}
+
+/// The repository's objects directory, shared by the threads reading it.
+pub struct LooseDir {
+    path: std::path::PathBuf,
+    hash: gix::hash::Kind,
+    /// The objects directory, opened (loose files are opened relative to it).
+    #[cfg(unix)]
+    dir: std::fs::File,
+    /// `<objects dir>/`, where `dir` cannot be used.
+    #[cfg(not(unix))]
+    dir: std::ffi::OsString,
+    /// The indices of the packs in the objects directory.
+    packs: Vec<gix::odb::pack::index::File>,
+}
+
+/// One reader's state.
+struct Loose<'d> {
+    at: &'d LooseDir,
+    /// `xx/xxxx…` and a NUL, rewritten per object.
+    name: Vec<u8>,
+    file: Vec<u8>,
+    inflate: gix::zlib::Inflate,
+}
+
+impl LooseDir {
+    /// `None` when object replacements are configured (gix applies those) or the directory
+    /// cannot be opened.
+    pub fn new(repo: &gix::Repository) -> Option<LooseDir> {
+        let store = repo.objects.store_ref();
+        if store.replacements().next().is_some() {
+            return None;
+        }
+        let (objects, hash) = (store.path(), repo.object_hash());
+        let packs = match std::fs::read_dir(objects.join("pack")) {
+            Ok(dir) => dir
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .filter_map(|p| gix::odb::pack::index::File::at(p, hash).ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        #[cfg(unix)]
+        let dir = std::fs::File::open(objects).ok()?;
+        #[cfg(not(unix))]
+        let dir = {
+            let mut d = objects.as_os_str().to_owned();
+            d.push("/");
+            d
+        };
+        Some(LooseDir {
+            path: objects.to_owned(),
+            hash,
+            dir,
+            packs,
+        })
     }
-    Ok(repo
-        .find_object(tree)
-        .map_err(|e| rt(&format!("cannot read tree {tree}"), e))?
-        .detach()
-        .data)
+}
+
+impl Loose<'_> {
+    #[cfg(unix)]
+    fn open(&mut self) -> Option<std::fs::File> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let name = std::ffi::CStr::from_bytes_with_nul(&self.name).ok()?;
+        // SAFETY: `name` is NUL-terminated and `dir` an open descriptor; a descriptor returned
+        // by openat is owned by nothing else.
+        let fd = unsafe {
+            libc::openat(
+                self.at.dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        (fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(fd) })
+    }
+
+    #[cfg(not(unix))]
+    fn open(&mut self) -> Option<std::fs::File> {
+        let name = std::str::from_utf8(&self.name[..self.name.len() - 1]).ok()?;
+        let mut path = self.at.dir.clone();
+        path.push(name);
+        std::fs::File::open(path).ok()
+    }
+
+    /// The object from its loose file: `None` when it is packed, has no loose file, or cannot
+    /// be read as one.
+    fn find(&mut self, id: &gix::oid, out: &mut Vec<u8>) -> Option<gix::objs::Kind> {
+        use std::io::Read;
+        if self.at.packs.iter().any(|p| p.lookup(id).is_some()) {
+            return None;
+        }
+        let hex = id.to_hex().to_string();
+        self.name.clear();
+        self.name.extend_from_slice(&hex.as_bytes()[..2]);
+        self.name.push(b'/');
+        self.name.extend_from_slice(&hex.as_bytes()[2..]);
+        self.name.push(0);
+        let mut f = self.open()?;
+        let file = &mut self.file;
+        if file.len() < 64 * 1024 {
+            file.resize(64 * 1024, 0);
+        }
+        // A short read of a regular file is its end; were it not, the stream would come out
+        // short, and gix would read the object instead.
+        let mut len = 0;
+        loop {
+            match f.read(&mut file[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return None,
+            }
+            if len < file.len() {
+                break;
+            }
+            file.resize(file.len() * 2, 0);
+        }
+        let data = &file[..len];
+        let mut header = [0u8; 64];
+        let inflate = &mut self.inflate;
+        inflate.reset();
+        let (status, used, written) = inflate.prefix(data, &mut header).ok()?;
+        let (kind, size, header_len) = gix::objs::decode::loose_header(&header[..written]).ok()?;
+        let size = usize::try_from(size).ok()?;
+        if written < header_len || written - header_len > size {
+            return None;
+        }
+        if status == gix::zlib::Status::StreamEnd {
+            if written - header_len != size {
+                return None;
+            }
+            out.clear();
+            out.extend_from_slice(&header[header_len..written]);
+        } else {
+            let n = inflate
+                .rest(&data[used..], &header[..written], header_len, out, size)
+                .ok()?;
+            if n != size {
+                return None;
+            }
+        }
+        Some(kind)
+    }
+}
+
+impl<'r> Objects<'r> {
+    /// Reads through `dir` where it can, else through `odb`.
+    pub fn new(odb: &'r dyn gix::objs::Find, dir: Option<&'r LooseDir>) -> Self {
+        let loose = dir.map(|at| {
+            std::cell::RefCell::new(Loose {
+                at,
+                name: Vec::new(),
+                file: Vec::new(),
+                inflate: gix::zlib::Inflate::default(),
+            })
+        });
+        Objects { odb, loose }
+    }
+
+    /// The raw object into `out`: a tree's entries, a blob's bytes. `what` names it in errors.
+    pub fn read(&self, id: &gix::oid, out: &mut Vec<u8>, what: &str) -> Result<gix::objs::Kind> {
+        use gix::objs::Find;
+        match self.try_find(id, out) {
+            Ok(Some(d)) => Ok(d.kind),
+            Ok(None) => Err(Error::runtime(format!(
+                "cannot read {what} {id}: the object is missing"
+            ))),
+            Err(e) => Err(rt(&format!("cannot read {what} {id}"), e)),
+        }
+    }
+}
+
+impl gix::objs::Find for Objects<'_> {
+    fn try_find<'a>(
+        &self,
+        id: &gix::oid,
+        buffer: &'a mut Vec<u8>,
+    ) -> gix::error::Result<Option<gix::objs::Data<'a>>> {
+        if let Some(kind) = self
+            .loose
+            .as_ref()
+            .and_then(|l| l.borrow_mut().find(id, buffer))
+        {
+            return Ok(Some(gix::objs::Data {
+                kind,
+                object_hash: id.kind(),
+                data: buffer,
+            }));
+        }
+        self.odb.try_find(id, buffer)
+    }
 }
 
 /// The changed files between the trees of `old` and `new` (commits or trees; `None` is the
@@ -167,19 +360,28 @@ pub fn diff(
     opts: &Options,
 ) -> Result<Vec<FileDiff>> {
     let (ta, tb) = (tree_of(repo, old)?, tree_of(repo, new)?);
-    let (da, db) = (tree_bytes(repo, ta)?, tree_bytes(repo, tb)?);
+    let dir = LooseDir::new(repo);
+    let objects = Objects::new(&repo.objects, dir.as_ref());
+    let empty = ObjectId::empty_tree(repo.object_hash());
+    let (mut da, mut db) = (Vec::new(), Vec::new());
+    if ta != empty {
+        objects.read(&ta, &mut da, "tree")?;
+    }
+    if tb != empty {
+        objects.read(&tb, &mut db, "tree")?;
+    }
     let mut rec = gix::diff::tree::Recorder::default();
     gix::diff::tree(
         gix::objs::TreeRefIter::from_bytes(&da, repo.object_hash()),
         gix::objs::TreeRefIter::from_bytes(&db, repo.object_hash()),
         &mut gix::diff::tree::State::default(),
-        &repo.objects,
+        &objects,
         &mut rec,
     )
     .map_err(|e| rt("cannot compare trees", e))?;
 
     use gix::diff::tree::recorder::Change;
-    let mut pairs: Vec<(Vec<u8>, Option<Side>, Option<Side>)> = Vec::new();
+    let mut pairs: Vec<Pair> = Vec::new();
     let side = |mode: gix::objs::tree::EntryMode, id: ObjectId| {
         let kind = mode.kind();
         (kind != EntryKind::Tree).then_some(Side { kind, id })
@@ -217,27 +419,84 @@ pub fn diff(
     }
     pairs.sort_by(|x, y| x.0.cmp(&y.0));
 
-    pairs
-        .iter()
-        .map(|(p, a, b)| file_diff(repo, p, *a, *b, opts.patch))
-        .collect()
+    let each = |objects: &Objects<'_>, pairs: &[Pair]| -> Vec<Result<FileDiff>> {
+        let mut bufs = (Vec::new(), Vec::new());
+        pairs
+            .iter()
+            .map(|(p, a, b)| file_diff(objects, &mut bufs, p, *a, *b, opts.patch))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let Some(shared) = dir
+        .as_ref()
+        .filter(|_| threads > 1 && pairs.len() >= PARALLEL_FROM)
+    else {
+        return each(&objects, &pairs).into_iter().collect();
+    };
+    // Files in chunks handed out in turn, so that large files even out. The other threads
+    // read what is not loose through their own handle on the object database (gix's handles
+    // stay on the thread that made them); there are no replacements to apply, or `dir`
+    // would be `None`.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let chunks: Vec<&[Pair]> = pairs.chunks(CHUNK).collect();
+    let work = |objects: &Objects<'_>| {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(chunk) = chunks.get(i) else { break };
+            done.push((i, each(objects, chunk)));
+        }
+        done
+    };
+    let mut done = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                let work = &work;
+                s.spawn(move || {
+                    let odb = gix::odb::at(&shared.path, shared.hash).ok()?;
+                    Some(work(&Objects::new(&odb, Some(shared))))
+                })
+            })
+            .collect();
+        let mut done = work(&objects);
+        for h in helpers {
+            done.extend(
+                h.join()
+                    .expect("a diff thread panicked")
+                    .unwrap_or_default(),
+            );
+        }
+        // A thread that could not open the database took no work; whatever is left is done here.
+        done.extend(work(&objects));
+        done
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, r)| r).collect()
 }
 
-/// What git diffs for an entry: the blob, the link target, or `Subproject commit <id>`.
-fn content(repo: &gix::Repository, s: Option<Side>) -> Result<Vec<u8>> {
-    let Some(s) = s else { return Ok(Vec::new()) };
+type Pair = (Vec<u8>, Option<Side>, Option<Side>);
+
+/// From this many files on, the line diffs run on all cores.
+const PARALLEL_FROM: usize = 64;
+/// Files per unit of work handed to a thread.
+const CHUNK: usize = 16;
+
+/// What git diffs for an entry, in `buf`: the blob, the link target, or
+/// `Subproject commit <id>`.
+fn content<'b>(objects: &Objects<'_>, s: Option<Side>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+    buf.clear();
+    let Some(s) = s else { return Ok(buf) };
     if s.kind == EntryKind::Commit {
-        return Ok(format!("Subproject commit {}\n", s.id).into_bytes());
+        buf.extend_from_slice(format!("Subproject commit {}\n", s.id).as_bytes());
+        return Ok(buf);
     }
-    Ok(repo
-        .find_object(s.id)
-        .map_err(|e| rt(&format!("cannot read blob {}", s.id), e))?
-        .detach()
-        .data)
+    objects.read(&s.id, buf, "blob")?;
+    Ok(buf)
 }
 
 fn file_diff(
-    repo: &gix::Repository,
+    objects: &Objects<'_>,
+    (old_buf, new_buf): &mut (Vec<u8>, Vec<u8>),
     path: &[u8],
     a: Option<Side>,
     b: Option<Side>,
@@ -256,28 +515,28 @@ fn file_diff(
         }
         _ => Status::TypeChanged,
     };
-    let (old, new) = if status == Status::ModeChanged {
-        (Vec::new(), Vec::new())
+    let (old, new): (&[u8], &[u8]) = if status == Status::ModeChanged {
+        (b"", b"")
     } else {
-        (content(repo, a)?, content(repo, b)?)
+        (content(objects, a, old_buf)?, content(objects, b, new_buf)?)
     };
-    let binary = is_binary(&old) || is_binary(&new);
+    let binary = is_binary(old) || is_binary(new);
     let (mut insertions, mut deletions) = (0, 0);
     let mut hunks = None;
     if !binary {
         if status == Status::TypeChanged {
             // git shows a type change as a deletion followed by an addition.
-            deletions = count_lines(&old);
-            insertions = count_lines(&new);
+            deletions = count_lines(old);
+            insertions = count_lines(new);
             if patch {
-                let mut h = unified(&old, b"");
-                h.extend(unified(b"", &new));
+                let mut h = unified(old, b"");
+                h.extend(unified(b"", new));
                 hunks = Some(h);
             }
         } else {
-            (insertions, deletions) = line_stat(&old, &new);
+            (insertions, deletions) = line_stat(old, new);
             if patch {
-                hunks = Some(unified(&old, &new));
+                hunks = Some(unified(old, new));
             }
         }
     }
@@ -298,8 +557,10 @@ pub fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
 }
 
+/// Lines as git counts them: a last line without a newline counts too.
 fn count_lines(data: &[u8]) -> usize {
-    data.lines_with_terminator().count()
+    data.iter().filter(|&&c| c == b'\n').count()
+        + usize::from(data.last().is_some_and(|&c| c != b'\n'))
 }
 
 /// The changed line ranges, as git's xdiff finds them: Myers, then the sliders moved by the
@@ -315,18 +576,62 @@ fn hunks_of<'a>(a: &'a [u8], b: &'a [u8]) -> (Vec<imara_diff::Hunk>, InternedInp
     (d.hunks().collect(), input)
 }
 
-/// Lines added and removed, as `git diff --numstat` counts them.
+/// The texts without the lines they share at the start, then without those they share at the
+/// end of what is left, as xdiff and imara-diff trim them before diffing. Lines keep their
+/// terminators, so `x` and `x\n` differ.
+fn trim_common_lines<'a>(a: &'a [u8], b: &'a [u8]) -> (&'a [u8], &'a [u8]) {
+    // Whole lines within the common bytes: up to the last newline among them.
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let start = if same == a.len() && same == b.len() {
+        same
+    } else {
+        a[..same]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1)
+    };
+    let (a, b) = (&a[start..], &b[start..]);
+    let same = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    if same == 0 {
+        return (a, b);
+    }
+    // The shared tail starts a line in both texts when each has a newline (or its start)
+    // right before it; otherwise the shared lines begin after its first newline.
+    let line_start = |t: &[u8]| t.len() == same || t[t.len() - same - 1] == b'\n';
+    let tail = if line_start(a) && line_start(b) {
+        same
+    } else {
+        let tail = &a[a.len() - same..];
+        match tail.iter().position(|&c| c == b'\n') {
+            Some(i) => same - i - 1,
+            None => 0,
+        }
+    };
+    (&a[..a.len() - tail], &b[..b.len() - tail])
+}
+
+/// Lines added and removed, as `git diff --numstat` counts them. The shared head and tail are
+/// trimmed first, as the diff itself does; what is left is often one-sided (lines appended or
+/// cut), and then needs no diff.
 pub fn line_stat(a: &[u8], b: &[u8]) -> (usize, usize) {
     if a == b {
         return (0, 0);
     }
+    let (a, b) = trim_common_lines(a, b);
     if a.is_empty() || b.is_empty() {
         return (count_lines(b), count_lines(a));
     }
-    let (hunks, _) = hunks_of(a, b);
-    hunks
-        .iter()
-        .fold((0, 0), |(i, d), h| (i + h.after.len(), d + h.before.len()))
+    let input = InternedInput::new(
+        imara_diff::sources::byte_lines(a),
+        imara_diff::sources::byte_lines(b),
+    );
+    let d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
+    (d.count_additions() as usize, d.count_removals() as usize)
 }
 
 const CONTEXT: u32 = 3;
@@ -439,5 +744,43 @@ mod tests {
             "@@ -0,0 +1 @@\n+x\n"
         );
         assert_eq!(line_stat(b"a\r\n", b"a\n"), (1, 1));
+    }
+
+    #[test]
+    fn trimming_keeps_whole_lines_with_their_terminators() {
+        let t = |a: &str, b: &str| {
+            let (x, y) = trim_common_lines(a.as_bytes(), b.as_bytes());
+            (
+                String::from_utf8(x.to_vec()).unwrap(),
+                String::from_utf8(y.to_vec()).unwrap(),
+            )
+        };
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(t("a\nb\n", "a\nb\nc\n"), s("", "c\n"));
+        assert_eq!(t("a\nb", "a\nb\n"), s("b", "b\n"));
+        assert_eq!(t("x\ny\n", "z\ny\n"), s("x\n", "z\n"));
+        assert_eq!(t("ab\nc\n", "b\nc\n"), s("ab\n", "b\n"));
+        assert_eq!(t("a\nxc\n", "a\nyc\n"), s("xc\n", "yc\n"));
+        assert_eq!(t("c\n", "b\nc\n"), s("", "b\n"));
+        assert_eq!(t("", "a"), s("", "a"));
+        assert_eq!(t("a\na\n", "a\n"), s("a\n", ""));
+        for (a, b) in [
+            ("a\nb", "a\nb\n"),
+            ("p\nq\nr\n", "p\nX\nq\nr\n"),
+            ("1\n2\n3\n4\n", "1\n3\n2\n4\n"),
+            ("ab\nc\n", "b\nc\n"),
+        ] {
+            // The same counts as a diff of the untrimmed texts.
+            let input = InternedInput::new(
+                imara_diff::sources::byte_lines(a.as_bytes()),
+                imara_diff::sources::byte_lines(b.as_bytes()),
+            );
+            let d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
+            assert_eq!(
+                line_stat(a.as_bytes(), b.as_bytes()),
+                (d.count_additions() as usize, d.count_removals() as usize),
+                "{a:?} {b:?}"
+            );
+        }
     }
 }
