@@ -437,15 +437,10 @@ pub fn render(c: &Changes) -> String {
         }
     }
     s.push_str("\n## Commits\n\n");
+    // orch's own commits (only `.orchestration/`) are left out: the file must read the same
+    // after orch commits it.
     if c.commits.is_empty() {
         s.push_str("No commits changed code in this range.\n");
-    }
-    // orch's own commits (only `.orchestration/`) are left out, and not counted here either:
-    // the file must read the same after orch commits it.
-    if !c.commits.is_empty() {
-        s.push_str(&format!(
-            "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
-        ));
     } else {
         s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
         for x in &c.commits {
@@ -463,6 +458,9 @@ pub fn render(c: &Changes) -> String {
                     .unwrap_or_else(|| "—".into())
             ));
         }
+        s.push_str(&format!(
+            "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
+        ));
     }
     if c.patch {
         s.push_str("\n## Patch\n");

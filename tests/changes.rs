@@ -667,6 +667,10 @@ fn entering_review_writes_changes_md() {
         "{md}"
     );
     assert!(md.contains("| `lib.rs` | added | 1 | 0 |"), "{md}");
+    assert!(
+        md.contains(&format!("| `{}` | — | feature |", &head[..7])),
+        "the commit is listed: {md}"
+    );
 }
 
 #[test]
