@@ -824,37 +824,7 @@ pub fn phase_complete(
     override_reason: Option<&str>,
     from: Option<&str>,
 ) -> Result<Transition> {
-    p.require_task(code)?;
-    preflight(p)?;
-    let _lock = p.lock()?;
-    let s = active_session(p, code)?;
-    expect_phase(&s, from)?;
-    let (st, _) = stamp(p)?;
-    let checks = match p.workflow.phase(&s.current_phase) {
-        Some(ph) => check(p, code, ph, Some(&s))?,
-        None => vec![],
-    };
-    let d = rules::complete(
-        &s,
-        &p.workflow,
-        &p.config.workflow,
-        checks,
-        override_reason,
-        &st,
-        head(p)?.as_deref(),
-    )?;
-    let subject = format!(
-        "{} -> {}",
-        s.current_phase,
-        d.to.clone().unwrap_or_default()
-    );
-    let scaffold = p
-        .config
-        .workflow
-        .sync_files_on_phase_complete
-        .then(|| d.to.clone())
-        .flatten();
-    commit_decision(p, code, d, &subject, &st, scaffold.as_deref())
+    move_phase(p, code, None, override_reason, from)
 }
 
 pub fn phase_set(
@@ -864,8 +834,19 @@ pub fn phase_set(
     override_reason: Option<&str>,
     from: Option<&str>,
 ) -> Result<Transition> {
-    p.require_task(code)?;
     p.workflow.require(target)?;
+    move_phase(p, code, Some(target), override_reason, from)
+}
+
+/// Forward by one (`target` None) or to `target`, as the rules allow.
+fn move_phase(
+    p: &Project,
+    code: &TaskCode,
+    target: Option<&str>,
+    override_reason: Option<&str>,
+    from: Option<&str>,
+) -> Result<Transition> {
+    p.require_task(code)?;
     preflight(p)?;
     let _lock = p.lock()?;
     let s = active_session(p, code)?;
@@ -875,33 +856,20 @@ pub fn phase_set(
         Some(ph) => check(p, code, ph, Some(&s))?,
         None => vec![],
     };
-    let d = rules::set_phase(
-        &s,
-        &p.workflow,
-        &p.config.workflow,
-        target,
-        checks,
-        override_reason,
-        &st,
-        head(p)?.as_deref(),
-    )?;
-    let subject = format!(
-        "{} -> {}{}",
-        s.current_phase,
-        target,
-        if d.kind == rules::Kind::Reopen {
-            " (reopen)"
-        } else {
-            ""
-        }
-    );
-    let scaffold = p
-        .config
-        .workflow
-        .sync_files_on_phase_complete
-        .then(|| d.to.clone())
-        .flatten();
-    commit_decision(p, code, d, &subject, &st, scaffold.as_deref())
+    let (w, o, head) = (&p.workflow, &p.config.workflow, head(p)?);
+    let d = match target {
+        None => rules::complete(&s, w, o, checks, override_reason, &st, head.as_deref())?,
+        Some(t) => rules::set_phase(&s, w, o, t, checks, override_reason, &st, head.as_deref())?,
+    };
+    let reopen = if d.kind == rules::Kind::Reopen {
+        " (reopen)"
+    } else {
+        ""
+    };
+    let to = d.to.clone().unwrap_or_default();
+    let subject = format!("{} -> {to}{reopen}", s.current_phase);
+    let scaffold = o.sync_files_on_phase_complete.then_some(to.as_str());
+    commit_decision(p, code, d, &subject, &st, scaffold)
 }
 
 pub fn session_end(
