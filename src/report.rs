@@ -25,6 +25,8 @@ pub struct LogEntry {
     pub override_: bool,
     pub reason: Option<String>,
     pub session_key: Option<String>,
+    /// The execute phase's commit range, when this transition recorded or extended it.
+    pub execute_range: Option<crate::session::ExecuteRange>,
 }
 
 /// The commits that changed `<task>/session.json`, newest first, in `git log -- <path>` order.
@@ -49,6 +51,9 @@ pub fn log(p: &Project, code: &TaskCode) -> Result<Vec<LogEntry>> {
         let step = new
             .as_ref()
             .map(|n| verify::describe(old.as_ref(), n, &p.workflow));
+        let range = new.as_ref().and_then(|n| n.execute_range.clone());
+        let execute_range =
+            range.filter(|r| old.as_ref().and_then(|o| o.execute_range.as_ref()) != Some(r));
         out.push(LogEntry {
             commit: c.id.to_string(),
             date: c.date(),
@@ -60,6 +65,7 @@ pub fn log(p: &Project, code: &TaskCode) -> Result<Vec<LogEntry>> {
             override_: step.as_ref().is_some_and(|s| s.override_),
             reason: step.as_ref().and_then(|s| s.reason.clone()),
             session_key: step.map(|s| s.session_key),
+            execute_range,
         });
     }
     Ok(out)

@@ -334,6 +334,25 @@ fn execute_range_base_head_and_rework() {
     );
     let j = assert_matches_git(&e, "T-1", &before, &c2);
     assert_eq!(j["files"].as_array().unwrap().len(), 2);
+    // `orch log` shows where the range was recorded and extended.
+    e.commit_all("record the range");
+    let log = e.json(&["log", "T-1"]);
+    let ranges: Vec<(Value, Value)> = log["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["execute_range"].is_null())
+        .map(|t| {
+            (
+                t["execute_range"]["base"].clone(),
+                t["execute_range"]["head"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        ranges.contains(&(Value::from(before.clone()), Value::from(c2.clone()))),
+        "{log}"
+    );
 }
 
 #[test]

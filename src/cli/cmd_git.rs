@@ -37,8 +37,17 @@ pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
             (true, Some(r)) => format!("  {} {r}", out.paint(Tone::Warn, "override:")),
             _ => String::new(),
         };
+        let short = |c: &Option<String>| {
+            c.as_deref()
+                .map_or("…".to_string(), |c| c[..c.len().min(7)].to_string())
+        };
+        let range = e
+            .execute_range
+            .as_ref()
+            .map(|r| format!("  execute range {}..{}", short(&r.base), short(&r.head)))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "{}  {}  {}  {what}{ov}\n",
+            "{}  {}  {}  {what}{ov}{range}\n",
             out.paint(Tone::Dim, &e.commit[..7]),
             e.date,
             e.author
