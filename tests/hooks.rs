@@ -411,3 +411,21 @@ fn hook_without_orchestration_folder_passes() {
     e.ok(e.git(&["add", "-A"]));
     e.ok(e.git(&["commit", "-q", "-m", "drop orchestration"]));
 }
+
+#[test]
+fn hook_with_json_prints_one_document_on_success() {
+    let e = Env::new();
+    e.task_in("TSK-1", "intake");
+    e.write("msg", "plain\n");
+    for args in [
+        &["--json", "hook", "pre-commit"][..],
+        &["--json", "hook", "commit-msg", "msg"][..],
+    ] {
+        let out = e.ok(e.orch(args));
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|err| panic!("{args:?}: {err}: {out:?}"));
+        assert_eq!(doc["ok"], true, "{out}");
+        assert_eq!(doc["hook"], args[2], "{out}");
+    }
+    assert!(e.read("msg").contains("Orchestration-Task: TSK-1"));
+}
