@@ -429,3 +429,22 @@ fn hook_with_json_prints_one_document_on_success() {
     }
     assert!(e.read("msg").contains("Orchestration-Task: TSK-1"));
 }
+
+#[test]
+fn uninstall_without_hooks_says_they_were_absent() {
+    let e = Env::new();
+    let out = e.ok(e.orch(&["hooks", "uninstall"]));
+    assert!(!out.contains("removed"), "{out}");
+    assert!(
+        out.contains("was not installed; nothing to remove"),
+        "{out}"
+    );
+    let out = e.ok(e.orch(&["--json", "hooks", "uninstall"]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for h in doc["hooks"].as_array().unwrap() {
+        assert_eq!(h["action"], "absent", "{out}");
+    }
+    e.ok(e.orch(&["hooks", "install"]));
+    let out = e.ok(e.orch(&["hooks", "uninstall"]));
+    assert!(out.contains("pre-commit  removed"), "{out}");
+}

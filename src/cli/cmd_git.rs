@@ -127,6 +127,7 @@ pub fn hooks(cli: &Cli, out: &Out, h: &HooksCmd) -> Result<()> {
             ),
             "restored" => "your earlier hook is back in place".into(),
             "left" => "not orch's hook; left untouched".into(),
+            "absent" => "was not installed; nothing to remove".into(),
             _ => match &a.chained {
                 Some(c) => format!("chains {c}"),
                 None => String::new(),
