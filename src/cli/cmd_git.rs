@@ -72,11 +72,19 @@ fn range(p: &Project, range: Option<&str>) -> Result<(Vec<gix::ObjectId>, Vec<gi
 }
 
 pub fn verify(p: &Project, out: &Out, range_arg: Option<&str>, codes: &[String]) -> Result<()> {
-    for c in codes {
-        orch::code::TaskCode::parse(c)?;
-    }
+    let parsed = codes
+        .iter()
+        .map(|c| orch::code::TaskCode::parse(c))
+        .collect::<Result<Vec<_>>>()?;
     let (tips, hidden) = range(p, range_arg)?;
     let r = verify::verify(p, &tips, &hidden, codes)?;
+    // A mistyped code would otherwise verify nothing and pass: it must name a task that
+    // exists now or that the verified history touched.
+    for c in &parsed {
+        if !r.tasks.iter().any(|t| t == c.as_str()) {
+            p.require_task(c)?;
+        }
+    }
     report_verify(out, &r)
 }
 
