@@ -185,6 +185,11 @@ fn task_list_table_and_filters() {
     env.orch(&["task", "list", "--phase", "nope"])
         .fails(2)
         .stderr_contains("unknown phase \"nope\"");
+    // Filters that match nothing say so, rather than claiming there are no tasks at all.
+    env.orch(&["task", "list", "--phase", "plan"])
+        .succeeds()
+        .stdout_contains("No tasks match these filters")
+        .stdout_lacks("No tasks yet");
 }
 
 #[test]
@@ -229,6 +234,10 @@ fn events_timeline_and_type_filter() {
             "custom.note"
         ]
     );
+    env.orch(&["events", "TSK-1", "--type", "nothing.like.this"])
+        .succeeds()
+        .stdout_contains("TSK-1 has no events of type nothing.like.this")
+        .stdout_lacks("no events yet");
     // A type the phase does not declare is refused, naming the ones it does.
     env.unchanged(|env| {
         env.orch(&["event", "add", "plan.decision"])
