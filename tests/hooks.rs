@@ -448,3 +448,36 @@ fn uninstall_without_hooks_says_they_were_absent() {
     let out = e.ok(e.orch(&["hooks", "uninstall"]));
     assert!(out.contains("pre-commit  removed"), "{out}");
 }
+
+#[test]
+fn install_chains_without_force_and_force_only_settles_a_second_chained_hook() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::new();
+    let hooks = e.path(".git/hooks");
+    let user_hook = |text: &str| {
+        e.write(".git/hooks/pre-commit", text);
+        std::fs::set_permissions(
+            hooks.join("pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    };
+    let help = e.ok(e.orch(&["hooks", "install", "--help"]));
+    assert!(help.contains("orch-chained.old"), "{help}");
+    user_hook("#!/bin/sh\nexit 0\n# first\n");
+    e.ok(e.orch(&["hooks", "install"]));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained")
+        .contains("# first"));
+    // Another hook of the user's replaces orch's shim: a second chained hook needs --force.
+    user_hook("#!/bin/sh\nexit 0\n# second\n");
+    let o = e.orch(&["hooks", "install"]);
+    assert_eq!(o.status.code(), Some(5), "{}", Env::stderr(&o));
+    e.ok(e.orch(&["hooks", "install", "--force"]));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained")
+        .contains("# second"));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained.old")
+        .contains("# first"));
+}
