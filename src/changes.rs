@@ -106,9 +106,42 @@ fn in_execute(p: &Project, s: &Session) -> bool {
             .is_some_and(|e| e.name == s.current_phase)
 }
 
-/// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name.
+/// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name, optionally
+/// followed by `~N`, `^` or `^N` as in git (`HEAD~3`, `main^2`).
 pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     let spec = spec.trim();
+    if let Some(pos) = spec.rfind(['~', '^']).filter(|&p| p > 0) {
+        let (base, op) = (&spec[..pos], &spec[pos + 1..]);
+        let n: usize = if op.is_empty() {
+            1
+        } else {
+            op.parse().map_err(|_| {
+                Error::usage(format!(
+                    "{spec:?} does not name a commit in this repository"
+                ))
+                .with_hint("after ~ or ^ give a number of parents, e.g. HEAD~3 or main^2")
+            })?
+        };
+        let mut id = resolve_commit(repo, base)?;
+        let first_parent_steps = if spec[pos..].starts_with('~') {
+            n
+        } else {
+            n.min(1)
+        };
+        let parent_index = if spec[pos..].starts_with('~') {
+            0
+        } else {
+            n.saturating_sub(1)
+        };
+        for _ in 0..first_parent_steps {
+            let parents = crate::git::history::commit_tree_parents(repo, id)?.1;
+            id = *parents.get(parent_index).ok_or_else(|| {
+                Error::usage(format!("{spec:?}: commit {id} has no such parent"))
+                    .with_hint("check the history with `git log --oneline --graph`")
+            })?;
+        }
+        return Ok(id);
+    }
     let not_found = || {
         Error::usage(format!(
             "{spec:?} does not name a commit in this repository"

@@ -150,6 +150,8 @@ pub fn uninstall(dir: &Path) -> Result<Vec<HookAction>> {
         let chained = dir.join(format!("{name}{CHAINED}"));
         let action = if exists(&path) && !is_ours(&path) {
             "left"
+        } else if !exists(&path) && !exists(&chained) {
+            "absent"
         } else {
             if exists(&path) {
                 std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;

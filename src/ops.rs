@@ -315,6 +315,10 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     if req.title.trim().is_empty() {
         return Err(Error::usage("the task needs a title: pass --title \"...\""));
     }
+    if req.tags.iter().any(|t| t.trim().is_empty()) {
+        return Err(Error::usage("--tag needs a non-empty value")
+            .with_hint("pass --tag NAME once per tag, or leave --tag out"));
+    }
     preflight(p)?;
     let _lock = p.lock()?;
     let (st, _) = stamp(p)?;

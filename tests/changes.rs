@@ -804,3 +804,27 @@ fn links_are_recorded_without_touching_the_rest() {
     let o = e.orch(&["task", "link", "T-7", "--commit", "not-hex"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn base_and_head_take_parent_suffixes_like_git() {
+    let e = Env::new(false);
+    e.task_in_execute("T-9");
+    e.write("a.txt", "a\n");
+    e.commit_all("one");
+    e.write("b.txt", "b\n");
+    e.commit_all("two");
+    let base = e.git(&["rev-parse", "HEAD~2"]).trim().to_string();
+    let head = e.git(&["rev-parse", "HEAD^"]).trim().to_string();
+    let out = e.orch_ok(&[
+        "changes", "T-9", "--stdout", "--base", "HEAD~2", "--head", "HEAD^",
+    ]);
+    assert!(
+        out.contains(&format!("`{}`..`{}`", &base[..7], &head[..7])),
+        "{out}"
+    );
+    assert!(out.contains("`a.txt`") && !out.contains("`b.txt`"), "{out}");
+    let o = e.orch(&["changes", "T-9", "--stdout", "--base", "HEAD~999"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"HEAD~999\""), "{err}");
+}

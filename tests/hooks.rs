@@ -277,3 +277,73 @@ fn hook_without_orchestration_folder_passes() {
     e.ok(e.git(&["add", "-A"]));
     e.ok(e.git(&["commit", "-q", "-m", "drop orchestration"]));
 }
+
+#[test]
+fn hook_with_json_prints_one_document_on_success() {
+    let e = Env::new();
+    e.task_in("TSK-1", "intake");
+    e.write("msg", "plain\n");
+    for args in [
+        &["--json", "hook", "pre-commit"][..],
+        &["--json", "hook", "commit-msg", "msg"][..],
+    ] {
+        let out = e.ok(e.orch(args));
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|err| panic!("{args:?}: {err}: {out:?}"));
+        assert_eq!(doc["ok"], true, "{out}");
+        assert_eq!(doc["hook"], args[2], "{out}");
+    }
+    assert!(e.read("msg").contains("Orchestration-Task: TSK-1"));
+}
+
+#[test]
+fn uninstall_without_hooks_says_they_were_absent() {
+    let e = Env::new();
+    let out = e.ok(e.orch(&["hooks", "uninstall"]));
+    assert!(!out.contains("removed"), "{out}");
+    assert!(
+        out.contains("was not installed; nothing to remove"),
+        "{out}"
+    );
+    let out = e.ok(e.orch(&["--json", "hooks", "uninstall"]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for h in doc["hooks"].as_array().unwrap() {
+        assert_eq!(h["action"], "absent", "{out}");
+    }
+    e.ok(e.orch(&["hooks", "install"]));
+    let out = e.ok(e.orch(&["hooks", "uninstall"]));
+    assert!(out.contains("pre-commit  removed"), "{out}");
+}
+
+#[test]
+fn install_chains_without_force_and_force_only_settles_a_second_chained_hook() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::new();
+    let hooks = e.path(".git/hooks");
+    let user_hook = |text: &str| {
+        e.write(".git/hooks/pre-commit", text);
+        std::fs::set_permissions(
+            hooks.join("pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    };
+    let help = e.ok(e.orch(&["hooks", "install", "--help"]));
+    assert!(help.contains("orch-chained.old"), "{help}");
+    user_hook("#!/bin/sh\nexit 0\n# first\n");
+    e.ok(e.orch(&["hooks", "install"]));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained")
+        .contains("# first"));
+    // Another hook of the user's replaces orch's shim: a second chained hook needs --force.
+    user_hook("#!/bin/sh\nexit 0\n# second\n");
+    let o = e.orch(&["hooks", "install"]);
+    assert_eq!(o.status.code(), Some(5), "{}", Env::stderr(&o));
+    e.ok(e.orch(&["hooks", "install", "--force"]));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained")
+        .contains("# second"));
+    assert!(e
+        .read(".git/hooks/pre-commit.orch-chained.old")
+        .contains("# first"));
+}

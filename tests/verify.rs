@@ -301,3 +301,23 @@ fn report_lists_code_commits_by_phase() {
         .iter()
         .any(|a| a["name"] == "PLAN.md"));
 }
+
+#[test]
+fn verify_of_an_unknown_task_code_is_a_usage_error_not_a_pass() {
+    let e = Env::new();
+    e.task_in("TSK-1", "plan");
+    let (code, v) = verify_json(&e, &["TSK-TYPO"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["ok"], false, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("unknown task TSK-TYPO"), "{msg}");
+    // A task that exists, or one only the history still holds, verifies as before.
+    let (code, v) = verify_json(&e, &["TSK-1"]);
+    assert_eq!(code, 0, "{v}");
+    std::fs::remove_dir_all(e.path(".orchestration/tasks/TSK-1")).unwrap();
+    e.ok(e.git(&["add", "-A"]));
+    e.ok(e.git(&["commit", "-q", "-m", "drop the task"]));
+    let (code, v) = verify_json(&e, &["TSK-1"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["transitions"].as_u64().unwrap() > 0, "{v}");
+}

@@ -178,7 +178,8 @@ pub enum TaskCmd {
 pub enum HooksCmd {
     /// Install pre-commit, commit-msg and pre-push hooks
     Install {
-        /// Replace hooks that are not orch's (they are kept and restored on uninstall)
+        /// Install even when <name>.orch-chained already holds a kept hook (it moves to
+        /// <name>.orch-chained.old); a hook that is not orch's is always kept and chained
         #[arg(long)]
         force: bool,
     },

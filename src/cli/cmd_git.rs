@@ -81,11 +81,19 @@ fn range(p: &Project, range: Option<&str>) -> Result<(Vec<gix::ObjectId>, Vec<gi
 }
 
 pub fn verify(p: &Project, out: &Out, range_arg: Option<&str>, codes: &[String]) -> Result<()> {
-    for c in codes {
-        orch::code::TaskCode::parse(c)?;
-    }
+    let parsed = codes
+        .iter()
+        .map(|c| orch::code::TaskCode::parse(c))
+        .collect::<Result<Vec<_>>>()?;
     let (tips, hidden) = range(p, range_arg)?;
     let r = verify::verify(p, &tips, &hidden, codes)?;
+    // A mistyped code would otherwise verify nothing and pass: it must name a task that
+    // exists now or that the verified history touched.
+    for c in &parsed {
+        if !r.tasks.iter().any(|t| t == c.as_str()) {
+            p.require_task(c)?;
+        }
+    }
     report_verify(out, &r)
 }
 
@@ -136,6 +144,7 @@ pub fn hooks(cli: &Cli, out: &Out, h: &HooksCmd) -> Result<()> {
             ),
             "restored" => "your earlier hook is back in place".into(),
             "left" => "not orch's hook; left untouched".into(),
+            "absent" => "was not installed; nothing to remove".into(),
             _ => match &a.chained {
                 Some(c) => format!("chains {c}"),
                 None => String::new(),
@@ -156,24 +165,40 @@ fn open_for_hook(cli: &Cli) -> Result<Option<Project>> {
 }
 
 pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
+    let changed = run_hook(cli, name, args)?;
+    // Hooks print nothing on success; `--json` still promises one document on stdout.
+    if out.json {
+        let mut doc = serde_json::json!({ "hook": name });
+        if let Some(c) = changed {
+            doc["trailers_added"] = c.into();
+        }
+        out.json_ok(&doc, &[]);
+    }
+    Ok(())
+}
+
+/// Runs one hook; for commit-msg, whether trailers were added to the message.
+fn run_hook(cli: &Cli, name: &str, args: &[String]) -> Result<Option<bool>> {
     match name {
         "pre-commit" => {
             let Some(p) = open_for_hook(cli)? else {
-                return Ok(());
+                return Ok(None);
             };
-            hooks::pre_commit(&p)
+            hooks::pre_commit(&p).map(|()| None)
         }
         "commit-msg" => {
             let Some(file) = args.first() else {
-                return Err(Error::usage(
-                    "orch hook commit-msg needs the message file git passes",
-                ));
+                return Err(
+                    Error::usage("orch hook commit-msg needs the message file git passes")
+                        .with_hint(
+                            "run it as `orch hook commit-msg <file>`, as the installed hook does",
+                        ),
+                );
             };
             let Some(p) = open_for_hook(cli)? else {
-                return Ok(());
+                return Ok(Some(false));
             };
-            hooks::commit_msg(&p, &super::cwd(cli)?.join(file))?;
-            Ok(())
+            hooks::commit_msg(&p, &super::cwd(cli)?.join(file)).map(Some)
         }
         "pre-push" => {
             let remote = args.first().map(String::as_str).unwrap_or("origin");
@@ -182,21 +207,18 @@ pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
                 Error::runtime(format!("cannot read the refs git sends on stdin: {e}"))
             })?;
             let Some(p) = open_for_hook(cli)? else {
-                return Ok(());
+                return Ok(None);
             };
             let r = hooks::pre_push(&p, remote, &input)?;
             if r.ok() {
-                return Ok(());
+                return Ok(None);
             }
             Err(Error::validation(format!("push to {remote} refused: {}", r.verdict()))
                 .with_hint("fix the commits listed (see `orch verify`), or push with --no-verify to bypass")
                 .with_diagnostics(r.violations.iter().map(|v| v.to_diagnostic()).collect()))
         }
-        other => {
-            let _ = out;
-            Err(Error::usage(format!("unknown hook {other:?}"))
-                .with_hint("orch handles pre-commit, commit-msg and pre-push"))
-        }
+        other => Err(Error::usage(format!("unknown hook {other:?}"))
+            .with_hint("orch handles pre-commit, commit-msg and pre-push")),
     }
 }
 

@@ -199,7 +199,12 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
                     &[],
                 );
             } else if evs.is_empty() {
-                out.say(&format!("{code} has no events yet"));
+                match type_ {
+                    Some(t) => out.say(&format!(
+                        "{code} has no events of type {t}; `orch events {code}` shows them all"
+                    )),
+                    None => out.say(&format!("{code} has no events yet")),
+                }
             } else {
                 for e in &evs {
                     let payload = if e.payload.as_object().is_some_and(|o| o.is_empty())
@@ -333,6 +338,8 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
             )?;
             if out.json {
                 out.json_ok(&serde_json::json!({ "tasks": tasks }), &[]);
+            } else if tasks.is_empty() && (phase.is_some() || sprint.is_some() || *active) {
+                out.say("No tasks match these filters; `orch task list` shows every task.");
             } else {
                 task_table(out, &tasks, p.current_task()?.as_ref().map(|c| c.as_str()));
             }

@@ -449,6 +449,13 @@ fn usage_errors_exit_2_without_a_panic() {
         env.orch(&["task", "new", "T2", "--title", "  "])
             .fails(2)
             .stderr_contains("title");
+        let out = env
+            .orch(&[
+                "task", "new", "T2", "--title", "t", "--tag", "ui", "--tag", "",
+            ])
+            .fails(2)
+            .stderr_contains("--tag needs a non-empty value");
+        one_sentence(&out);
     });
     env.orch(&["--help"])
         .succeeds()

@@ -185,6 +185,11 @@ fn task_list_table_and_filters() {
     env.orch(&["task", "list", "--phase", "nope"])
         .fails(2)
         .stderr_contains("unknown phase \"nope\"");
+    // Filters that match nothing say so, rather than claiming there are no tasks at all.
+    env.orch(&["task", "list", "--phase", "plan"])
+        .succeeds()
+        .stdout_contains("No tasks match these filters")
+        .stdout_lacks("No tasks yet");
 }
 
 #[test]
@@ -229,6 +234,10 @@ fn events_timeline_and_type_filter() {
             "custom.note"
         ]
     );
+    env.orch(&["events", "TSK-1", "--type", "nothing.like.this"])
+        .succeeds()
+        .stdout_contains("TSK-1 has no events of type nothing.like.this")
+        .stdout_lacks("no events yet");
     // A type the phase does not declare is refused, naming the ones it does.
     env.unchanged(|env| {
         env.orch(&["event", "add", "plan.decision"])
@@ -411,4 +420,63 @@ fn demo_walks_a_throwaway_repository() {
         .succeeds()
         .json();
     assert!(doc.ok && doc.task == "DEMO-1" && doc.events > 10, "{doc:?}");
+}
+
+/// Splits one README shell line into words: '…' and "…" quoting, `#` comments.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quote, mut any) = (vec![], String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => (quote, any) = (Some(c), true),
+            (None, '#') if !any && cur.is_empty() => break,
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+#[test]
+fn readme_walkthrough_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("## Walkthrough").nth(1).unwrap();
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let env = Env::git_only();
+    let mut ran = 0;
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let words = shell_words(line);
+        match words[0].as_str() {
+            "orch" => {
+                let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+                env.orch(&args).succeeds();
+                ran += 1;
+            }
+            "$EDITOR" => {
+                env.write(
+                    &words[1],
+                    "# Context\n\nThe timeout is set in src/auth.rs:40.\n",
+                );
+            }
+            other => panic!("unexpected walkthrough line starting with {other}: {line}"),
+        }
+    }
+    assert!(ran >= 10, "only {ran} orch commands in the walkthrough");
+    assert!(!env.session("TSK-1").active);
 }
