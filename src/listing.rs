@@ -6,7 +6,7 @@
 use crate::code::TaskCode;
 use crate::ops::TaskSummary;
 use crate::project::{read_doc, read_session, ORCH_DIR};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const CACHE_FILE: &str = "task-list-v2.tsv";
 
@@ -14,14 +14,33 @@ const CACHE_FILE: &str = "task-list-v2.tsv";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp(i64, u64, u64);
 
-fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::symlink_metadata(path).ok()?;
-    Some(Stamp(
-        m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-        m.size(),
-        m.ino(),
-    ))
+/// Stat data of `<code>/<file>` below the open tasks folder. Resolving a short path relative
+/// to an open folder is what makes 20,000 of these cheap enough to list 10,000 tasks.
+fn stamp_at(dir: &std::fs::File, code: &str, file: &str) -> Option<Stamp> {
+    use std::os::fd::AsRawFd;
+    let mut rel = Vec::with_capacity(code.len() + file.len() + 2);
+    rel.extend_from_slice(code.as_bytes());
+    rel.push(b'/');
+    rel.extend_from_slice(file.as_bytes());
+    let rel = std::ffi::CString::new(rel).ok()?;
+    // SAFETY: `st` is plain old data filled in by the call; `rel` is NUL-terminated and the
+    // folder's descriptor stays open for the duration of the call.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            rel.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    (rc == 0).then(|| {
+        Stamp(
+            st.st_mtime as i64 * 1_000_000_000 + st.st_mtime_nsec as i64,
+            st.st_size as u64,
+            st.st_ino as u64,
+        )
+    })
 }
 
 /// One cached task: a line of tab-separated fields (text fields escaped), parsed in place.
@@ -203,6 +222,8 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
         .min(8);
     let chunk = codes.len().div_ceil(threads).max(1);
     let cache_ref = &cache;
+    let folder = std::fs::File::open(tasks_dir).ok();
+    let folder = folder.as_ref();
     // Each result: the summary, its stamps, and whether it may be cached and was re-read.
     type Row = (TaskSummary, Option<Stamp>, Option<Stamp>, bool, bool);
     let results: Vec<Row> = std::thread::scope(|sc| {
@@ -212,9 +233,13 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
                 sc.spawn(move || {
                     part.iter()
                         .map(|code| {
-                            let dir: PathBuf = tasks_dir.join(code.as_str());
-                            let t = stamp(&dir.join("TASK.md"));
-                            let s = stamp(&dir.join("session.json"));
+                            let (t, s) = match folder {
+                                Some(f) => (
+                                    stamp_at(f, code.as_str(), "TASK.md"),
+                                    stamp_at(f, code.as_str(), "session.json"),
+                                ),
+                                None => (None, None),
+                            };
                             if let Ok(i) = cache_ref.binary_search_by(|c| c.code.cmp(code.as_str()))
                             {
                                 let c = &cache_ref[i];
@@ -222,7 +247,7 @@ pub fn summaries(tasks_dir: &Path, cache_dir: &Path, codes: &[TaskCode]) -> Vec<
                                     return (c.summary(), t, s, true, false);
                                 }
                             }
-                            let (sum, ok) = summarize(&dir, code);
+                            let (sum, ok) = summarize(&tasks_dir.join(code.as_str()), code);
                             let keep = ok && !is_recent(t, now_ns) && !is_recent(s, now_ns);
                             (sum, t, s, keep, true)
                         })

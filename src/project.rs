@@ -163,7 +163,7 @@ impl Project {
             .flatten()
             .filter_map(|e| e.file_name().to_str().and_then(|n| TaskCode::parse(n).ok()))
             .collect();
-        codes.sort();
+        codes.sort_unstable();
         Ok(codes)
     }
 

@@ -480,3 +480,52 @@ fn readme_walkthrough_runs_as_written() {
     assert!(ran >= 10, "only {ran} orch commands in the walkthrough");
     assert!(!env.session("TSK-1").active);
 }
+
+/// `task list` serves unchanged tasks from a cache in the git dir; an edit made in place
+/// (same inode, as many editors save) must still be seen, and so must a phase change.
+#[test]
+fn task_list_cache_sees_in_place_edits() {
+    let env = Env::started("TSK-1");
+    let old = "2020-01-01 00:00:00";
+    let age = |env: &Env| {
+        for f in ["TASK.md", "session.json"] {
+            let p = env.task_file("TSK-1", f);
+            let st = std::process::Command::new("touch")
+                .args(["-d", old])
+                .arg(&p)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    };
+    age(&env);
+    let out = env.orch(&["task", "list"]).succeeds();
+    assert!(out.stdout.contains("Fix login"), "{}", out.stdout);
+    assert!(
+        env.path(".git/orchestration/cache").is_dir(),
+        "the first listing fills the cache"
+    );
+    // Rewrite TASK.md in place: same file, new title.
+    let path = env.task_file("TSK-1", "TASK.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("Fix login", "Mend login", 1);
+    assert_ne!(text, edited, "the fixture's title changed");
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(edited.as_bytes()).unwrap();
+    }
+    let out = env.orch(&["task", "list"]).succeeds();
+    assert!(out.stdout.contains("Mend login"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Fix login"), "{}", out.stdout);
+    // A transition moves the phase shown.
+    age(&env);
+    env.orch(&["task", "list"]).succeeds();
+    env.orch(&["phase", "complete", "TSK-1"]).succeeds();
+    let out = env.orch(&["task", "list"]).succeeds();
+    assert!(out.stdout.contains("research"), "{}", out.stdout);
+}
