@@ -227,6 +227,16 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Event(EventCmd::Add { args, data, commit }) => {
             let p = open(cli)?;
             let (code, ty) = code_and(args);
+            // Event types always have a dot (`research.finding`, `custom.note`); a lone task
+            // code means the type was left out.
+            if code.is_none() && !ty.contains('.') {
+                if let Ok(c) = TaskCode::parse(ty) {
+                    if p.task_exists(&c) {
+                        return Err(Error::usage(format!("event add {c}: the event TYPE is missing"))
+                            .with_hint(format!("run `orch event add {c} <type>`, e.g. `orch event add {c} custom.note --data '{{\"text\":\"...\"}}'`")));
+                    }
+                }
+            }
             let code = p.resolve_code(code)?;
             let r = ops::event_add(&p, &code, ty, data.as_deref(), *commit)?;
             if out.json {

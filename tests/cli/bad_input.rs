@@ -462,3 +462,14 @@ fn usage_errors_exit_2_without_a_panic() {
         .stdout_contains("Usage: orch");
     env.orch(&["--version"]).succeeds().stdout_contains("orch ");
 }
+
+#[test]
+fn event_add_with_only_a_task_code_names_the_missing_type() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        env.orch(&["event", "add", "TSK-1"])
+            .fails(2)
+            .stderr_contains("the event TYPE is missing")
+            .stderr_contains("orch event add TSK-1 <type>");
+    });
+}
