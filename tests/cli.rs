@@ -10,6 +10,8 @@ mod bad_input;
 mod example;
 #[path = "cli/git_layer.rs"]
 mod git_layer;
+#[path = "cli/help.rs"]
+mod help;
 #[path = "cli/journey.rs"]
 mod journey;
 #[path = "cli/json_output.rs"]

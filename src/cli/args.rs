@@ -9,16 +9,21 @@ use std::path::PathBuf;
 #[command(name = "orch", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
     /// Run as if orch was started in <DIR> (like git -C)
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub dir: Option<PathBuf>,
     /// Print one JSON document on stdout instead of human output
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// Never colour the output (NO_COLOR is honoured too)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
     /// Print only errors
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
