@@ -193,3 +193,60 @@ fn a_bad_session_key_is_refused() {
         .fails(2)
         .stderr_contains("already used");
 }
+
+/// On a terminal, `session start` on an active session asks instead of failing. The terminal
+/// is a real pseudo-terminal made by `script`.
+#[test]
+fn terminal_prompt_offers_continue_restart_new() {
+    let tty = |env: &Env, answer: &str| -> (Option<i32>, String) {
+        let cmdline = format!("{BIN} session start TSK-1");
+        let mut c = hermetic("script", &env.home);
+        c.current_dir(&env.root)
+            .args(["-qec", &cmdline, "/dev/null"])
+            .env("ORCH_NOW", env.now())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("script runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(answer.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let env = Env::started("TSK-1");
+    env.advance_to("TSK-1", "plan");
+    let key = env.session("TSK-1").session_key;
+
+    let before = env.fingerprint();
+    let (code, text) = tty(&env, "q\n");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("[c]ontinue"), "the prompt is shown: {text}");
+    assert_eq!(env.fingerprint(), before, "quitting changes nothing");
+
+    let (code, text) = tty(&env, "c\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("Continuing session"), "{text}");
+    assert_eq!(env.session("TSK-1").session_key, key);
+
+    let (code, text) = tty(&env, "n\n");
+    assert_eq!(code, Some(0), "{text}");
+    let s = env.session("TSK-1");
+    assert_eq!(s.current_phase, "plan", "a new session stays in the phase");
+    assert_ne!(s.session_key, key);
+    assert_eq!(s.previous_sessions.len(), 1);
+
+    let (code, text) = tty(&env, "r\n");
+    assert_eq!(code, Some(0), "{text}");
+    let s = env.session("TSK-1");
+    assert_eq!(
+        s.current_phase, "intake",
+        "a restart goes back to the first phase"
+    );
+    assert_eq!(s.previous_sessions.len(), 2);
+}
