@@ -119,6 +119,29 @@ fn scaffold_dates(session: Option<&Session>, task_dir: &Path) -> Vec<String> {
     out
 }
 
+/// Runs `f` with the task folder in the working tree as the artifact source.
+fn on_disk<R>(
+    p: &Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+    vars: &Vars,
+    f: impl FnOnce(&DiskSource, &validate::Context) -> R,
+) -> R {
+    let dir = p.task_dir(code);
+    let task_dir = p.task_rel(code);
+    let ctx = validate::Context {
+        templates: &p.templates,
+        vars,
+        dates: scaffold_dates(session, &dir),
+        task_dir: &task_dir,
+    };
+    let src = DiskSource {
+        task_dir: dir,
+        root: p.root.clone(),
+    };
+    f(&src, &ctx)
+}
+
 /// The checks of `phase` for a task, against the working tree.
 pub fn check(
     p: &Project,
@@ -128,18 +151,9 @@ pub fn check(
 ) -> Result<Vec<Diagnostic>> {
     let doc = p.load_doc(code).ok();
     let v = vars(p, code, doc.as_ref(), &phase.name)?;
-    let dir = p.task_dir(code);
-    let ctx = validate::Context {
-        templates: &p.templates,
-        vars: &v,
-        dates: scaffold_dates(session, &dir),
-        task_dir: &p.task_rel(code),
-    };
-    let src = DiskSource {
-        task_dir: dir,
-        root: p.root.clone(),
-    };
-    Ok(validate::check_phase(&src, phase, &ctx))
+    Ok(on_disk(p, code, session, &v, |src, ctx| {
+        validate::check_phase(src, phase, ctx)
+    }))
 }
 
 pub fn next_step(p: &Project, code: &TaskCode, session: Option<&Session>) -> Result<NextStep> {
@@ -163,31 +177,22 @@ pub fn next_step(p: &Project, code: &TaskCode, session: Option<&Session>) -> Res
             p.workflow.source, phase.name
         ))
     })?;
-    let dir = p.task_dir(code);
-    let ctx = validate::Context {
-        templates: &p.templates,
-        vars: &v,
-        dates: scaffold_dates(session, &dir),
-        task_dir: &p.task_rel(code),
-    };
-    let src = DiskSource {
-        task_dir: dir,
-        root: p.root.clone(),
-    };
-    let artifacts = phase
-        .def
-        .artifacts
-        .required
-        .iter()
-        .map(|a| (a, true))
-        .chain(phase.def.artifacts.optional.iter().map(|a| (a, false)))
-        .map(|(a, required)| ArtifactStatus {
-            name: a.name.clone(),
-            path: format!("{}/{}", p.task_rel(code), a.name),
-            required,
-            present: validate::artifact_problem(&src, a, &ctx).is_none(),
-        })
-        .collect();
+    let artifacts = on_disk(p, code, session, &v, |src, ctx| {
+        phase
+            .def
+            .artifacts
+            .required
+            .iter()
+            .map(|a| (a, true))
+            .chain(phase.def.artifacts.optional.iter().map(|a| (a, false)))
+            .map(|(a, required)| ArtifactStatus {
+                name: a.name.clone(),
+                path: format!("{}/{}", p.task_rel(code), a.name),
+                required,
+                present: validate::artifact_problem(src, a, ctx).is_none(),
+            })
+            .collect::<Vec<_>>()
+    });
     let active = session.is_some_and(|s| s.active);
     let command = if !active {
         format!("orch session start {code}")
