@@ -11,7 +11,7 @@ use crate::code::TaskCode;
 use crate::git::diff::{self, FileDiff, Stat, Status};
 use crate::project::{Project, ORCH_DIR};
 use crate::session::{ExecuteRange, Session};
-use crate::store::{self, Write_};
+use crate::store::{self, FileWrite};
 use crate::{Error, Result};
 use gix::ObjectId;
 use serde::Serialize;
@@ -532,7 +532,7 @@ fn commit_message(code: &TaskCode, subject: &str, s: Option<&Session>) -> String
 
 /// The regenerated CHANGES.md to include in a transition, if there is anything to write:
 /// nothing when the task never reached execute. Keeps the `--patch` form of an existing file.
-pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Write_>> {
+pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<FileWrite>> {
     if recorded_range(s).is_none() {
         return Ok(None);
     }
@@ -546,7 +546,7 @@ pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option
     if old.as_deref() == Some(text.as_str()) {
         return Ok(None);
     }
-    Ok(Some(Write_ {
+    Ok(Some(FileWrite {
         path,
         bytes: text.into_bytes(),
     }))
@@ -588,7 +588,7 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
     let rel = p.task_rel(code);
     let mut writes = Vec::new();
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        writes.push(Write_ {
+        writes.push(FileWrite {
             path,
             bytes: text.into_bytes(),
         });
@@ -609,7 +609,7 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
         };
         if s.execute_range.as_ref() != Some(&new) {
             s.execute_range = Some(new);
-            writes.push(Write_ {
+            writes.push(FileWrite {
                 path: dir.join("session.json"),
                 bytes: s.to_json().into_bytes(),
             });

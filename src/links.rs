@@ -268,7 +268,7 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
     );
     let applied = store::apply(
         p,
-        vec![store::Write_ {
+        vec![store::FileWrite {
             path,
             bytes: new_text.into_bytes(),
         }],

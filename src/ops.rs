@@ -6,7 +6,7 @@ use crate::event::Event;
 use crate::project::{Project, ORCH_DIR};
 use crate::rules::{self, Decision, Stamp, StartMode};
 use crate::session::{Override, Session};
-use crate::store::{self, Write_};
+use crate::store::{self, FileWrite};
 use crate::task::TaskDoc;
 use crate::templates::Vars;
 use crate::validate::{self, Diagnostic, DiskSource};
@@ -392,7 +392,7 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     let rel = p.task_rel(&code);
     let applied = store::apply(
         p,
-        vec![Write_ {
+        vec![FileWrite {
             path: dir.join("TASK.md"),
             bytes: text.into_bytes(),
         }],
@@ -516,7 +516,7 @@ pub fn read_events(p: &Project, code: &TaskCode) -> Result<Vec<Event>> {
     }
 }
 
-fn events_with(p: &Project, code: &TaskCode, new: &[Event]) -> Result<Write_> {
+fn events_with(p: &Project, code: &TaskCode, new: &[Event]) -> Result<FileWrite> {
     let path = p.task_dir(code).join("events.jsonl");
     let mut bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -529,7 +529,7 @@ fn events_with(p: &Project, code: &TaskCode, new: &[Event]) -> Result<Write_> {
     for e in new {
         bytes.extend_from_slice(e.to_line().as_bytes());
     }
-    Ok(Write_ { path, bytes })
+    Ok(FileWrite { path, bytes })
 }
 
 pub fn events(p: &Project, code: &TaskCode, type_: Option<&str>) -> Result<Vec<Event>> {
@@ -633,7 +633,7 @@ fn commit_decision(
     scaffold_phase: Option<&str>,
 ) -> Result<Transition> {
     let dir = p.task_dir(code);
-    let mut writes = vec![Write_ {
+    let mut writes = vec![FileWrite {
         path: dir.join("session.json"),
         bytes: d.session.to_json().into_bytes(),
     }];
@@ -661,7 +661,7 @@ fn commit_decision(
                 continue;
             };
             if std::fs::symlink_metadata(&path).is_err() {
-                writes.push(Write_ {
+                writes.push(FileWrite {
                     path,
                     bytes: p.templates.render(t, &v)?.into_bytes(),
                 });

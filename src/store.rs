@@ -48,7 +48,7 @@ fn journal_dir(p: &Project) -> PathBuf {
 }
 
 /// A file to write: absolute path and new content.
-pub struct Write_ {
+pub struct FileWrite {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
 }
@@ -62,7 +62,7 @@ pub struct Applied {
 /// holds the project lock.
 pub fn apply(
     p: &Project,
-    writes: Vec<Write_>,
+    writes: Vec<FileWrite>,
     commit_paths: &[&str],
     commit: Option<&str>,
 ) -> Result<Applied> {

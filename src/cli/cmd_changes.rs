@@ -1,6 +1,6 @@
 //! Commands about the work itself: changes (CHANGES.md) and task links.
 
-use super::render::{Out, Tone};
+use super::render::{commit_note, Out, Tone};
 use orch::changes::{self, Options};
 use orch::project::Project;
 use orch::Result;
@@ -33,11 +33,7 @@ pub fn changes(
     let what = if !w.changed {
         format!("{} is up to date ({})", w.path, w.summary)
     } else {
-        let commit = w
-            .commit
-            .as_ref()
-            .map(|c| format!(" (commit {})", &c[..7]))
-            .unwrap_or_default();
+        let commit = commit_note(w.commit.as_ref());
         format!("Wrote {}: {}{commit}", w.path, w.summary)
     };
     out.say(&format!("{} {what}", out.paint(Tone::Good, "✓")));
@@ -88,11 +84,7 @@ pub fn link(
     if out.json {
         out.json_ok(&r, &[]);
     } else if r.added {
-        let commit = r
-            .commit
-            .as_ref()
-            .map(|c| format!(" (commit {})", &c[..7]))
-            .unwrap_or_default();
+        let commit = commit_note(r.commit.as_ref());
         out.say(&format!(
             "{} Linked {} {} to {code}{commit}",
             out.paint(Tone::Good, "✓"),

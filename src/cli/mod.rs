@@ -125,11 +125,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
                     r.root
                 ));
             } else {
-                let commit = r
-                    .commit
-                    .as_ref()
-                    .map(|c| format!(" (commit {})", &c[..7]))
-                    .unwrap_or_default();
+                let commit = render::commit_note(r.commit.as_ref());
                 out.say(&format!(
                     "{} Initialised .orchestration/ in {}{commit}",
                     out.paint(Tone::Good, "✓"),
@@ -243,7 +239,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
                 out.json_ok(&r, &[]);
             } else {
                 let note = match &r.commit {
-                    Some(c) => format!(" (commit {})", &c[..7]),
+                    Some(_) => render::commit_note(r.commit.as_ref()),
                     None => " (travels with the task's next commit)".into(),
                 };
                 out.say(&format!(
@@ -304,11 +300,7 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
             if out.json {
                 out.json_ok(&r, &[]);
             } else {
-                let commit = r
-                    .commit
-                    .as_ref()
-                    .map(|c| format!(" (commit {})", &c[..7]))
-                    .unwrap_or_default();
+                let commit = render::commit_note(r.commit.as_ref());
                 out.say(&format!(
                     "{} Created {} at {}{commit}",
                     out.paint(Tone::Good, "✓"),

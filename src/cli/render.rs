@@ -8,6 +8,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::io::{IsTerminal, Write};
 
+/// ` (commit abc1234)` after a line that made a commit, nothing otherwise.
+pub fn commit_note(commit: Option<&String>) -> String {
+    commit
+        .map(|c| format!(" (commit {})", &c[..c.len().min(7)]))
+        .unwrap_or_default()
+}
+
 pub struct Out {
     pub json: bool,
     pub quiet: bool,
@@ -199,11 +206,7 @@ impl Out {
             return;
         }
         self.warnings(&t.warnings);
-        let commit = t
-            .commit
-            .as_ref()
-            .map(|c| format!(" (commit {})", &c[..c.len().min(7)]))
-            .unwrap_or_default();
+        let commit = commit_note(t.commit.as_ref());
         let line = match t.kind.as_str() {
             "start" => format!(
                 "Session {} started in {}{commit}",
