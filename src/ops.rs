@@ -376,6 +376,7 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     let text = p.templates.render(&template, &v)?;
     // The rendered task must read back with the values given, whatever the template does.
     let mut doc = TaskDoc::parse(&text, &format!("template {template}"))?;
+    let rendered = doc.fields.clone();
     doc.set_field("title", v.title.clone().into());
     if let Some(d) = &req.description {
         doc.set_field("description", d.clone().into());
@@ -383,7 +384,8 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     if !doc.has_value("status") {
         doc.set_field("status", "open".into());
     }
-    let text = if TaskDoc::parse(&text, "").ok().as_ref().map(|d| &d.fields) == Some(&doc.fields) {
+    // Keep the template's own formatting unless a value had to be put right.
+    let text = if rendered == doc.fields {
         text
     } else {
         doc.to_text()
