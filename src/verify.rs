@@ -438,68 +438,38 @@ fn parse_session(bytes: &[u8], file: &str) -> std::result::Result<Session, Error
     Session::parse(&String::from_utf8_lossy(bytes), file)
 }
 
-fn judge_session(
-    r: &RuleSet,
-    task: &str,
-    old: Option<&[u8]>,
-    new: Option<&[u8]>,
-    snap: &dyn Snapshot,
-    at: &At,
-    folder_gone: bool,
-) -> (Option<Step>, Vec<Violation>) {
-    let file = format!("{TASKS_DIR}/{task}/session.json");
-    let v = |rule: &str, message: String, fix: String| {
-        vec![violation(at, task, &file, rule, message, fix)]
-    };
-    let Some(new) = new else {
-        if folder_gone {
-            return (None, vec![]);
-        }
-        return (
-            None,
-            v(
-                "session_deleted",
-                format!("{task}: {file} was deleted while the task folder stayed"),
-                repair(at, task, "end the session with `orch session end` instead"),
-            ),
-        );
-    };
-    let new = match parse_session(new, &file) {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                None,
-                v(
-                    "invalid_session_json",
-                    e.message,
-                    repair(at, task, "let orch write session.json"),
-                ),
-            );
-        }
-    };
-    if new.task != task {
-        return (
-            None,
-            v(
-                "wrong_task",
-                format!("{file} names task {:?}, not {task}", new.task),
-                repair(at, task, "keep each session.json in its own task's folder"),
-            ),
-        );
+/// One task's session.json change being judged: the rules in force, the snapshot the
+/// artifacts are read from and where the change was made. Each rule family below is one
+/// method, so `judge_session` reads as the list of rules a change must keep.
+struct SessionJudge<'a> {
+    r: &'a RuleSet<'a>,
+    task: &'a str,
+    file: String,
+    snap: &'a dyn Snapshot,
+    at: &'a At<'a>,
+}
+
+/// The transition a same-session change claims to make: its description and the history
+/// entry it appended (when it appended exactly one).
+struct Claimed<'s> {
+    moved: String,
+    entry: Option<&'s crate::session::HistoryEntry>,
+    reason: Option<&'s str>,
+    when: String,
+}
+
+impl SessionJudge<'_> {
+    fn violation(&self, rule: &str, message: String, fix: String) -> Violation {
+        violation(self.at, self.task, &self.file, rule, message, fix)
     }
-    let old = old.and_then(|b| parse_session(b, &file).ok());
-    let wf = r.workflow;
-    let step = describe(old.as_ref(), &new, wf);
-    let stamp = |now: &str| Stamp {
-        actor: String::new(),
-        now: now.to_string(),
-    };
-    let moved = format!(
-        "{task}: {} -> {}",
-        step.from.as_deref().unwrap_or("(none)"),
-        step.to.as_deref().unwrap_or("(end)")
-    );
-    let refused = |e: Error| {
+
+    fn repair(&self, how: &str) -> String {
+        repair(self.at, self.task, how)
+    }
+
+    /// A refusal from `rules` as a violation: its rule, its message (with the failing checks
+    /// when there are several) and its hint as the way to redo the change.
+    fn refused(&self, moved: &str, e: Error) -> Violation {
         let mut msg = format!("{moved}: {}", e.message);
         let details: Vec<String> = e
             .diagnostics
@@ -510,223 +480,360 @@ fn judge_session(
         if !details.is_empty() && e.diagnostics.len() > 1 {
             msg = format!("{msg} [{}]", details.join("; "));
         }
-        let how = e
-            .hint
-            .clone()
-            .unwrap_or_else(|| format!("make the transition with `orch phase complete {task}`"));
-        violation(
-            at,
-            task,
-            &file,
+        let how = e.hint.clone().unwrap_or_else(|| {
+            format!("make the transition with `orch phase complete {}`", self.task)
+        });
+        self.violation(
             &rule_of(&e),
             msg,
-            repair(at, task, &format!("redo it with orch: {how}")),
+            self.repair(&format!("redo it with orch: {how}")),
         )
-    };
-    match step.kind.as_str() {
-        "none" => return (Some(step), vec![]),
-        "start" => {
-            let modes: &[StartMode] = match &old {
-                Some(o) if o.active => &[StartMode::Restart, StartMode::New],
-                _ => &[StartMode::Fresh],
-            };
-            let mut last_err = None;
-            for m in modes {
-                match rules::start(
-                    task,
-                    old.as_ref(),
-                    *m,
-                    wf,
-                    new.session_key.clone(),
-                    &stamp(&new.started_at),
-                ) {
-                    Ok(Some(d)) if d.session.current_phase == new.current_phase => {
-                        let mut out = vec![];
-                        if !new.phase_history.is_empty() {
-                            out.extend(v(
-                                "history_rewritten",
-                                format!("{task}: new session {} starts with a phase history it never made", new.session_key),
-                                repair(at, task, &format!("start sessions with `orch session start {task}`")),
-                            ));
-                        }
-                        if let Some(o) = &old {
-                            if new.previous_sessions.len() < o.previous_sessions.len() + 1 {
-                                out.extend(v(
-                                    "previous_sessions_lost",
-                                    format!(
-                                        "{task}: new session {} does not archive session {}",
-                                        new.session_key, o.session_key
-                                    ),
-                                    repair(
-                                        at,
-                                        task,
-                                        &format!("start sessions with `orch session start {task}`"),
-                                    ),
-                                ));
-                            }
-                        }
-                        return (Some(step), out);
-                    }
-                    Ok(Some(d)) => {
-                        last_err = Some(Error::state(format!(
-                            "session {} starts in {}, but a new session starts in {}",
-                            new.session_key, new.current_phase, d.session.current_phase
-                        )))
-                    }
-                    Ok(None) => {}
-                    Err(e) => last_err = Some(e),
-                }
-            }
-            let e = last_err.unwrap_or_else(|| Error::state("not a legal session start"));
-            let mut viol = refused(e);
-            if viol.rule == "illegal_transition" {
-                viol.rule = "session_start".into();
-            }
-            return (Some(step), vec![viol]);
-        }
-        _ => {}
     }
-    let old = old.expect("same session key implies an old session");
-    if !old.active {
-        return (
-            Some(step),
-            v(
+
+    /// Rule family "a session.json orch can read": the file is not deleted while its folder
+    /// stays, parses, and names its own task. Violations: `session_deleted`,
+    /// `invalid_session_json`, `wrong_task`. `Ok(None)`: the whole folder went, nothing to judge.
+    fn readable(
+        &self,
+        new: Option<&[u8]>,
+        folder_gone: bool,
+    ) -> std::result::Result<Option<Session>, Violation> {
+        let (task, file) = (self.task, &self.file);
+        let Some(new) = new else {
+            if folder_gone {
+                return Ok(None);
+            }
+            return Err(self.violation(
+                "session_deleted",
+                format!("{task}: {file} was deleted while the task folder stayed"),
+                self.repair("end the session with `orch session end` instead"),
+            ));
+        };
+        let new = parse_session(new, file).map_err(|e| {
+            self.violation(
+                "invalid_session_json",
+                e.message,
+                self.repair("let orch write session.json"),
+            )
+        })?;
+        if new.task != task {
+            return Err(self.violation(
+                "wrong_task",
+                format!("{file} names task {:?}, not {task}", new.task),
+                self.repair("keep each session.json in its own task's folder"),
+            ));
+        }
+        Ok(Some(new))
+    }
+
+    /// Rule family "sessions start as `orch session start` starts them": a new session key
+    /// is a legal start (fresh, or `--restart`/`--new` of an active one) in the phase that
+    /// start picks, with an empty history, archiving the session it replaces. Violations:
+    /// `session_start` (or the rule `rules::start` refused with), `history_rewritten`,
+    /// `previous_sessions_lost`.
+    fn start(&self, old: Option<&Session>, new: &Session, moved: &str) -> Vec<Violation> {
+        let task = self.task;
+        let modes: &[StartMode] = match old {
+            Some(o) if o.active => &[StartMode::Restart, StartMode::New],
+            _ => &[StartMode::Fresh],
+        };
+        let stamp = stamp(&new.started_at);
+        let mut last_err = None;
+        for m in modes {
+            match rules::start(
+                task,
+                old,
+                *m,
+                self.r.workflow,
+                new.session_key.clone(),
+                &stamp,
+            ) {
+                Ok(Some(d)) if d.session.current_phase == new.current_phase => {
+                    return self.previous_kept(old, new);
+                }
+                Ok(Some(d)) => {
+                    last_err = Some(Error::state(format!(
+                        "session {} starts in {}, but a new session starts in {}",
+                        new.session_key, new.current_phase, d.session.current_phase
+                    )))
+                }
+                Ok(None) => {}
+                Err(e) => last_err = Some(e),
+            }
+        }
+        let e = last_err.unwrap_or_else(|| Error::state("not a legal session start"));
+        let mut viol = self.refused(moved, e);
+        if viol.rule == "illegal_transition" {
+            viol.rule = "session_start".into();
+        }
+        vec![viol]
+    }
+
+    /// Rule family "previous sessions kept": a started session begins with no history of its
+    /// own and archives the one it replaces. Violations: `history_rewritten`,
+    /// `previous_sessions_lost`.
+    fn previous_kept(&self, old: Option<&Session>, new: &Session) -> Vec<Violation> {
+        let task = self.task;
+        let how = self.repair(&format!("start sessions with `orch session start {task}`"));
+        let mut out = vec![];
+        if !new.phase_history.is_empty() {
+            out.push(self.violation(
+                "history_rewritten",
+                format!(
+                    "{task}: new session {} starts with a phase history it never made",
+                    new.session_key
+                ),
+                how.clone(),
+            ));
+        }
+        if let Some(o) = old {
+            if new.previous_sessions.len() < o.previous_sessions.len() + 1 {
+                out.push(self.violation(
+                    "previous_sessions_lost",
+                    format!(
+                        "{task}: new session {} does not archive session {}",
+                        new.session_key, o.session_key
+                    ),
+                    how,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Rule family "ended sessions and plain edits": a session that had ended never changes,
+    /// and a change that moves neither the phase nor the active flag is no transition.
+    /// Violations: `session_ended`, `session_edited`.
+    fn frozen(&self, old: &Session, new: &Session, step: &Step) -> Option<Violation> {
+        let task = self.task;
+        if !old.active {
+            return Some(self.violation(
                 "session_ended",
                 format!(
                     "{task}: session {} had ended, yet its session.json changed",
                     old.session_key
                 ),
-                repair(
-                    at,
-                    task,
-                    &format!("start a new session with `orch session start {task}`"),
+                self.repair(&format!(
+                    "start a new session with `orch session start {task}`"
+                )),
+            ));
+        }
+        let plain = step.kind == "edit"
+            && old.current_phase == new.current_phase
+            && old.active == new.active;
+        plain.then(|| {
+            self.violation(
+                "session_edited",
+                format!(
+                    "{task}: session.json was edited without a phase transition (still in {})",
+                    new.current_phase
                 ),
-            ),
-        );
+                self.repair("leave session.json to orch"),
+            )
+        })
     }
-    let appended = new.phase_history.len() == old.phase_history.len() + 1
-        && new.phase_history[..old.phase_history.len()] == old.phase_history[..];
-    let entry = appended.then(|| new.phase_history.last()).flatten();
-    let reason = entry
-        .and_then(|h| h.override_.as_ref())
-        .map(|o| o.reason.as_str());
-    let when = entry
-        .map(|h| h.completed_at.clone())
-        .unwrap_or_else(|| new.phase_started_at().to_string());
-    let checks_of = |phase: &str| match wf.phase(phase) {
-        Some(ph) => check_in(r, snap, task, ph, &old, at.date),
-        None => vec![],
-    };
-    let decided = match step.kind.as_str() {
-        "end" => {
+
+    /// Rule family "artifacts present at that commit": the checks of `phase` run against the
+    /// snapshot being judged, not the disk. Their failures (`missing_artifact`, ...) reach the
+    /// violation through the refusal of `legal`.
+    fn checks(&self, old: &Session, phase: &str) -> Vec<Diagnostic> {
+        match self.r.workflow.phase(phase) {
+            Some(ph) => check_in(self.r, self.snap, self.task, ph, old, self.at.date),
+            None => vec![],
+        }
+    }
+
+    /// Rule family "transition legality": the change is one `orch phase complete|set` or
+    /// `orch session end` would have made from `old`, by the rules in force, with the
+    /// artifacts of the snapshot. Violations: the rule `rules` refused with (`phase_skip`,
+    /// `missing_artifact`, `override_disabled`, `early_end`, `unknown_phase`,
+    /// `illegal_transition`, ...).
+    fn legal(
+        &self,
+        old: &Session,
+        new: &Session,
+        step: &Step,
+        c: &Claimed,
+    ) -> std::result::Result<rules::Decision, Violation> {
+        let (task, wf) = (self.task, self.r.workflow);
+        let decided = if step.kind == "end" {
             let in_last = old.current_phase == wf.last().name;
             let checks = if in_last {
-                checks_of(&old.current_phase)
+                self.checks(old, &old.current_phase)
             } else {
                 vec![]
             };
             let forced = new.end.as_ref().is_some_and(|e| e.forced);
-            let reason = reason.or(new.end.as_ref().and_then(|e| e.reason.as_deref()));
-            rules::end(
-                &old,
-                wf,
-                r.options,
-                checks,
-                forced,
-                reason,
-                &stamp(&when),
-                None,
-            )
+            let reason = c
+                .reason
+                .or(new.end.as_ref().and_then(|e| e.reason.as_deref()));
+            let st = stamp(&c.when);
+            rules::end(old, wf, self.r.options, checks, forced, reason, &st, None)
+        } else if wf.phase(&new.current_phase).is_none() {
+            Err(Error::state(format!(
+                "{task}: phase {:?} is not defined by the workflow",
+                new.current_phase
+            ))
+            .with_hint(format!("phases are: {}", wf.names().join(", "))))
+        } else {
+            let checks = self.checks(old, &old.current_phase);
+            let st = stamp(&c.when);
+            let to = &new.current_phase;
+            rules::set_phase(old, wf, self.r.options, to, checks, c.reason, &st, None)
+        };
+        decided.map_err(|e| self.skip_first(old, new, step, c, self.refused(&c.moved, e)))
+    }
+
+    /// A skip is the rule a hand edit breaks first, whatever else is missing: without an
+    /// override and with `allow_phase_skip = false` the violation is `phase_skip`, naming
+    /// the phases skipped.
+    fn skip_first(
+        &self,
+        old: &Session,
+        new: &Session,
+        step: &Step,
+        c: &Claimed,
+        mut viol: Violation,
+    ) -> Violation {
+        let wf = self.r.workflow;
+        if step.kind != "skip" || c.reason.is_some() || self.r.options.allow_phase_skip {
+            return viol;
         }
-        "edit" if old.current_phase == new.current_phase && old.active == new.active => {
-            return (
-                Some(step),
-                v(
-                    "session_edited",
-                    format!(
-                        "{task}: session.json was edited without a phase transition (still in {})",
-                        new.current_phase
-                    ),
-                    repair(at, task, "leave session.json to orch"),
-                ),
+        let (a, b) = (
+            wf.index_of(&old.current_phase),
+            wf.index_of(&new.current_phase),
+        );
+        if let (Some(a), Some(b)) = (a, b) {
+            let skipped: Vec<&str> = wf.phases[a + 1..b]
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            let moved = &c.moved;
+            viol.message = format!(
+                "{moved} skips {} (allow_phase_skip = false); {}",
+                skipped.join(", "),
+                viol.message.trim_start_matches(&format!("{moved}: "))
             );
+            viol.rule = "phase_skip".into();
         }
-        _ => {
-            if !old.active || wf.phase(&new.current_phase).is_none() {
-                Err(Error::state(format!(
-                    "{task}: phase {:?} is not defined by the workflow",
-                    new.current_phase
-                ))
-                .with_hint(format!("phases are: {}", wf.names().join(", "))))
-            } else {
-                let checks = checks_of(&old.current_phase);
-                rules::set_phase(
-                    &old,
-                    wf,
-                    r.options,
-                    &new.current_phase,
-                    checks,
-                    reason,
-                    &stamp(&when),
-                    None,
-                )
-            }
+        viol
+    }
+
+    /// Rule family "history kept": a legal transition appends exactly the history entry orch
+    /// writes for it (the phase left, where it went) and sets the active flag as orch does.
+    /// Violation: `history_not_recorded`.
+    fn history_kept(
+        &self,
+        old: &Session,
+        new: &Session,
+        d: &rules::Decision,
+        c: &Claimed,
+    ) -> Option<Violation> {
+        let recorded = c.entry.is_some_and(|h| {
+            h.phase == old.current_phase && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
+        });
+        (!recorded || new.active != d.session.active).then(|| {
+            self.violation(
+                "history_not_recorded",
+                format!(
+                    "{}: session.json changes the phase without recording {} in phase_history",
+                    c.moved, old.current_phase
+                ),
+                self.repair(&format!(
+                    "make the transition with `orch phase complete {}`",
+                    self.task
+                )),
+            )
+        })
+    }
+
+    /// Rule family "overrides": an override the rules needed carries a reason.
+    /// Violation: `override_without_reason`.
+    fn override_reasoned(&self, d: &rules::Decision, c: &Claimed) -> Option<Violation> {
+        let o = c.entry.and_then(|h| h.override_.as_ref())?;
+        (d.override_.is_some() && o.reason.trim().is_empty()).then(|| {
+            self.violation(
+                "override_without_reason",
+                format!("{}: the override carries no reason", c.moved),
+                self.repair("pass --override --reason \"why\""),
+            )
+        })
+    }
+
+    /// A change within one session: not frozen, a legal transition, its history recorded,
+    /// its override reasoned.
+    fn transition(&self, old: &Session, new: &Session, step: &Step, moved: String) -> Vec<Violation> {
+        if let Some(v) = self.frozen(old, new, step) {
+            return vec![v];
         }
-    };
-    match decided {
-        Err(e) => {
-            let mut viol = refused(e);
-            // A skip is the rule the edit breaks first, whatever else is missing.
-            if step.kind == "skip" && reason.is_none() && !r.options.allow_phase_skip {
-                let (a, b) = (
-                    wf.index_of(&old.current_phase),
-                    wf.index_of(&new.current_phase),
-                );
-                if let (Some(a), Some(b)) = (a, b) {
-                    let skipped: Vec<&str> = wf.phases[a + 1..b]
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect();
-                    viol.message = format!(
-                        "{moved} skips {} (allow_phase_skip = false); {}",
-                        skipped.join(", "),
-                        viol.message.trim_start_matches(&format!("{moved}: "))
-                    );
-                    viol.rule = "phase_skip".into();
-                }
-            }
-            (Some(step), vec![viol])
-        }
-        Ok(d) => {
-            let mut out = vec![];
-            let recorded = entry.is_some_and(|h| {
-                h.phase == old.current_phase
-                    && h.to.as_ref().is_none_or(|t| Some(t) == d.to.as_ref())
-            });
-            if !recorded || new.active != d.session.active {
-                out.extend(v(
-                    "history_not_recorded",
-                    format!(
-                        "{moved}: session.json changes the phase without recording {} in phase_history",
-                        old.current_phase
-                    ),
-                    repair(at, task, &format!("make the transition with `orch phase complete {task}`")),
-                ));
-            } else if let (Some(o), true) = (
-                entry.and_then(|h| h.override_.as_ref()),
-                d.override_.is_some(),
-            ) {
-                if o.reason.trim().is_empty() {
-                    out.extend(v(
-                        "override_without_reason",
-                        format!("{moved}: the override carries no reason"),
-                        repair(at, task, "pass --override --reason \"why\""),
-                    ));
-                }
-            }
-            (Some(step), out)
+        let appended = new.phase_history.len() == old.phase_history.len() + 1
+            && new.phase_history[..old.phase_history.len()] == old.phase_history[..];
+        let entry = appended.then(|| new.phase_history.last()).flatten();
+        let c = Claimed {
+            moved,
+            entry,
+            reason: entry
+                .and_then(|h| h.override_.as_ref())
+                .map(|o| o.reason.as_str()),
+            when: entry
+                .map(|h| h.completed_at.clone())
+                .unwrap_or_else(|| new.phase_started_at().to_string()),
+        };
+        let d = match self.legal(old, new, step, &c) {
+            Ok(d) => d,
+            Err(v) => return vec![v],
+        };
+        match self.history_kept(old, new, &d, &c) {
+            Some(v) => vec![v],
+            None => self.override_reasoned(&d, &c).into_iter().collect(),
         }
     }
+}
+
+fn stamp(now: &str) -> Stamp {
+    Stamp {
+        actor: String::new(),
+        now: now.to_string(),
+    }
+}
+
+/// Judges one session.json change: readable, then either a legal start or a legal
+/// transition within the session.
+fn judge_session(
+    r: &RuleSet,
+    task: &str,
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+    snap: &dyn Snapshot,
+    at: &At,
+    folder_gone: bool,
+) -> (Option<Step>, Vec<Violation>) {
+    let j = SessionJudge {
+        r,
+        task,
+        file: format!("{TASKS_DIR}/{task}/session.json"),
+        snap,
+        at,
+    };
+    let new = match j.readable(new, folder_gone) {
+        Ok(Some(s)) => s,
+        Ok(None) => return (None, vec![]),
+        Err(v) => return (None, vec![v]),
+    };
+    let old = old.and_then(|b| parse_session(b, &j.file).ok());
+    let step = describe(old.as_ref(), &new, r.workflow);
+    let moved = format!(
+        "{task}: {} -> {}",
+        step.from.as_deref().unwrap_or("(none)"),
+        step.to.as_deref().unwrap_or("(end)")
+    );
+    let out = match (step.kind.as_str(), &old) {
+        ("none", _) => vec![],
+        // `describe` calls every change without an old session of the same key a start.
+        ("start", _) | (_, None) => j.start(old.as_ref(), &new, &moved),
+        (_, Some(old)) => j.transition(old, &new, &step, moved),
+    };
+    (Some(step), out)
 }
 
 fn event_id(line: &str) -> Option<String> {
@@ -932,6 +1039,8 @@ struct Replay<'a> {
     listings: HashMap<ObjectId, Listing>,
     configs: HashMap<Option<ObjectId>, Rc<WorkflowOptions>>,
     workflows: HashMap<Option<ObjectId>, Rc<Workflow>>,
+    /// The tasks folder of each commit seen, so a parent's is read once.
+    tasks_of: HashMap<ObjectId, Option<ObjectId>>,
 }
 
 impl<'a> Replay<'a> {
@@ -1025,6 +1134,7 @@ pub fn verify(
         listings: HashMap::new(),
         configs: HashMap::new(),
         workflows: HashMap::new(),
+        tasks_of: HashMap::new(),
     };
     let only: HashSet<&str> = codes.iter().map(String::as_str).collect();
     let mut report = VerifyReport {
@@ -1035,19 +1145,41 @@ pub fn verify(
         violations: vec![],
     };
     let mut tasks: BTreeSet<String> = BTreeSet::new();
-    // The tasks folder of each commit seen, so a parent's is read once.
-    let mut tasks_of: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
     for id in commits {
-        let (tree, parents, _) = history::commit_tree_parents(repo, id)?;
-        let tt = rp.tasks_tree(tree)?;
-        tasks_of.insert(id, tt);
-        let mut parent_tts = Vec::with_capacity(parents.len());
+        let c = rp.commit_tasks(id)?;
+        let mut changed = rp.changed_tasks(&c)?;
+        changed.retain(|t| only.is_empty() || only.contains(t.as_str()));
+        if changed.is_empty() {
+            continue;
+        }
+        report.task_commits += 1;
+        rp.judge_commit(&c, &changed, &mut report)?;
+        tasks.extend(changed);
+    }
+    report.tasks = tasks.into_iter().collect();
+    Ok(report)
+}
+
+/// A commit's tasks folder and its parents' (one `None` for a root commit).
+struct CommitTasks {
+    id: ObjectId,
+    tasks: Option<ObjectId>,
+    parents: Vec<Option<ObjectId>>,
+}
+
+impl Replay<'_> {
+    /// The tasks folders of `id` and its parents; each commit's is read once.
+    fn commit_tasks(&mut self, id: ObjectId) -> Result<CommitTasks> {
+        let (tree, parents, _) = history::commit_tree_parents(self.repo, id)?;
+        let tasks = self.tasks_tree(tree)?;
+        self.tasks_of.insert(id, tasks);
+        let mut parent_tts = Vec::with_capacity(parents.len().max(1));
         for par in &parents {
-            let ptt = match tasks_of.get(par) {
+            let ptt = match self.tasks_of.get(par) {
                 Some(t) => *t,
                 None => {
-                    let t = rp.tasks_tree(history::commit_tree_parents(repo, *par)?.0)?;
-                    tasks_of.insert(*par, t);
+                    let t = self.tasks_tree(history::commit_tree_parents(self.repo, *par)?.0)?;
+                    self.tasks_of.insert(*par, t);
                     t
                 }
             };
@@ -1056,25 +1188,41 @@ pub fn verify(
         if parents.is_empty() {
             parent_tts.push(None);
         }
+        Ok(CommitTasks {
+            id,
+            tasks,
+            parents: parent_tts,
+        })
+    }
+
+    /// The task folders that differ from any parent's.
+    fn changed_tasks(&self, c: &CommitTasks) -> Result<BTreeSet<String>> {
         let mut changed: BTreeSet<String> = BTreeSet::new();
-        for ptt in &parent_tts {
-            for (name, _, _) in history::diff_names(repo, tt, *ptt)? {
+        for ptt in &c.parents {
+            for (name, _, _) in history::diff_names(self.repo, c.tasks, *ptt)? {
                 changed.insert(name);
             }
         }
-        changed.retain(|c| only.is_empty() || only.contains(c.as_str()));
-        if changed.is_empty() {
-            continue;
-        }
-        report.task_commits += 1;
-        let meta = history::commit_meta(repo, id)?;
-        let (wf, opts) = rp.rules_at(meta.tree)?;
+        Ok(changed)
+    }
+
+    /// Judges each changed task of one commit against its parent (or, for a merge, its
+    /// parents) by the rules committed in that commit.
+    fn judge_commit(
+        &mut self,
+        c: &CommitTasks,
+        changed: &BTreeSet<String>,
+        report: &mut VerifyReport,
+    ) -> Result<()> {
+        let repo = self.repo;
+        let meta = history::commit_meta(repo, c.id)?;
+        let (wf, opts) = self.rules_at(meta.tree)?;
         let rules = RuleSet {
             workflow: &wf,
             options: &opts,
-            templates: &p.templates,
+            templates: &self.p.templates,
         };
-        let idhex = id.to_string();
+        let idhex = c.id.to_string();
         let date = meta.date();
         let at = At {
             commit: Some(&idhex),
@@ -1085,19 +1233,18 @@ pub fn verify(
             root: meta.tree,
         };
         for task in changed {
-            tasks.insert(task.clone());
             let node = |t: Option<ObjectId>| -> Result<Option<Node>> {
                 match t {
                     Some(t) => history::child(repo, t, task.as_bytes()),
                     None => Ok(None),
                 }
             };
-            let mine = node(tt)?;
-            let new = rp.task_files(mine)?;
-            let mut olds = Vec::with_capacity(parent_tts.len());
-            for ptt in &parent_tts {
+            let mine = node(c.tasks)?;
+            let new = self.task_files(mine)?;
+            let mut olds = Vec::with_capacity(c.parents.len());
+            for ptt in &c.parents {
                 let n = node(*ptt)?;
-                olds.push(rp.task_files(n)?);
+                olds.push(self.task_files(n)?);
             }
             let gone = mine.is_none();
             if olds.len() <= 1 {
@@ -1105,13 +1252,13 @@ pub fn verify(
                 if old.session != new.session {
                     report.transitions += 1;
                 }
-                let (_, v) = judge_task(&rules, &task, &old, &new, &snap, &at, gone);
+                let (_, v) = judge_task(&rules, task, &old, &new, &snap, &at, gone);
                 report.violations.extend(v);
                 continue;
             }
             report.violations.extend(judge_merge(
                 &rules,
-                &task,
+                task,
                 &olds,
                 &new,
                 &snap,
@@ -1120,9 +1267,8 @@ pub fn verify(
                 &mut report.transitions,
             ));
         }
+        Ok(())
     }
-    report.tasks = tasks.into_iter().collect();
-    Ok(report)
 }
 
 /// A merge: a task whose session.json both sides advanced differently has diverged; a side
