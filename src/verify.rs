@@ -481,7 +481,10 @@ impl SessionJudge<'_> {
             msg = format!("{msg} [{}]", details.join("; "));
         }
         let how = e.hint.clone().unwrap_or_else(|| {
-            format!("make the transition with `orch phase complete {}`", self.task)
+            format!(
+                "make the transition with `orch phase complete {}`",
+                self.task
+            )
         });
         self.violation(
             &rule_of(&e),
@@ -497,31 +500,31 @@ impl SessionJudge<'_> {
         &self,
         new: Option<&[u8]>,
         folder_gone: bool,
-    ) -> std::result::Result<Option<Session>, Violation> {
+    ) -> std::result::Result<Option<Session>, Box<Violation>> {
         let (task, file) = (self.task, &self.file);
         let Some(new) = new else {
             if folder_gone {
                 return Ok(None);
             }
-            return Err(self.violation(
+            return Err(Box::new(self.violation(
                 "session_deleted",
                 format!("{task}: {file} was deleted while the task folder stayed"),
                 self.repair("end the session with `orch session end` instead"),
-            ));
+            )));
         };
         let new = parse_session(new, file).map_err(|e| {
-            self.violation(
+            Box::new(self.violation(
                 "invalid_session_json",
                 e.message,
                 self.repair("let orch write session.json"),
-            )
+            ))
         })?;
         if new.task != task {
-            return Err(self.violation(
+            return Err(Box::new(self.violation(
                 "wrong_task",
                 format!("{file} names task {:?}, not {task}", new.task),
                 self.repair("keep each session.json in its own task's folder"),
-            ));
+            )));
         }
         Ok(Some(new))
     }
@@ -654,7 +657,7 @@ impl SessionJudge<'_> {
         new: &Session,
         step: &Step,
         c: &Claimed,
-    ) -> std::result::Result<rules::Decision, Violation> {
+    ) -> std::result::Result<rules::Decision, Box<Violation>> {
         let (task, wf) = (self.task, self.r.workflow);
         let decided = if step.kind == "end" {
             let in_last = old.current_phase == wf.last().name;
@@ -681,7 +684,7 @@ impl SessionJudge<'_> {
             let to = &new.current_phase;
             rules::set_phase(old, wf, self.r.options, to, checks, c.reason, &st, None)
         };
-        decided.map_err(|e| self.skip_first(old, new, step, c, self.refused(&c.moved, e)))
+        decided.map_err(|e| Box::new(self.skip_first(old, new, step, c, self.refused(&c.moved, e))))
     }
 
     /// A skip is the rule a hand edit breaks first, whatever else is missing: without an
@@ -762,7 +765,13 @@ impl SessionJudge<'_> {
 
     /// A change within one session: not frozen, a legal transition, its history recorded,
     /// its override reasoned.
-    fn transition(&self, old: &Session, new: &Session, step: &Step, moved: String) -> Vec<Violation> {
+    fn transition(
+        &self,
+        old: &Session,
+        new: &Session,
+        step: &Step,
+        moved: String,
+    ) -> Vec<Violation> {
         if let Some(v) = self.frozen(old, new, step) {
             return vec![v];
         }
@@ -781,7 +790,7 @@ impl SessionJudge<'_> {
         };
         let d = match self.legal(old, new, step, &c) {
             Ok(d) => d,
-            Err(v) => return vec![v],
+            Err(v) => return vec![*v],
         };
         match self.history_kept(old, new, &d, &c) {
             Some(v) => vec![v],
@@ -818,7 +827,7 @@ fn judge_session(
     let new = match j.readable(new, folder_gone) {
         Ok(Some(s)) => s,
         Ok(None) => return (None, vec![]),
-        Err(v) => return (None, vec![v]),
+        Err(v) => return (None, vec![*v]),
     };
     let old = old.and_then(|b| parse_session(b, &j.file).ok());
     let step = describe(old.as_ref(), &new, r.workflow);
