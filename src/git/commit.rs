@@ -4,10 +4,11 @@
 //! commit is HEAD's tree plus the worktree state of the given paths, and the index learns
 //! exactly those paths. Everything else the user staged stays staged, byte for byte.
 //!
-//! Order matters for crash and race safety: the index lock is taken first (so a concurrent
-//! `git add` cannot be lost), objects are written, the ref moves by compare-and-swap, and only
-//! then does the new index replace the old one. Any failure before the ref moved leaves the
-//! repository as it was, apart from unreachable objects that `git gc` collects.
+//! The transition is a pipeline of steps (see `commit_paths_inner`), in an order chosen for
+//! crash and race safety: the index lock is taken first (so a concurrent `git add` cannot be
+//! lost), objects are written, the ref moves by compare-and-swap, and only then does the new
+//! index replace the old one. Any failure before the ref moved leaves the repository as it
+//! was, apart from unreachable objects that `git gc` collects.
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,12 +59,72 @@ struct Candidate {
     index: Option<usize>,
 }
 
+/// A candidate with its decided new state: `None` means the path leaves the tree and index.
+struct Change {
+    path: BString,
+    cand: Candidate,
+    wanted: Option<Wanted>,
+}
+
+/// The commit the transition builds on: HEAD as read under the index lock.
+struct Base<'repo> {
+    parent: Option<ObjectId>,
+    tree_id: ObjectId,
+    tree: gix::Tree<'repo>,
+}
+
+/// The new tree and the paths whose entry differs from the parent's.
+struct NewTree {
+    id: ObjectId,
+    changed_paths: Vec<String>,
+}
+
+/// The protocol of one transition commit, step by step. Nothing the user can see changes
+/// before `move_ref`; after it, only `publish_index` remains.
 fn commit_paths_inner(
     repo: &Repo,
     paths: &[&str],
     message: &str,
     before_ref_update: &mut dyn FnMut(),
 ) -> Result<Option<CommitOutcome>> {
+    let specs = normalize_specs(paths)?;
+    let message = clean_message(message)?;
+    check_can_commit(repo)?;
+
+    let index_path = repo.repo.index_path();
+    let mut lock = acquire_index_lock(&index_path)?;
+    let mut index = read_index(repo, &index_path)?;
+    let base = read_base(repo)?;
+
+    let candidates = collect(repo, &base, &index, &specs)?;
+    let mut changes = write_objects(repo, &index, candidates)?;
+    add_displaced_files(&base, &index, &mut changes)?;
+    let Some(tree) = build_tree(&repo.repo, &base, &changes)? else {
+        return Ok(None);
+    };
+    drop(base.tree);
+    prepare_index(&mut index, &changes);
+    let commit_id = write_commit(repo, &message, tree.id, base.parent)?;
+    // The index goes into the lock now so that a write failure leaves the ref alone.
+    write_index(&index, &mut lock, &index_path, repo)?;
+    drop(index);
+
+    before_ref_update();
+    if let Err(err) = move_ref(repo, &message, base.parent, commit_id) {
+        // Dropping the lock leaves the user's index exactly as it was.
+        drop(lock);
+        return Err(ref_update_error(repo, err));
+    }
+    publish_index(lock, commit_id, &index_path)?;
+
+    Ok(Some(CommitOutcome {
+        commit: commit_id,
+        parent: base.parent,
+        changed_paths: tree.changed_paths,
+    }))
+}
+
+fn normalize_specs(paths: &[&str]) -> Result<Vec<String>> {
     let specs = paths
         .iter()
         .map(|p| normalize_spec(p))
@@ -71,25 +132,35 @@ fn commit_paths_inner(
     if specs.is_empty() {
         return Err(Error::usage("no paths were given to commit"));
     }
-    let message = clean_message(message)?;
+    Ok(specs)
+}
+
+/// Refuses before anything is written: an operation in progress, a sparse index, or a missing
+/// identity (git, too, refuses before it writes).
+fn check_can_commit(repo: &Repo) -> Result<()> {
     repo.ensure_can_commit()?;
-    // Identity problems must surface before anything is written, as git does.
     repo.author_identity()?;
     repo.committer_identity()?;
-    let grepo = &repo.repo;
+    Ok(())
+}
 
-    let index_path = grepo.index_path();
-    let lock = acquire_index_lock(&index_path)?;
+/// Reads the index under its lock, so no concurrent `git add` can be lost, and refuses the
+/// index states a partial commit would corrupt (sparse entries, unmerged paths).
+fn read_index(repo: &Repo, index_path: &Path) -> Result<gix::index::File> {
     // git itself does not verify the index checksum on read (only fsck does); hashing a
     // large index would be a sizeable share of the commit's time.
-    let mut index =
-        gix::index::File::at_or_default(&index_path, grepo.object_hash(), true, Default::default())
-            .map_err(gix_err(format_args!(
-                "read the index {}",
-                index_path.display()
-            )))?;
+    let index = gix::index::File::at_or_default(
+        index_path,
+        repo.repo.object_hash(),
+        true,
+        Default::default(),
+    )
+    .map_err(gix_err(format_args!(
+        "read the index {}",
+        index_path.display()
+    )))?;
     if index.is_sparse() {
-        return Err(sparse_index_error(&index_path));
+        return Err(sparse_index_error(index_path));
     }
     if let Some(e) = index.entries().iter().find(|e| e.stage_raw() != 0) {
         return Err(Error::state(format!(
@@ -98,9 +169,15 @@ fn commit_paths_inner(
         ))
         .with_hint("resolve the conflicts and `git add` the files (or `git reset`), then run the command again"));
     }
+    Ok(index)
+}
 
+/// HEAD's commit and tree, read after the index lock: the ref update later expects exactly
+/// this parent, so a concurrent commit is detected rather than overwritten.
+fn read_base(repo: &Repo) -> Result<Base<'_>> {
+    let grepo = &repo.repo;
     let parent = repo.head_id()?;
-    let base_tree = match parent {
+    let tree_id = match parent {
         Some(p) => grepo
             .find_commit(p)
             .and_then(|c| c.tree_id())
@@ -108,31 +185,56 @@ fn commit_paths_inner(
             .detach(),
         None => ObjectId::empty_tree(grepo.object_hash()),
     };
-    let head_tree = grepo
-        .find_tree(base_tree)
-        .map_err(gix_err(format_args!("read the tree {base_tree}")))?;
+    let tree = grepo
+        .find_tree(tree_id)
+        .map_err(gix_err(format_args!("read the tree {tree_id}")))?;
+    Ok(Base {
+        parent,
+        tree_id,
+        tree,
+    })
+}
 
-    // Gather every path that HEAD, the index or the worktree has under the specs.
+/// Gathers every path that HEAD, the index or the worktree has under the specs, so that
+/// deletions are committed as well as additions, and nothing outside the specs is looked at.
+fn collect(
+    repo: &Repo,
+    base: &Base<'_>,
+    index: &gix::index::State,
+    specs: &[String],
+) -> Result<BTreeMap<BString, Candidate>> {
     let mut cands: BTreeMap<BString, Candidate> = BTreeMap::new();
-    for spec in &specs {
-        collect_head(grepo, &head_tree, spec, &mut cands)?;
-        collect_index(&index, spec, &mut cands);
+    for spec in specs {
+        collect_head(&repo.repo, &base.tree, spec, &mut cands)?;
+        collect_index(index, spec, &mut cands);
     }
     let mut walker = Walker {
-        repo: grepo,
-        index: &index,
+        repo: &repo.repo,
+        index,
         excludes: None,
     };
-    for spec in &specs {
+    for spec in specs {
         walker.collect_worktree(&repo.workdir, spec, &mut cands)?;
     }
-    drop(walker);
+    Ok(cands)
+}
 
-    // Decide the new state of every candidate, writing blobs as needed.
-    let file_mode = repo.config_bool("core.fileMode").unwrap_or(true);
-    let symlinks = repo.config_bool("core.symlinks").unwrap_or(true);
-    let mut pipeline: Option<gix::filter::Pipeline<'_>> = None;
-    let mut decided: Vec<(BString, Candidate, Option<Wanted>)> = Vec::with_capacity(cands.len());
+/// Decides the new state of every candidate from the worktree, writing its blob as `git add`
+/// would (filters, line endings, modes). Objects are unreachable until the ref moves, so a
+/// failure here changes nothing the user can see.
+fn write_objects(
+    repo: &Repo,
+    index: &gix::index::State,
+    cands: BTreeMap<BString, Candidate>,
+) -> Result<Vec<Change>> {
+    let mut blobs = Blobs {
+        repo,
+        index,
+        file_mode: repo.config_bool("core.fileMode").unwrap_or(true),
+        symlinks: repo.config_bool("core.symlinks").unwrap_or(true),
+        pipeline: None,
+    };
+    let mut changes = Vec::with_capacity(cands.len());
     let mut real_dirs: HashMap<BString, bool> = HashMap::new();
     for (path, cand) in cands {
         let prev_mode = cand
@@ -148,27 +250,54 @@ fn commit_paths_inner(
             // report on; leave them exactly as they are.
             continue;
         }
-        let abs = repo.workdir.join(to_path(path.as_bstr())?);
-        if !parents_are_real_dirs(&repo.workdir, path.as_bstr(), &mut real_dirs) {
+        let wanted = if parents_are_real_dirs(&repo.workdir, path.as_bstr(), &mut real_dirs) {
+            match blobs.worktree_state(path.as_bstr(), prev_mode)? {
+                WorktreeState::Present(w) => Some(w),
+                WorktreeState::Gone => None,
+                WorktreeState::Unsupported => continue,
+            }
+        } else {
             // Reached through a symlink or a file: as far as git is concerned the path is gone.
-            decided.push((path, cand, None));
-            continue;
-        }
+            None
+        };
+        changes.push(Change { path, cand, wanted });
+    }
+    Ok(changes)
+}
+
+/// What one worktree path holds, as far as git would commit it.
+enum WorktreeState {
+    Present(Wanted),
+    /// Missing, or a directory now stands where a file was (its files are candidates of
+    /// their own).
+    Gone,
+    /// Neither a file nor a symlink (a socket, a fifo): git does not track it.
+    Unsupported,
+}
+
+/// Writes worktree files as blobs, setting up the attribute filters only once a regular file
+/// needs them.
+struct Blobs<'a> {
+    repo: &'a Repo,
+    index: &'a gix::index::State,
+    file_mode: bool,
+    symlinks: bool,
+    pipeline: Option<gix::filter::Pipeline<'a>>,
+}
+
+impl Blobs<'_> {
+    fn worktree_state(&mut self, path: &BStr, prev_mode: Option<Mode>) -> Result<WorktreeState> {
+        let abs = self.repo.workdir.join(to_path(path)?);
         let md = match gix::index::fs::Metadata::from_path_no_follow(&abs) {
             Ok(md) => md,
-            Err(e) if is_gone(&e) => {
-                decided.push((path, cand, None));
-                continue;
-            }
+            Err(e) if is_gone(&e) => return Ok(WorktreeState::Gone),
             Err(e) => return Err(Error::io(&abs, e)),
         };
         if md.is_dir() {
-            // A directory now stands where a file was; its files are candidates of their own.
-            decided.push((path, cand, None));
-            continue;
+            return Ok(WorktreeState::Gone);
         }
         if !md.is_file() && !md.is_symlink() {
-            continue;
+            return Ok(WorktreeState::Unsupported);
         }
         let stat = Stat::from_fs(&md).map_err(|e| {
             Error::runtime(format!(
@@ -177,70 +306,94 @@ fn commit_paths_inner(
             ))
         })?;
         let wanted = if md.is_symlink() {
-            let target = std::fs::read_link(&abs).map_err(|e| Error::io(&abs, e))?;
-            let target = gix::path::into_bstr(target).map_err(|e| {
-                Error::runtime(format!(
-                    "the symlink {} points to a path git cannot store: {e}",
-                    abs.display()
-                ))
-            })?;
-            let id = grepo
-                .write_blob(target.as_ref() as &[u8])
-                .map_err(gix_err(format_args!("store the symlink {}", abs.display())))?
-                .detach();
             Wanted {
-                id,
+                id: self.symlink_blob(&abs)?,
                 kind: EntryKind::Link,
                 stat,
             }
         } else {
-            if pipeline.is_none() {
-                let attrs = grepo
-                    .attributes_only(
-                        &index,
-                        gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping,
-                    )
-                    .map_err(gix_err("read .gitattributes"))?;
-                pipeline = Some(
-                    gix::filter::Pipeline::new(grepo, attrs.detach())
-                        .map_err(gix_err("set up the attribute filters"))?,
-                );
-            }
-            let pl = pipeline.as_mut().expect("just set");
-            let id = blob_from_file(grepo, pl, &index, &abs, path.as_bstr())?;
-            let kind = if !symlinks && prev_mode == Some(Mode::SYMLINK) {
-                EntryKind::Link
-            } else if !file_mode {
-                match prev_mode {
-                    Some(Mode::FILE_EXECUTABLE) => EntryKind::BlobExecutable,
-                    _ => EntryKind::Blob,
-                }
-            } else if md.is_executable() {
-                EntryKind::BlobExecutable
-            } else {
-                EntryKind::Blob
-            };
+            let id = self.file_blob(&abs, path)?;
+            let kind = file_kind(self.file_mode, self.symlinks, prev_mode, md.is_executable());
             Wanted { id, kind, stat }
         };
-        decided.push((path, cand, Some(wanted)));
+        Ok(WorktreeState::Present(wanted))
     }
-    drop(pipeline);
 
-    // A new file under a path that HEAD or the index has as a file replaces that file, as
-    // `git add` does; otherwise the index would hold both and git would reject it.
-    let mut displaced: BTreeMap<BString, Candidate> = BTreeMap::new();
-    for (path, _, wanted) in &decided {
-        if wanted.is_none() {
-            continue;
+    fn symlink_blob(&self, abs: &Path) -> Result<ObjectId> {
+        let target = std::fs::read_link(abs).map_err(|e| Error::io(abs, e))?;
+        let target = gix::path::into_bstr(target).map_err(|e| {
+            Error::runtime(format!(
+                "the symlink {} points to a path git cannot store: {e}",
+                abs.display()
+            ))
+        })?;
+        Ok(self
+            .repo
+            .repo
+            .write_blob(target.as_ref() as &[u8])
+            .map_err(gix_err(format_args!("store the symlink {}", abs.display())))?
+            .detach())
+    }
+
+    fn file_blob(&mut self, abs: &Path, rela: &BStr) -> Result<ObjectId> {
+        let grepo = &self.repo.repo;
+        if self.pipeline.is_none() {
+            let attrs = grepo
+                .attributes_only(
+                    self.index,
+                    gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping,
+                )
+                .map_err(gix_err("read .gitattributes"))?;
+            self.pipeline = Some(
+                gix::filter::Pipeline::new(grepo, attrs.detach())
+                    .map_err(gix_err("set up the attribute filters"))?,
+            );
         }
+        let pl = self.pipeline.as_mut().expect("just set");
+        blob_from_file(grepo, pl, self.index, abs, rela)
+    }
+}
+
+/// The mode git records for a regular file: with `core.symlinks=false` a checked-out symlink
+/// stays a symlink, and with `core.fileMode=false` the executable bit comes from the index.
+fn file_kind(
+    file_mode: bool,
+    symlinks: bool,
+    prev_mode: Option<Mode>,
+    executable: bool,
+) -> EntryKind {
+    if !symlinks && prev_mode == Some(Mode::SYMLINK) {
+        EntryKind::Link
+    } else if !file_mode {
+        match prev_mode {
+            Some(Mode::FILE_EXECUTABLE) => EntryKind::BlobExecutable,
+            _ => EntryKind::Blob,
+        }
+    } else if executable {
+        EntryKind::BlobExecutable
+    } else {
+        EntryKind::Blob
+    }
+}
+
+/// A new file under a path that HEAD or the index has as a file replaces that file, as
+/// `git add` does; otherwise the index would hold both and git would reject it.
+fn add_displaced_files(
+    base: &Base<'_>,
+    index: &gix::index::State,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    let mut displaced: BTreeMap<BString, Candidate> = BTreeMap::new();
+    for change in changes.iter().filter(|c| c.wanted.is_some()) {
+        let path = &change.path;
         let mut prefix_end = 0;
         while let Some(pos) = path[prefix_end..].find_byte(b'/') {
             prefix_end += pos;
             let parent_path = &path[..prefix_end];
             prefix_end += 1;
             if displaced.contains_key(parent_path)
-                || decided
-                    .binary_search_by(|(p, _, _)| p.as_slice().cmp(parent_path))
+                || changes
+                    .binary_search_by(|c| c.path.as_slice().cmp(parent_path))
                     .is_ok()
             {
                 continue;
@@ -250,7 +403,8 @@ fn commit_paths_inner(
                     .entry_index_by_path_and_stage(parent_path.as_bstr(), Stage::Unconflicted),
                 head: None,
             };
-            if let Some(e) = head_tree
+            if let Some(e) = base
+                .tree
                 .lookup_entry(parent_path.split_str("/"))
                 .map_err(gix_err(format_args!(
                     "read {} in HEAD",
@@ -266,55 +420,76 @@ fn commit_paths_inner(
             }
         }
     }
-    decided.extend(displaced.into_iter().map(|(p, c)| (p, c, None)));
+    changes.extend(displaced.into_iter().map(|(path, cand)| Change {
+        path,
+        cand,
+        wanted: None,
+    }));
+    Ok(())
+}
 
-    // The tree: HEAD's, edited where the worktree differs from it.
+/// HEAD's tree, edited only where the worktree differs from it, so the commit holds nothing
+/// outside the task paths. `None` when nothing differs: no empty commit is made.
+fn build_tree(
+    grepo: &gix::Repository,
+    base: &Base<'_>,
+    changes: &[Change],
+) -> Result<Option<NewTree>> {
     let mut changed_paths: Vec<String> = Vec::new();
     let mut editor = grepo
-        .edit_tree(base_tree)
+        .edit_tree(base.tree_id)
         .map_err(gix_err("start editing the tree"))?;
-    for (path, cand, wanted) in &decided {
-        if wanted.is_none() && cand.head.is_some() {
-            editor.remove(path.as_bstr()).map_err(gix_err(format_args!(
-                "remove {} from the tree",
-                path.as_bstr()
-            )))?;
-            changed_paths.push(path.to_str_lossy().into_owned());
+    for c in changes {
+        if c.wanted.is_none() && c.cand.head.is_some() {
+            editor
+                .remove(c.path.as_bstr())
+                .map_err(gix_err(format_args!(
+                    "remove {} from the tree",
+                    c.path.as_bstr()
+                )))?;
+            changed_paths.push(c.path.to_str_lossy().into_owned());
         }
     }
-    for (path, cand, wanted) in &decided {
-        let Some(w) = wanted else { continue };
-        if cand.head == Some((w.kind.into(), w.id)) {
+    for c in changes {
+        let Some(w) = &c.wanted else { continue };
+        if c.cand.head == Some((w.kind.into(), w.id)) {
             continue;
         }
         editor
-            .upsert(path.as_bstr(), w.kind, w.id)
-            .map_err(gix_err(format_args!("add {} to the tree", path.as_bstr())))?;
-        changed_paths.push(path.to_str_lossy().into_owned());
+            .upsert(c.path.as_bstr(), w.kind, w.id)
+            .map_err(gix_err(format_args!(
+                "add {} to the tree",
+                c.path.as_bstr()
+            )))?;
+        changed_paths.push(c.path.to_str_lossy().into_owned());
     }
     if changed_paths.is_empty() {
         return Ok(None);
     }
     changed_paths.sort();
     changed_paths.dedup();
-    let tree = editor
+    let id = editor
         .write()
         .map_err(gix_err("write the new tree"))?
         .detach();
-    drop(editor);
-    drop(head_tree);
+    Ok(Some(NewTree { id, changed_paths }))
+}
 
-    // The index: committed paths take the new blobs; nothing else is touched.
+/// The user's index with only the committed paths changed: they take the new blobs (as
+/// fresh entries, like `git add` makes them), every other entry stays byte-identical, and
+/// the tree cache is invalidated along each touched path so git cannot reuse a stale tree.
+fn prepare_index(index: &mut gix::index::File, changes: &[Change]) {
     let mut touched: Vec<&BStr> = Vec::new();
     let mut remove_at: Vec<usize> = Vec::new();
     let mut push: Vec<(&BStr, &Wanted)> = Vec::new();
-    for (path, cand, wanted) in &decided {
-        match (wanted, cand.index) {
+    for c in changes {
+        let path = c.path.as_bstr();
+        match (&c.wanted, c.cand.index) {
             (Some(w), Some(i)) => {
                 let mode = Mode::from(EntryMode::from(w.kind));
                 let entry = &mut index.entries_mut()[i];
                 if entry.id != w.id || entry.mode != mode {
-                    touched.push(path.as_bstr());
+                    touched.push(path);
                 }
                 entry.id = w.id;
                 entry.mode = mode;
@@ -323,16 +498,18 @@ fn commit_paths_inner(
                 entry.flags = Flags::empty();
             }
             (Some(w), None) => {
-                touched.push(path.as_bstr());
-                push.push((path.as_bstr(), w));
+                touched.push(path);
+                push.push((path, w));
             }
             (None, Some(i)) => {
-                touched.push(path.as_bstr());
+                touched.push(path);
                 remove_at.push(i);
             }
             (None, None) => {}
         }
     }
+    // Edits and removals use positions, so they come before any push; pushes break the sort
+    // order, restored once at the end.
     if !remove_at.is_empty() {
         remove_at.sort_unstable();
         index.remove_entries(|i, _, _| remove_at.binary_search(&i).is_ok());
@@ -354,18 +531,27 @@ fn commit_paths_inner(
             invalidate_tree_cache(cache, path);
         }
     }
+}
 
-    // The commit and the ref.
+/// The commit object on top of the parent read under the lock; unreachable until the ref
+/// moves.
+fn write_commit(
+    repo: &Repo,
+    message: &str,
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+) -> Result<ObjectId> {
+    let grepo = &repo.repo;
     let author = grepo
         .author()
-        .expect("checked above")
+        .expect("checked before the lock")
         .map_err(gix_err("read the author identity"))?;
     let committer = grepo
         .committer()
-        .expect("checked above")
+        .expect("checked before the lock")
         .map_err(gix_err("read the committer identity"))?;
     let commit = gix::objs::Commit {
-        message: message.as_str().into(),
+        message: message.into(),
         tree,
         author: author.into(),
         committer: committer.into(),
@@ -373,26 +559,29 @@ fn commit_paths_inner(
         parents: parent.into_iter().collect(),
         extra_headers: Default::default(),
     };
-    let commit_id = grepo
+    Ok(grepo
         .write_object(&commit)
         .map_err(gix_err("write the commit object"))?
-        .detach();
+        .detach())
+}
 
-    // The index goes into the lock now so that a write failure leaves the ref alone.
-    let mut lock = lock;
-    write_index(&index, &mut lock, &index_path, repo)?;
-    drop(index);
-
-    before_ref_update();
-
+/// Moves HEAD (or the branch it points to) by compare-and-swap against the parent read under
+/// the index lock: a concurrent commit makes this fail instead of being overwritten. The
+/// reflog reads as git's own (`commit:` / `commit (initial):`).
+fn move_ref(
+    repo: &Repo,
+    message: &str,
+    parent: Option<ObjectId>,
+    commit_id: ObjectId,
+) -> std::result::Result<(), gix::Error> {
+    use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+    use gix::refs::Target;
     let subject = message.lines().next().unwrap_or_default();
     let reflog = if parent.is_some() {
         format!("commit: {subject}")
     } else {
         format!("commit (initial): {subject}")
     };
-    use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
-    use gix::refs::Target;
     let edit = RefEdit {
         change: Change::Update {
             log: LogChange {
@@ -409,39 +598,47 @@ fn commit_paths_inner(
         name: "HEAD".try_into().expect("valid ref name"),
         deref: true,
     };
-    if let Err(err) = grepo.edit_references_as(Some(edit), Some(committer)) {
-        // Dropping the lock leaves the user's index exactly as it was.
-        drop(lock);
-        if err.is_conflict() {
-            let now = repo
-                .head_id()
-                .ok()
-                .flatten()
-                .map(|id| id.to_hex_with_len(7).to_string())
-                .unwrap_or_else(|| "a new commit".to_owned());
-            return Err(Error::conflict(format!(
-                "HEAD moved to {now} while orch was committing; nothing was committed"
-            ))
-            .with_hint("run the command again"));
-        }
-        // A ref lock held by someone else is a concurrent update too, as for `index.lock`.
-        if let Some(held) = ref_lock_held(repo) {
-            return Err(Error::conflict(format!(
-                "{} exists, so another git process is updating {}; nothing was committed",
-                held.display(),
-                repo.head_name().unwrap_or_else(|_| "HEAD".into())
-            ))
-            .with_hint(format!(
-                "run the command again once it is done; if no git process is running, remove {}",
-                held.display()
-            )));
-        }
-        return Err(gix_err(format_args!(
-            "move {} to the new commit",
-            repo.head_name().unwrap_or_else(|_| "HEAD".into())
-        ))(err));
-    }
+    let committer = repo.repo.committer().expect("checked before the lock")?;
+    repo.repo
+        .edit_references_as(Some(edit), Some(committer))
+        .map(drop)
+}
 
+/// Explains a failed ref update; every variant means nothing was committed.
+fn ref_update_error(repo: &Repo, err: gix::Error) -> Error {
+    if err.is_conflict() {
+        let now = repo
+            .head_id()
+            .ok()
+            .flatten()
+            .map(|id| id.to_hex_with_len(7).to_string())
+            .unwrap_or_else(|| "a new commit".to_owned());
+        return Error::conflict(format!(
+            "HEAD moved to {now} while orch was committing; nothing was committed"
+        ))
+        .with_hint("run the command again");
+    }
+    // A ref lock held by someone else is a concurrent update too, as for `index.lock`.
+    if let Some(held) = ref_lock_held(repo) {
+        return Error::conflict(format!(
+            "{} exists, so another git process is updating {}; nothing was committed",
+            held.display(),
+            repo.head_name().unwrap_or_else(|_| "HEAD".into())
+        ))
+        .with_hint(format!(
+            "run the command again once it is done; if no git process is running, remove {}",
+            held.display()
+        ));
+    }
+    gix_err(format_args!(
+        "move {} to the new commit",
+        repo.head_name().unwrap_or_else(|_| "HEAD".into())
+    ))(err)
+}
+
+/// Renames the prepared index over the user's: the last step, so the index never names a
+/// commit the ref does not hold.
+fn publish_index(lock: gix::lock::File, commit_id: ObjectId, index_path: &Path) -> Result<()> {
     lock.commit().map_err(|e| {
         Error::runtime(format!(
             "committed {} but could not replace the index {}: {}",
@@ -451,12 +648,7 @@ fn commit_paths_inner(
         ))
         .with_hint("run `git reset` to make the index match HEAD again")
     })?;
-
-    Ok(Some(CommitOutcome {
-        commit: commit_id,
-        parent,
-        changed_paths,
-    }))
+    Ok(())
 }
 
 /// The lock file of HEAD or of the branch it points to, when one exists.
@@ -655,67 +847,37 @@ impl Walker<'_> {
             Err(e) if is_gone(&e) => return Ok(()),
             Err(e) => return Err(Error::io(&abs, e)),
         };
-        // git does not look through symlinked directories, and neither do we: a path whose
-        // parent is a symlink is not inside the worktree as far as git is concerned.
-        let mut prefix = String::new();
-        let comps: Vec<&str> = spec.split('/').collect();
-        for (n, comp) in comps.iter().enumerate() {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(comp);
-            let last = n + 1 == comps.len();
-            if !last {
-                let p = workdir.join(&prefix);
-                let is_link = std::fs::symlink_metadata(&p)
-                    .map(|m| m.file_type().is_symlink())
-                    .unwrap_or(false);
-                if is_link {
-                    return Err(Error::usage(format!(
-                        "{spec} is beyond a symbolic link ({prefix}); git cannot track it"
-                    )));
-                }
-            }
-        }
+        refuse_symlinked_parent(workdir, spec)?;
         let ft = md.file_type();
         if ft.is_dir() {
             if abs.join(".git").exists() {
                 return Ok(());
             }
             // Untracked files inside an ignored directory are never added.
-            let mut prefix = String::new();
-            for comp in &comps {
-                if !prefix.is_empty() {
-                    prefix.push('/');
-                }
-                prefix.push_str(comp);
-                if self.is_excluded(&prefix, true)? {
+            for prefix in prefixes(spec) {
+                if self.is_excluded(prefix, true)? {
                     return Ok(());
                 }
             }
             self.walk_dir(&abs, spec, out)
         } else if ft.is_file() || ft.is_symlink() {
-            if !out.contains_key(spec.as_bytes().as_bstr()) {
-                let mut ignored = false;
-                let mut prefix = String::new();
-                for (n, comp) in comps.iter().enumerate() {
-                    if !prefix.is_empty() {
-                        prefix.push('/');
-                    }
-                    prefix.push_str(comp);
-                    if self.is_excluded(&prefix, n + 1 != comps.len())? {
-                        ignored = true;
-                        break;
-                    }
-                }
-                if !ignored {
-                    out.entry(spec.into()).or_default();
-                }
+            if !out.contains_key(spec.as_bytes().as_bstr()) && !self.file_is_excluded(spec)? {
+                out.entry(spec.into()).or_default();
             }
             Ok(())
         } else {
             Ok(())
         }
+    }
+
+    /// An untracked file is ignored when it or any directory above it is.
+    fn file_is_excluded(&mut self, spec: &str) -> Result<bool> {
+        for prefix in prefixes(spec) {
+            if self.is_excluded(prefix, prefix.len() != spec.len())? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn walk_dir(
@@ -761,6 +923,29 @@ impl Walker<'_> {
         }
         Ok(())
     }
+}
+
+/// `a`, `a/b`, `a/b/c` for `a/b/c`.
+fn prefixes(spec: &str) -> impl Iterator<Item = &str> {
+    spec.match_indices('/')
+        .map(|(i, _)| &spec[..i])
+        .chain(std::iter::once(spec))
+}
+
+/// git does not look through symlinked directories, and neither do we: a path whose parent
+/// is a symlink is not inside the worktree as far as git is concerned.
+fn refuse_symlinked_parent(workdir: &Path, spec: &str) -> Result<()> {
+    for prefix in prefixes(spec).filter(|p| p.len() != spec.len()) {
+        let is_link = std::fs::symlink_metadata(workdir.join(prefix))
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        if is_link {
+            return Err(Error::usage(format!(
+                "{spec} is beyond a symbolic link ({prefix}); git cannot track it"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Like git's `has_symlink_leading_path`: the OS would follow a symlinked parent directory,
