@@ -9,9 +9,9 @@
 
 use crate::code::TaskCode;
 use crate::git::diff::{self, FileDiff, Stat, Status};
+use crate::git::history;
 use crate::project::{Project, ORCH_DIR};
 use crate::session::{ExecuteRange, Session};
-use crate::store::{self, FileWrite};
 use crate::{Error, Result};
 use gix::ObjectId;
 use serde::Serialize;
@@ -99,90 +99,12 @@ pub fn recorded_range(s: &Session) -> Option<ExecuteRange> {
     })
 }
 
-fn in_execute(p: &Project, s: &Session) -> bool {
+/// Whether the task is in the execute phase now, so its range is still open.
+pub fn in_execute(p: &Project, s: &Session) -> bool {
     s.active
         && p.workflow
             .phase("execute")
             .is_some_and(|e| e.name == s.current_phase)
-}
-
-/// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name, optionally
-/// followed by `~N`, `^` or `^N` as in git (`HEAD~3`, `main^2`).
-pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
-    let spec = spec.trim();
-    if let Some(pos) = spec.rfind(['~', '^']).filter(|&p| p > 0) {
-        let (base, op) = (&spec[..pos], &spec[pos + 1..]);
-        let n: usize = if op.is_empty() {
-            1
-        } else {
-            op.parse().map_err(|_| {
-                Error::usage(format!(
-                    "{spec:?} does not name a commit in this repository"
-                ))
-                .with_hint("after ~ or ^ give a number of parents, e.g. HEAD~3 or main^2")
-            })?
-        };
-        let mut id = resolve_commit(repo, base)?;
-        let first_parent_steps = if spec[pos..].starts_with('~') {
-            n
-        } else {
-            n.min(1)
-        };
-        let parent_index = if spec[pos..].starts_with('~') {
-            0
-        } else {
-            n.saturating_sub(1)
-        };
-        for _ in 0..first_parent_steps {
-            let parents = crate::git::history::commit_tree_parents(repo, id)?.1;
-            id = *parents.get(parent_index).ok_or_else(|| {
-                Error::usage(format!("{spec:?}: commit {id} has no such parent"))
-                    .with_hint("check the history with `git log --oneline --graph`")
-            })?;
-        }
-        return Ok(id);
-    }
-    let not_found = || {
-        Error::usage(format!(
-            "{spec:?} does not name a commit in this repository"
-        ))
-        .with_hint("give a commit id (full or abbreviated), a branch or a tag")
-    };
-    let is_hex = !spec.is_empty() && spec.chars().all(|c| c.is_ascii_hexdigit());
-    let id = if is_hex && spec.len() == repo.object_hash().len_in_hex() {
-        ObjectId::from_hex(spec.as_bytes()).map_err(|_| not_found())?
-    } else if is_hex && spec.len() >= 4 {
-        let prefix = gix::hash::Prefix::from_hex(spec).map_err(|_| not_found())?;
-        match repo.objects.lookup_prefix(prefix, None) {
-            Ok(Some(Ok(id))) => id,
-            Ok(Some(Err(()))) => {
-                return Err(Error::usage(format!("commit prefix {spec:?} is ambiguous"))
-                    .with_hint("give more characters of the id"))
-            }
-            _ => match ref_id(repo, spec) {
-                Some(id) => id,
-                None => return Err(not_found()),
-            },
-        }
-    } else {
-        ref_id(repo, spec).ok_or_else(not_found)?
-    };
-    match repo.try_find_object(id) {
-        Ok(Some(o)) if o.kind == gix::object::Kind::Commit => Ok(id),
-        Ok(Some(o)) => Err(Error::usage(format!(
-            "{spec} is a {}, not a commit",
-            o.kind
-        ))),
-        _ => Err(not_found()),
-    }
-}
-
-fn ref_id(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
-    if name == "HEAD" {
-        return repo.head_id().ok().map(|i| i.detach());
-    }
-    let r = repo.try_find_reference(name).ok()??;
-    r.into_fully_peeled_id().ok().map(|i| i.detach())
 }
 
 fn recorded_commit(
@@ -226,7 +148,7 @@ fn range(
         })
     };
     let base = match (&opts.base, &rec) {
-        (Some(b), _) => Some(resolve_commit(repo, b)?),
+        (Some(b), _) => Some(history::resolve_commit(repo, b)?),
         (None, Some(r)) => match &r.base {
             Some(b) => Some(recorded_commit(repo, code, "base", b)?),
             None => None,
@@ -241,7 +163,7 @@ fn range(
         }
     };
     let head = match (&opts.head, &rec) {
-        (Some(h), _) => resolve_commit(repo, h)?,
+        (Some(h), _) => history::resolve_commit(repo, h)?,
         (None, Some(r)) if !s.is_some_and(|s| in_execute(p, s)) => match &r.head {
             Some(h) => recorded_commit(repo, code, "head", h)?,
             None => head_now()?,
@@ -515,132 +437,6 @@ pub fn render(c: &Changes) -> String {
 
 fn longest_backtick_run(s: &str) -> usize {
     s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
-}
-
-/// Whether an existing CHANGES.md was written with `--patch`, so regenerating keeps its form.
-fn has_patch(text: &str) -> bool {
-    text.contains("\n## Patch\n")
-}
-
-fn commit_message(code: &TaskCode, subject: &str, s: Option<&Session>) -> String {
-    let key = s.map_or("none", |s| s.session_key.as_str());
-    let phase = s.map_or("none", |s| s.current_phase.as_str());
-    format!(
-        "orch({code}): {subject}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n"
-    )
-}
-
-/// The regenerated CHANGES.md to include in a transition, if there is anything to write:
-/// nothing when the task never reached execute. Keeps the `--patch` form of an existing file.
-pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<FileWrite>> {
-    if recorded_range(s).is_none() {
-        return Ok(None);
-    }
-    let path = p.task_dir(code).join(FILE);
-    let old = std::fs::read_to_string(&path).ok();
-    let opts = Options {
-        patch: old.as_deref().is_some_and(has_patch),
-        ..Options::default()
-    };
-    let text = render(&compute(p, code, Some(s), &opts)?);
-    if old.as_deref() == Some(text.as_str()) {
-        return Ok(None);
-    }
-    Ok(Some(FileWrite {
-        path,
-        bytes: text.into_bytes(),
-    }))
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Written {
-    pub task: String,
-    pub path: String,
-    /// False when CHANGES.md already had this content (nothing written, nothing committed).
-    pub changed: bool,
-    pub commit: Option<String>,
-    /// The range was re-recorded in session.json (from `--base`/`--head`).
-    pub range_recorded: bool,
-    pub summary: String,
-}
-
-/// `orch changes`: computes the changes without writing anything.
-pub fn preview(p: &Project, code: &TaskCode, opts: &Options) -> Result<Changes> {
-    p.require_task(code)?;
-    let s = p.load_session(code)?;
-    compute(p, code, s.as_ref(), opts)
-}
-
-/// `orch changes`: writes CHANGES.md (and, with `--base`/`--head`, the re-recorded range in
-/// session.json) and commits them as one task commit.
-pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, Changes)> {
-    p.require_task(code)?;
-    if p.config.git.commit {
-        p.git.ensure_can_commit()?;
-        p.git.author_identity()?;
-    }
-    let _lock = p.lock()?;
-    let session = p.load_session(code)?;
-    let c = compute(p, code, session.as_ref(), opts)?;
-    let text = render(&c);
-    let dir = p.task_dir(code);
-    let path = dir.join(FILE);
-    let rel = p.task_rel(code);
-    let mut writes = Vec::new();
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        writes.push(FileWrite {
-            path,
-            bytes: text.into_bytes(),
-        });
-    }
-    let mut range_recorded = false;
-    if let Some(mut s) = session
-        .clone()
-        .filter(|_| opts.base.is_some() || opts.head.is_some())
-    {
-        let live = in_execute(p, &s);
-        let new = ExecuteRange {
-            base: c.base.map(|b| b.to_string()),
-            head: if live && opts.head.is_none() {
-                s.execute_range.as_ref().and_then(|r| r.head.clone())
-            } else {
-                Some(c.head.to_string())
-            },
-        };
-        if s.execute_range.as_ref() != Some(&new) {
-            s.execute_range = Some(new);
-            writes.push(FileWrite {
-                path: dir.join("session.json"),
-                bytes: s.to_json().into_bytes(),
-            });
-            range_recorded = true;
-        }
-    }
-    let summary = if c.files.is_empty() {
-        "no code changes".to_string()
-    } else {
-        c.stat.shortstat()
-    };
-    let mut w = Written {
-        task: code.to_string(),
-        path: format!("{rel}/{FILE}"),
-        changed: !writes.is_empty(),
-        commit: None,
-        range_recorded,
-        summary,
-    };
-    if writes.is_empty() {
-        return Ok((w, c));
-    }
-    let subject = if range_recorded {
-        "changes (range re-recorded)"
-    } else {
-        "changes"
-    };
-    let msg = commit_message(code, subject, session.as_ref());
-    let applied = store::apply(p, writes, &[&rel], Some(&msg))?;
-    w.commit = applied.commit.map(|c| c.commit.to_string());
-    Ok((w, c))
 }
 
 #[cfg(test)]

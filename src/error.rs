@@ -46,7 +46,7 @@ pub struct Error {
     pub message: String,
     pub hint: Option<String>,
     /// The checks behind a validation failure, for `--json` and the human list.
-    pub diagnostics: Vec<crate::validate::Diagnostic>,
+    pub diagnostics: Vec<crate::diagnostic::Diagnostic>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -79,7 +79,7 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
-    pub fn with_diagnostics(mut self, d: Vec<crate::validate::Diagnostic>) -> Self {
+    pub fn with_diagnostics(mut self, d: Vec<crate::diagnostic::Diagnostic>) -> Self {
         self.diagnostics = d;
         self
     }

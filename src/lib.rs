@@ -7,10 +7,13 @@ pub mod changes;
 pub mod clock;
 pub mod code;
 pub mod config;
+pub mod diagnostic;
 pub mod error;
 pub mod event;
 pub mod git;
 pub mod hooks;
+#[cfg(test)]
+mod layers;
 pub mod links;
 pub mod listing;
 pub mod ops;

@@ -1,10 +1,7 @@
-//! Links from a task to pull requests, issues and commits, kept in TASK.md's `links:` field.
+//! Links from a task to pull requests, issues and commits, kept in TASK.md's `links:` field:
+//! reading the field and rewriting only its block of the front matter.
 
-use crate::code::TaskCode;
-use crate::project::Project;
-use crate::store;
-use crate::task::TaskDoc;
-use crate::{Error, Result};
+use crate::Result;
 use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 
@@ -157,131 +154,6 @@ pub fn replace_block(text: &str, links: &[Link]) -> Option<String> {
         }
     }
     Some(out)
-}
-
-/// What `orch task link` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct LinkAdded {
-    pub task: String,
-    pub link: Link,
-    /// False when the task already had this link (nothing written).
-    pub added: bool,
-    pub links: Vec<Link>,
-    pub commit: Option<String>,
-}
-
-/// Checks and normalises a link given on the command line: URLs must be one word; commit ids
-/// are hex, expanded to the full id when the commit is in this repository.
-pub fn normalise(repo: &gix::Repository, kind: &str, target: &str) -> Result<Link> {
-    let t = target.trim();
-    if t.is_empty() || t.chars().any(char::is_whitespace) {
-        return Err(Error::usage(format!(
-            "--{kind} {target:?}: give one URL or id without spaces"
-        )));
-    }
-    let target = if kind == "commit" {
-        if !(4..=64).contains(&t.len()) || !t.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::usage(format!("--commit {t:?} is not a commit id"))
-                .with_hint("give a hex commit id, e.g. --commit 1a2b3c4"));
-        }
-        crate::changes::resolve_commit(repo, t)
-            .map(|id| id.to_string())
-            .unwrap_or_else(|_| t.to_ascii_lowercase())
-    } else {
-        t.to_string()
-    };
-    Ok(Link {
-        kind: kind.to_string(),
-        target,
-    })
-}
-
-/// `orch task link`: records a link in TASK.md's front matter (no duplicates; the rest of the
-/// file kept byte for byte) and commits it as a task commit.
-pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<LinkAdded> {
-    if !KINDS.contains(&kind) {
-        return Err(Error::usage(format!(
-            "unknown link kind {kind:?} (pr, issue or commit)"
-        )));
-    }
-    p.require_task(code)?;
-    if p.config.git.commit {
-        p.git.ensure_can_commit()?;
-        p.git.author_identity()?;
-    }
-    let link = normalise(&p.git.repo, kind, target)?;
-    let _lock = p.lock()?;
-    let rel = p.task_rel(code);
-    let file = format!("{rel}/TASK.md");
-    let path = p.task_dir(code).join("TASK.md");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let doc = TaskDoc::parse(&text, &file)?;
-    let mut links = match doc.fields.get("links") {
-        Some(v) => parse_links(v)
-            .map_err(|why| Error::validation(format!("{file}: field `links` {why}")))?,
-        None => vec![],
-    };
-    let same = |l: &Link| {
-        l.kind == link.kind
-            && (l.target == link.target
-                || (kind == "commit"
-                    && (l.target.starts_with(&link.target) || link.target.starts_with(&l.target))))
-    };
-    if links.iter().any(same) {
-        return Ok(LinkAdded {
-            task: code.to_string(),
-            link,
-            added: false,
-            links,
-            commit: None,
-        });
-    }
-    links.push(link.clone());
-    let new_text = match replace_block(&text, &links) {
-        // The textual edit must read back as intended; otherwise re-serialise the front matter.
-        Some(t)
-            if TaskDoc::parse(&t, &file)
-                .ok()
-                .and_then(|d| d.fields.get("links").cloned())
-                .map(|v| parse_links(&v))
-                == Some(Ok(links.clone())) =>
-        {
-            t
-        }
-        _ => {
-            let mut d = doc;
-            d.set_field(
-                "links",
-                Value::Sequence(links.iter().map(Link::to_value).collect()),
-            );
-            d.to_text()
-        }
-    };
-    let session = p.load_session(code)?;
-    let key = session.as_ref().map_or("none", |s| s.session_key.as_str());
-    let phase = session
-        .as_ref()
-        .map_or("none", |s| s.current_phase.as_str());
-    let msg = format!(
-        "orch({code}): link {kind} {}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n",
-        link.target
-    );
-    let applied = store::apply(
-        p,
-        vec![store::FileWrite {
-            path,
-            bytes: new_text.into_bytes(),
-        }],
-        &[&rel],
-        Some(&msg),
-    )?;
-    Ok(LinkAdded {
-        task: code.to_string(),
-        link,
-        added: true,
-        links,
-        commit: applied.commit.map(|c| c.commit.to_string()),
-    })
 }
 
 #[cfg(test)]

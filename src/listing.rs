@@ -4,8 +4,8 @@
 //! "racy git" rule), so an edit is always seen.
 
 use crate::code::TaskCode;
-use crate::ops::TaskSummary;
 use crate::project::{read_doc, read_session, ORCH_DIR};
+use crate::task::TaskSummary;
 use std::path::Path;
 
 const CACHE_FILE: &str = "task-list-v2.tsv";

@@ -63,7 +63,19 @@ impl Project {
             templates,
             workflow,
         };
-        crate::store::recover(&p)?;
+        crate::store::recover(
+            &p.journal_dir(),
+            &p.local_dir(),
+            || p.lock(),
+            |j| {
+                crate::git::recover::settle_interrupted(
+                    &p.git,
+                    p.config.git.commit,
+                    j.head_before,
+                    j.since,
+                )
+            },
+        )?;
         Ok(p)
     }
 
@@ -83,6 +95,11 @@ impl Project {
     /// `<git dir>/orchestration`: local state that is never committed.
     pub fn local_dir(&self) -> PathBuf {
         self.git.git_dir.join("orchestration")
+    }
+
+    /// Journals of transitions in progress (see `store::Txn`).
+    pub fn journal_dir(&self) -> PathBuf {
+        self.local_dir().join("pending")
     }
 
     pub fn task_exists(&self, code: &TaskCode) -> bool {

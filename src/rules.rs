@@ -5,9 +5,9 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::config::WorkflowOptions;
+use crate::diagnostic::{has_errors, Diagnostic};
 use crate::event;
 use crate::session::{EndRecord, ExecuteRange, HistoryEntry, Override, PreviousSession, Session};
-use crate::validate::{has_errors, Diagnostic};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
 use serde_json::{json, Value};
@@ -98,7 +98,7 @@ fn gate(
     let mut checks = checks;
     if !opts.require_artifact_validation {
         for d in &mut checks {
-            d.severity = crate::validate::Severity::Warning;
+            d.severity = crate::diagnostic::Severity::Warning;
         }
     }
     let failing: Vec<String> = checks
@@ -163,7 +163,7 @@ fn gate(
         checks: failing,
     };
     for d in &mut checks {
-        d.severity = crate::validate::Severity::Warning;
+        d.severity = crate::diagnostic::Severity::Warning;
     }
     Ok((checks, Some(ov)))
 }
@@ -384,7 +384,7 @@ pub fn end(
         });
         let mut w = checks;
         for d in &mut w {
-            d.severity = crate::validate::Severity::Warning;
+            d.severity = crate::diagnostic::Severity::Warning;
         }
         (w, ov)
     } else {
@@ -558,8 +558,8 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Severity;
     use crate::templates::Templates;
-    use crate::validate::Severity;
 
     fn wf() -> Workflow {
         Workflow::builtin(&Templates::builtin_only()).unwrap()

@@ -1,7 +1,8 @@
 //! Writing the task folder: every file atomically (temp file + rename), and every transition
-//! as a journalled change that is committed whole or put back, even after a crash.
+//! as a journalled change that is kept whole or put back, even after a crash. This layer knows
+//! files only: the operation commits between writing and finishing the change, and recovery
+//! asks its caller whether an interrupted commit landed.
 
-use crate::project::Project;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -43,76 +44,76 @@ struct Saved {
     old: Option<String>,
 }
 
-fn journal_dir(p: &Project) -> PathBuf {
-    p.local_dir().join("pending")
-}
-
 /// A file to write: absolute path and new content.
 pub struct FileWrite {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
 }
 
-pub struct Applied {
-    pub commit: Option<crate::git::commit::CommitOutcome>,
+/// A transition in progress: its journal is on disk before any of its files is written, so a
+/// crash at any point is finished or undone by [`recover`].
+pub struct Txn {
+    journal: PathBuf,
+    files: Vec<Saved>,
 }
 
-/// Writes `writes` and, when git commits are on and `commit` names a message, commits
-/// `commit_paths` with it. If anything fails, the files are put back as they were. The caller
-/// holds the project lock.
-pub fn apply(
-    p: &Project,
-    writes: Vec<FileWrite>,
-    commit_paths: &[&str],
-    commit: Option<&str>,
-) -> Result<Applied> {
-    let head_before = p.git.head_id()?.map(|i| i.to_string());
-    let mut saved = Vec::new();
-    for w in &writes {
-        let old =
-            match std::fs::read(&w.path) {
+impl Txn {
+    /// Records in `journal_dir` the current content of every file `writes` will replace, and
+    /// `head_before` (HEAD now: how recovery tells whether this transition's commit landed).
+    /// Writes nothing else. The caller holds the project lock.
+    pub fn begin(
+        journal_dir: &Path,
+        head_before: Option<String>,
+        writes: &[FileWrite],
+    ) -> Result<Txn> {
+        let mut saved = Vec::new();
+        for w in writes {
+            let old = match std::fs::read(&w.path) {
                 Ok(b) => Some(String::from_utf8(b).map_err(|_| {
                     Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
                 })?),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(Error::io(&w.path, e)),
             };
-        saved.push(Saved {
-            path: w.path.clone(),
-            old,
-        });
+            saved.push(Saved {
+                path: w.path.clone(),
+                old,
+            });
+        }
+        std::fs::create_dir_all(journal_dir).map_err(|e| Error::io(journal_dir, e))?;
+        let path = journal_dir.join(format!("txn-{}.json", std::process::id()));
+        let journal = Journal {
+            head_before,
+            files: saved,
+        };
+        write_atomic(
+            &path,
+            serde_json::to_string(&journal)
+                .expect("journal serialises")
+                .as_bytes(),
+        )?;
+        Ok(Txn {
+            journal: path,
+            files: journal.files,
+        })
     }
-    let jdir = journal_dir(p);
-    std::fs::create_dir_all(&jdir).map_err(|e| Error::io(&jdir, e))?;
-    let jpath = jdir.join(format!("txn-{}.json", std::process::id()));
-    let journal = Journal {
-        head_before,
-        files: saved,
-    };
-    write_atomic(
-        &jpath,
-        serde_json::to_string(&journal)
-            .expect("journal serialises")
-            .as_bytes(),
-    )?;
 
-    let outcome = (|| -> Result<Applied> {
-        for w in &writes {
+    /// Writes the new files, each atomically.
+    pub fn write(&self, writes: &[FileWrite]) -> Result<()> {
+        for w in writes {
             write_atomic(&w.path, &w.bytes)?;
         }
-        let commit = match commit {
-            Some(msg) if p.config.git.commit => {
-                crate::git::commit::commit_paths(&p.git, commit_paths, msg)?
-            }
-            _ => None,
-        };
-        Ok(Applied { commit })
-    })();
-    if outcome.is_err() {
-        restore(&journal.files);
+        Ok(())
     }
-    let _ = std::fs::remove_file(&jpath);
-    outcome
+
+    /// Ends the transition: its files stay when `done`, otherwise every journalled file is put
+    /// back as it was. Either way the journal goes.
+    pub fn finish(self, done: bool) {
+        if !done {
+            restore(&self.files);
+        }
+        let _ = std::fs::remove_file(&self.journal);
+    }
 }
 
 fn restore(files: &[Saved]) {
@@ -128,14 +129,27 @@ fn restore(files: &[Saved]) {
     }
 }
 
-/// Finishes what a killed orch left: if its commit landed (HEAD moved), the new files stay
-/// and the prepared index is put in place; otherwise the old files are put back. Lock files
-/// the killed process created after its journal (index, ref) are cleared, so they never block
-/// the next command.
-pub fn recover(p: &Project) -> Result<()> {
-    let jdir = journal_dir(p);
+/// One transition a killed orch left unfinished, as its journal tells.
+pub struct Interrupted<'a> {
+    /// HEAD before the transition: if HEAD names another commit now, the commit landed.
+    pub head_before: Option<&'a str>,
+    /// When the journal was written: lock files at least this new are the killed process's.
+    pub since: Option<std::time::SystemTime>,
+}
+
+/// Finishes what a killed orch left in `journal_dir`. For each interrupted transition,
+/// `settle` says whether its commit landed (and tidies what the commit left half done); if it
+/// did, the new files stay, otherwise the old ones are put back. Temporary files of
+/// interrupted atomic writes (in `journal_dir`, `local_dir` and the journalled files' folders)
+/// are removed. `lock` takes the project lock, only when there is something to do.
+pub fn recover<L>(
+    journal_dir: &Path,
+    local_dir: &Path,
+    lock: impl FnOnce() -> Result<L>,
+    mut settle: impl FnMut(&Interrupted) -> Result<bool>,
+) -> Result<()> {
     let (mut pending, mut temps) = (Vec::new(), false);
-    if let Ok(rd) = std::fs::read_dir(&jdir) {
+    if let Ok(rd) = std::fs::read_dir(journal_dir) {
         for path in rd.flatten().map(|e| e.path()) {
             if path.extension().is_some_and(|x| x == "json") {
                 pending.push(path);
@@ -146,41 +160,26 @@ pub fn recover(p: &Project) -> Result<()> {
     }
     // A process killed while writing its journal or the current-task file leaves only a
     // temporary file; those would pile up, one per killed process.
-    let local = p.local_dir();
     temps |=
-        std::fs::read_dir(&local).is_ok_and(|rd| rd.flatten().any(|e| is_temp_file(&e.path())));
+        std::fs::read_dir(local_dir).is_ok_and(|rd| rd.flatten().any(|e| is_temp_file(&e.path())));
     if pending.is_empty() && !temps {
         return Ok(());
     }
-    let _lock = p.lock()?;
+    let _lock = lock()?;
     // Under the lock no other orch process is writing, so every temporary file is a leftover.
-    remove_temp_files(&jdir);
-    remove_temp_files(&local);
+    remove_temp_files(journal_dir);
+    remove_temp_files(local_dir);
     for j in pending {
         // Another process may have finished it while we waited for the lock.
         let Ok(text) = std::fs::read_to_string(&j) else {
             continue;
         };
         let since = std::fs::metadata(&j).and_then(|m| m.modified()).ok();
-        let head = p.git.head_id()?.map(|i| i.to_string());
         if let Ok(journal) = serde_json::from_str::<Journal>(&text) {
-            let landed = p.config.git.commit && journal.head_before != head;
-            let index = p.git.repo.index_path();
-            let index_lock = with_suffix(&index, ".lock");
-            if ours(&index_lock, since) {
-                if landed {
-                    // The ref moved but the index was not yet published: publish it now, or
-                    // the user's next commit would revert the transition.
-                    std::fs::rename(&index_lock, &index).map_err(|e| Error::io(&index, e))?;
-                } else {
-                    let _ = std::fs::remove_file(&index_lock);
-                }
-            }
-            for name in ref_lock_candidates(p) {
-                if ours(&name, since) {
-                    let _ = std::fs::remove_file(&name);
-                }
-            }
+            let landed = settle(&Interrupted {
+                head_before: journal.head_before.as_deref(),
+                since,
+            })?;
             if !landed {
                 restore(&journal.files);
             }
@@ -193,31 +192,6 @@ pub fn recover(p: &Project) -> Result<()> {
         let _ = std::fs::remove_file(&j);
     }
     Ok(())
-}
-
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// A lock file created after the journal `since` was written: left by the killed process.
-fn ours(lock: &Path, since: Option<std::time::SystemTime>) -> bool {
-    match (std::fs::metadata(lock).and_then(|m| m.modified()), since) {
-        (Ok(t), Some(since)) => t >= since,
-        _ => false,
-    }
-}
-
-fn ref_lock_candidates(p: &Project) -> Vec<PathBuf> {
-    let mut v = vec![with_suffix(&p.git.git_dir.join("HEAD"), ".lock")];
-    if let Ok(head) = p.git.repo.head() {
-        if let Some(name) = head.referent_name() {
-            let rel = name.as_bstr().to_string();
-            v.push(with_suffix(&p.git.common_dir.join(rel), ".lock"));
-        }
-    }
-    v
 }
 
 /// A temporary file of an atomic write (see `write_atomic`).

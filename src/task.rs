@@ -1,6 +1,7 @@
 //! TASK.md: YAML front matter between `---` lines, then a Markdown body.
 
 use crate::{Error, Result};
+use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 
 /// Front-matter fields orch knows, with the type each must have.
@@ -11,6 +12,20 @@ const LIST_FIELDS: &[&str] = &["tags"];
 pub struct TaskDoc {
     pub fields: Mapping,
     pub body: String,
+}
+
+/// One line of a task list: what `orch task list` and `orch status` show of a task.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    pub task: String,
+    pub title: String,
+    pub status: String,
+    pub phase: Option<String>,
+    pub active: bool,
+    pub sprint: Option<String>,
+    pub tags: Vec<String>,
+    /// Why the task could not be read, when it could not.
+    pub error: Option<String>,
 }
 
 /// Where the front matter ends, as (yaml, body).

@@ -2,52 +2,11 @@
 //! The checks read through [`ArtifactSource`], so the same rules judge the working tree and,
 //! in `orch verify`, a commit's tree.
 
+use crate::diagnostic::Diagnostic;
 use crate::task::TaskDoc;
 use crate::templates::{Templates, Vars};
 use crate::workflow::{ArtifactDef, Phase};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    pub code: String,
-    pub message: String,
-    pub target: String,
-    pub fix: String,
-}
-
-impl Diagnostic {
-    pub fn error(code: &str, target: &str, message: String, fix: String) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            code: code.into(),
-            message,
-            target: target.into(),
-            fix,
-        }
-    }
-    pub fn warning(code: &str, target: &str, message: String, fix: String) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, target, message, fix)
-        }
-    }
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-    /// `code: target`, as recorded in an override.
-    pub fn short(&self) -> String {
-        format!("{}: {}", self.code, self.target)
-    }
-}
 
 /// What a task-folder path holds, as far as the rules care.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,10 +196,6 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
         }
     }
     out
-}
-
-pub fn has_errors(d: &[Diagnostic]) -> bool {
-    d.iter().any(Diagnostic::is_error)
 }
 
 /// Canonical form of `p`, falling back to `p` itself.

@@ -4,12 +4,13 @@
 //! Used by `orch verify`, the pre-commit hook (index vs HEAD) and the pre-push hook.
 
 use crate::config::{Config, WorkflowOptions};
+use crate::diagnostic::Diagnostic;
 use crate::git::history::{self, Node};
 use crate::project::{Project, ORCH_DIR};
 use crate::rules::{self, Stamp, StartMode};
 use crate::session::Session;
 use crate::templates::{Templates, Vars};
-use crate::validate::{self, ArtifactSource, Diagnostic, Entry};
+use crate::validate::{self, ArtifactSource, Entry};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
 use gix::bstr::ByteSlice;

@@ -2,6 +2,7 @@
 
 use super::render::{commit_note, Out, Tone};
 use orch::changes::{self, Options};
+use orch::ops;
 use orch::project::Project;
 use orch::Result;
 use std::io::Write;
@@ -15,7 +16,7 @@ pub fn changes(
 ) -> Result<()> {
     let code = p.resolve_code(code)?;
     if stdout {
-        let c = changes::preview(p, &code, opts)?;
+        let c = ops::changes::preview(p, &code, opts)?;
         let text = changes::render(&c);
         if out.json {
             out.json_ok(&json_of(&c, &text, None), &[]);
@@ -25,7 +26,7 @@ pub fn changes(
         }
         return Ok(());
     }
-    let (w, c) = changes::write(p, &code, opts)?;
+    let (w, c) = ops::changes::write(p, &code, opts)?;
     if out.json {
         out.json_ok(&json_of(&c, &changes::render(&c), Some(&w)), &[]);
         return Ok(());
@@ -43,7 +44,11 @@ pub fn changes(
     Ok(())
 }
 
-fn json_of(c: &changes::Changes, text: &str, w: Option<&changes::Written>) -> serde_json::Value {
+fn json_of(
+    c: &changes::Changes,
+    text: &str,
+    w: Option<&ops::changes::Written>,
+) -> serde_json::Value {
     serde_json::json!({
         "task": c.task,
         "base": c.base.map(|b| b.to_string()),
@@ -80,7 +85,7 @@ pub fn link(
             )))
         }
     };
-    let r = orch::links::add(p, &code, kind, target)?;
+    let r = ops::link::add(p, &code, kind, target)?;
     if out.json {
         out.json_ok(&r, &[]);
     } else if r.added {

@@ -402,7 +402,7 @@ fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
     }
 }
 
-fn task_table(out: &Out, tasks: &[ops::TaskSummary], current: Option<&str>) {
+fn task_table(out: &Out, tasks: &[orch::task::TaskSummary], current: Option<&str>) {
     use std::fmt::Write as _;
     if tasks.is_empty() {
         out.say("No tasks yet. Create one with `orch task new --title \"...\"`.");

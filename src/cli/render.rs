@@ -1,8 +1,8 @@
 //! The one place results become text: human output (colour only on a terminal) or one JSON
 //! document; errors to stderr with their hint, exit code by kind.
 
+use orch::diagnostic::{Diagnostic, Severity};
 use orch::ops::{NextStep, Transition};
-use orch::validate::{Diagnostic, Severity};
 use orch::Error;
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -306,6 +306,85 @@ pub fn range_commits(
     Ok(out)
 }
 
+/// A commit named by full or abbreviated hex id, `HEAD`, or a branch or tag name, optionally
+/// followed by `~N`, `^` or `^N` as in git (`HEAD~3`, `main^2`).
+pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
+    let spec = spec.trim();
+    if let Some(pos) = spec.rfind(['~', '^']).filter(|&p| p > 0) {
+        let (base, op) = (&spec[..pos], &spec[pos + 1..]);
+        let n: usize = if op.is_empty() {
+            1
+        } else {
+            op.parse().map_err(|_| {
+                Error::usage(format!(
+                    "{spec:?} does not name a commit in this repository"
+                ))
+                .with_hint("after ~ or ^ give a number of parents, e.g. HEAD~3 or main^2")
+            })?
+        };
+        let mut id = resolve_commit(repo, base)?;
+        let first_parent_steps = if spec[pos..].starts_with('~') {
+            n
+        } else {
+            n.min(1)
+        };
+        let parent_index = if spec[pos..].starts_with('~') {
+            0
+        } else {
+            n.saturating_sub(1)
+        };
+        for _ in 0..first_parent_steps {
+            let parents = commit_tree_parents(repo, id)?.1;
+            id = *parents.get(parent_index).ok_or_else(|| {
+                Error::usage(format!("{spec:?}: commit {id} has no such parent"))
+                    .with_hint("check the history with `git log --oneline --graph`")
+            })?;
+        }
+        return Ok(id);
+    }
+    let not_found = || {
+        Error::usage(format!(
+            "{spec:?} does not name a commit in this repository"
+        ))
+        .with_hint("give a commit id (full or abbreviated), a branch or a tag")
+    };
+    let is_hex = !spec.is_empty() && spec.chars().all(|c| c.is_ascii_hexdigit());
+    let id = if is_hex && spec.len() == repo.object_hash().len_in_hex() {
+        ObjectId::from_hex(spec.as_bytes()).map_err(|_| not_found())?
+    } else if is_hex && spec.len() >= 4 {
+        let prefix = gix::hash::Prefix::from_hex(spec).map_err(|_| not_found())?;
+        match repo.objects.lookup_prefix(prefix, None) {
+            Ok(Some(Ok(id))) => id,
+            Ok(Some(Err(()))) => {
+                return Err(Error::usage(format!("commit prefix {spec:?} is ambiguous"))
+                    .with_hint("give more characters of the id"))
+            }
+            _ => match ref_id(repo, spec) {
+                Some(id) => id,
+                None => return Err(not_found()),
+            },
+        }
+    } else {
+        ref_id(repo, spec).ok_or_else(not_found)?
+    };
+    match repo.try_find_object(id) {
+        Ok(Some(o)) if o.kind == gix::object::Kind::Commit => Ok(id),
+        Ok(Some(o)) => Err(Error::usage(format!(
+            "{spec} is a {}, not a commit",
+            o.kind
+        ))),
+        _ => Err(not_found()),
+    }
+}
+
+fn ref_id(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
+    if name == "HEAD" {
+        return repo.head_id().ok().map(|i| i.detach());
+    }
+    let r = repo.try_find_reference(name).ok()??;
+    r.into_fully_peeled_id().ok().map(|i| i.detach())
+}
+
 /// Resolves a full or abbreviated hex id, `HEAD`, or a branch/tag/remote name to a commit.
 pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId> {
     let spec = spec.trim();

@@ -4,6 +4,7 @@
 pub mod commit;
 pub mod diff;
 pub mod history;
+pub mod recover;
 pub mod repo;
 
 pub use commit::{commit_paths, CommitOutcome};

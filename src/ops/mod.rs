@@ -2,18 +2,54 @@
 //! (pure, in `rules`) → write files → commit; and returns data for the binary to render.
 
 use crate::code::TaskCode;
+use crate::diagnostic::Diagnostic;
 use crate::event::Event;
 use crate::project::{Project, ORCH_DIR};
 use crate::rules::{self, Decision, Stamp, StartMode};
 use crate::session::{Override, Session};
 use crate::store::{self, FileWrite};
 use crate::task::TaskDoc;
+use crate::task::TaskSummary;
 use crate::templates::Vars;
-use crate::validate::{self, Diagnostic, DiskSource};
+use crate::validate::{self, DiskSource};
 use crate::workflow::Phase;
 use crate::{clock, Error, Result};
 use serde::Serialize;
 use std::path::Path;
+
+pub mod changes;
+pub mod link;
+
+/// What writing a change did: the commit, when one was made.
+pub struct Applied {
+    pub commit: Option<crate::git::CommitOutcome>,
+}
+
+/// Writes `writes` and, when git commits are on and `commit` names a message, commits
+/// `commit_paths` with it — all or nothing: the files are journalled first and put back if
+/// anything fails (a crash is finished or undone by the next command, see `store::recover`).
+/// The caller holds the project lock.
+pub fn apply(
+    p: &Project,
+    writes: Vec<FileWrite>,
+    commit_paths: &[&str],
+    commit: Option<&str>,
+) -> Result<Applied> {
+    let head_before = p.git.head_id()?.map(|i| i.to_string());
+    let txn = store::Txn::begin(&p.journal_dir(), head_before, &writes)?;
+    let outcome = (|| -> Result<Applied> {
+        txn.write(&writes)?;
+        let commit = match commit {
+            Some(msg) if p.config.git.commit => {
+                crate::git::commit::commit_paths(&p.git, commit_paths, msg)?
+            }
+            _ => None,
+        };
+        Ok(Applied { commit })
+    })();
+    txn.finish(outcome.is_ok());
+    outcome
+}
 
 /// What the agent is told for the current phase: the whole contract, kept short.
 #[derive(Debug, Clone, Serialize)]
@@ -392,7 +428,7 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     };
     let dir = p.task_dir(&code);
     let rel = p.task_rel(&code);
-    let applied = store::apply(
+    let applied = apply(
         p,
         vec![FileWrite {
             path: dir.join("TASK.md"),
@@ -414,19 +450,6 @@ pub fn task_new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
         path: format!("{rel}/TASK.md"),
         commit: applied.commit.map(|c| c.commit.to_string()),
     })
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskSummary {
-    pub task: String,
-    pub title: String,
-    pub status: String,
-    pub phase: Option<String>,
-    pub active: bool,
-    pub sprint: Option<String>,
-    pub tags: Vec<String>,
-    /// Why the task could not be read, when it could not.
-    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -610,7 +633,7 @@ pub fn event_add(
             phase_name.as_deref().unwrap_or("none"),
         )
     });
-    let applied = store::apply(
+    let applied = apply(
         p,
         vec![events_with(p, code, std::slice::from_ref(&ev))?],
         &[&rel],
@@ -678,13 +701,13 @@ fn commit_decision(
             && d.kind != rules::Kind::Start
             && p.config.git.commit
         {
-            if let Some(w) = crate::changes::derived_write(p, code, &d.session)? {
+            if let Some(w) = changes::derived_write(p, code, &d.session)? {
                 writes.push(w);
             }
         }
     }
     if d.kind == rules::Kind::End && p.config.workflow.sync_files_on_close && p.config.git.commit {
-        if let Some(w) = crate::changes::derived_write(p, code, &d.session)? {
+        if let Some(w) = changes::derived_write(p, code, &d.session)? {
             writes.push(w);
         }
     }
@@ -693,7 +716,7 @@ fn commit_decision(
         d.to.clone()
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = commit_message(code, subject, &d.session.session_key, &phase_trailer);
-    let applied = store::apply(p, writes, &[&rel], Some(&msg))?;
+    let applied = apply(p, writes, &[&rel], Some(&msg))?;
     p.set_current_task(code)?;
     let next = if d.session.active {
         Some(next_step(p, code, Some(&d.session))?)
