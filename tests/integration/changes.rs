@@ -2,140 +2,44 @@
 //! oracle: per-file counts equal `git diff --numstat --no-renames`, the summary equals
 //! `--shortstat`, hunks equal `git diff -U3` (without git's function context).
 
+use crate::support::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-struct Env {
-    _tmp: tempfile::TempDir,
-    home: PathBuf,
-    repo: PathBuf,
-    /// Committer dates must differ so git and orch agree on the order of commits.
-    clock: std::cell::Cell<u64>,
+/// A repository with a commit of README.md and one of `orch init`, dated a minute apart so
+/// git and orch agree on the order of commits. Without `orch_commits`, orch only writes files
+/// and the tests commit them.
+fn repo(orch_commits: bool) -> Env {
+    let b = Env::builder()
+        .clock(Clock::Ticking)
+        .file("README.md", "hello\n")
+        .commit("initial")
+        .orch_init();
+    let b = if orch_commits {
+        b
+    } else {
+        b.config("[git]\ncommit = false\n")
+    };
+    b.commit("orch init").build()
 }
 
-impl Env {
-    fn new(orch_commits: bool) -> Env {
-        let tmp = tempfile::tempdir().unwrap();
-        let home = tmp.path().join("home");
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&repo).unwrap();
-        let e = Env {
-            _tmp: tmp,
-            home,
-            repo,
-            clock: std::cell::Cell::new(1_700_000_000),
-        };
-        e.git(&["init", "-q", "-b", "main"]);
-        e.write("README.md", "hello\n");
-        e.commit_all("initial");
-        e.orch_ok(&["init"]);
-        if !orch_commits {
-            e.write(".orchestration/config.toml", "[git]\ncommit = false\n");
-        }
-        e.commit_all("orch init");
-        e
-    }
+/// What these tests do to a repository, on top of the harness.
+trait ChangesEnv {
+    fn json(&self, args: &[&str]) -> Value;
+    fn range(&self, code: &str) -> (Option<String>, Option<String>);
+    fn task_in_execute(&self, code: &str);
+    fn to_review(&self, code: &str);
+}
 
-    fn envs(&self, c: &mut Command) {
-        let t = self.clock.get() + 60;
-        self.clock.set(t);
-        c.current_dir(&self.repo)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap())
-            .env("HOME", &self.home)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Ada")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
-            .env("GIT_COMMITTER_DATE", format!("@{t} +0000"))
-            .env("ORCH_NOW", "2025-01-13T14:30:22Z")
-            .env("NO_COLOR", "1");
-    }
-
-    fn git_out(&self, args: &[&str]) -> Output {
-        let mut c = Command::new("git");
-        self.envs(&mut c);
-        c.args(args).output().unwrap()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let o = self.git_out(args);
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn orch(&self, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_orch"));
-        self.envs(&mut c);
-        c.args(args).output().unwrap()
-    }
-
-    fn orch_ok(&self, args: &[&str]) -> String {
-        let o = self.orch(args);
-        assert!(
-            o.status.success(),
-            "orch {args:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
+impl ChangesEnv for Env {
     fn json(&self, args: &[&str]) -> Value {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
         serde_json::from_str(&self.orch_ok(&a)).unwrap()
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.repo.join(rel)
-    }
-
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let _ = std::fs::remove_file(&p);
-        std::fs::write(p, content).unwrap();
-    }
-
-    fn rm(&self, rel: &str) {
-        let p = self.path(rel);
-        if p.is_dir() && !p.is_symlink() {
-            std::fs::remove_dir_all(p).unwrap();
-        } else {
-            std::fs::remove_file(p).unwrap();
-        }
-    }
-
-    fn commit_all(&self, msg: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
-        self.head()
-    }
-
-    fn head(&self) -> String {
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
-
-    fn session(&self, code: &str) -> Value {
-        let text = std::fs::read_to_string(
-            self.path(&format!(".orchestration/tasks/{code}/session.json")),
-        )
-        .unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-
     fn range(&self, code: &str) -> (Option<String>, Option<String>) {
-        let s = self.session(code);
+        let s = self.session_json(code);
         let r = &s["execute_range"];
         (
             r["base"].as_str().map(str::to_string),
@@ -150,14 +54,14 @@ impl Env {
         for _ in 0..3 {
             self.orch_ok(&["phase", "complete", code, "--override", "--reason", "test"]);
         }
-        assert_eq!(self.session(code)["current_phase"], "execute");
+        assert_eq!(self.session_json(code)["current_phase"], "execute");
         // Keep orch's files out of the way of the code commits when orch does not commit.
         self.commit_all("orch state");
     }
 
     fn to_review(&self, code: &str) {
         self.orch_ok(&["phase", "complete", code, "--override", "--reason", "test"]);
-        assert_eq!(self.session(code)["current_phase"], "review");
+        assert_eq!(self.session_json(code)["current_phase"], "review");
     }
 }
 
@@ -292,14 +196,14 @@ fn assert_matches_git(e: &Env, code: &str, base: &str, head: &str) -> Value {
 
 #[test]
 fn execute_range_base_head_and_rework() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.orch_ok(&["task", "new", "T-1", "--title", "Range"]);
     e.orch_ok(&["session", "start", "T-1"]);
     for _ in 0..2 {
         e.orch_ok(&["phase", "complete", "T-1", "--override", "--reason", "t"]);
     }
     assert_eq!(
-        e.session("T-1").get("execute_range"),
+        e.session_json("T-1").get("execute_range"),
         None,
         "no range before execute"
     );
@@ -357,7 +261,7 @@ fn execute_range_base_head_and_rework() {
 
 #[test]
 fn every_kind_of_change_matches_git() {
-    let e = Env::new(false);
+    let e = repo(false);
     let mut lines: String = (1..=40).map(|i| format!("line {i}\n")).collect();
     e.write("multi.txt", &lines);
     e.write("gone.txt", "bye\n");
@@ -473,7 +377,7 @@ fn every_kind_of_change_matches_git() {
 
 #[test]
 fn large_files_and_mixed_loose_and_packed_objects_match_git() {
-    let e = Env::new(false);
+    let e = repo(false);
     // Hard to compress, so the loose files are far larger than one read buffer.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut line = || {
@@ -629,21 +533,21 @@ fn hunks_and_counts_match_git_on_generated_texts() {
 
 #[test]
 fn never_reached_execute_is_a_state_error() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.orch_ok(&["task", "new", "T-3", "--title", "Early"]);
-    let o = e.orch(&["changes", "T-3"]);
+    let o = e.orch(&["changes", "T-3"]).output();
     assert_eq!(o.status.code(), Some(4));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("T-3 never reached the execute phase"), "{err}");
     e.orch_ok(&["session", "start", "T-3"]);
-    let o = e.orch(&["changes", "T-3", "--stdout"]);
+    let o = e.orch(&["changes", "T-3", "--stdout"]).output();
     assert_eq!(o.status.code(), Some(4));
     assert!(!e.path(".orchestration/tasks/T-3/CHANGES.md").exists());
 }
 
 #[test]
 fn empty_range_says_no_code_changes_and_rewriting_is_idempotent() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.task_in_execute("T-4");
     let out = e.orch_ok(&["changes", "T-4"]);
     assert!(out.contains("no code changes"), "{out}");
@@ -673,7 +577,7 @@ fn empty_range_says_no_code_changes_and_rewriting_is_idempotent() {
 
 #[test]
 fn entering_review_writes_changes_md() {
-    let e = Env::new(true);
+    let e = repo(true);
     e.task_in_execute("T-5");
     let base = e.range("T-5").0.unwrap();
     e.write("lib.rs", "pub fn f() {}\n");
@@ -694,7 +598,7 @@ fn entering_review_writes_changes_md() {
 
 #[test]
 fn rewritten_history_is_explained_and_fixed_with_base() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.write("a.txt", "a\n");
     e.commit_all("before");
     e.task_in_execute("T-6");
@@ -703,7 +607,7 @@ fn rewritten_history_is_explained_and_fixed_with_base() {
     // Rewrite the commit the range starts from (and everything after it).
     e.git(&["reset", "-q", "--soft", "HEAD~3"]);
     e.commit_all("squashed");
-    let o = e.orch(&["changes", "T-6", "--stdout"]);
+    let o = e.orch(&["changes", "T-6", "--stdout"]).output();
     assert_eq!(o.status.code(), Some(4));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is not an ancestor of"), "{err}");
@@ -715,22 +619,24 @@ fn rewritten_history_is_explained_and_fixed_with_base() {
         Some(new_base.as_str()),
         "re-recorded"
     );
-    let o = e.orch(&["changes", "T-6", "--stdout"]);
+    let o = e.orch(&["changes", "T-6", "--stdout"]).output();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A head that is gone from the repository is named too.
-    let o = e.orch(&[
-        "changes",
-        "T-6",
-        "--stdout",
-        "--base",
-        "0123456789abcdef0123456789abcdef01234567",
-    ]);
+    let o = e
+        .orch(&[
+            "changes",
+            "T-6",
+            "--stdout",
+            "--base",
+            "0123456789abcdef0123456789abcdef01234567",
+        ])
+        .output();
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn links_are_recorded_without_touching_the_rest() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.orch_ok(&["task", "new", "T-7", "--title", "Linked"]);
     let path = e.path(".orchestration/tasks/T-7/TASK.md");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -801,13 +707,15 @@ fn links_are_recorded_without_touching_the_rest() {
         human.contains("link:        pr https://github.com/o/r/pull/12"),
         "{human}"
     );
-    let o = e.orch(&["task", "link", "T-7", "--commit", "not-hex"]);
+    let o = e
+        .orch(&["task", "link", "T-7", "--commit", "not-hex"])
+        .output();
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn base_and_head_take_parent_suffixes_like_git() {
-    let e = Env::new(false);
+    let e = repo(false);
     e.task_in_execute("T-9");
     e.write("a.txt", "a\n");
     e.commit_all("one");
@@ -823,7 +731,9 @@ fn base_and_head_take_parent_suffixes_like_git() {
         "{out}"
     );
     assert!(out.contains("`a.txt`") && !out.contains("`b.txt`"), "{out}");
-    let o = e.orch(&["changes", "T-9", "--stdout", "--base", "HEAD~999"]);
+    let o = e
+        .orch(&["changes", "T-9", "--stdout", "--base", "HEAD~999"])
+        .output();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("\"HEAD~999\""), "{err}");

@@ -3,88 +3,17 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Once;
 
 use orch::git::commit::commit_paths_with_hook;
-use orch::git::{commit_paths, install_signal_handlers, Repo};
+use orch::git::{commit_paths, Repo};
 use orch::ErrorKind;
 use tempfile::TempDir;
 
-/// The library reads config in-process, so the process itself must not see the developer's
-/// global git config. Every test calls this before anything else, and `Once` makes the
-/// others wait, so no thread reads the environment while it changes.
-fn hermetic() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let home = TempDir::new().unwrap().keep();
-        std::env::set_var("HOME", &home);
-        std::env::set_var("XDG_CONFIG_HOME", home.join(".config"));
-        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
-        std::env::set_var("GIT_CONFIG_GLOBAL", "/dev/null");
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_AUTHOR_NAME",
-            "GIT_AUTHOR_EMAIL",
-            "GIT_AUTHOR_DATE",
-            "GIT_COMMITTER_NAME",
-            "GIT_COMMITTER_EMAIL",
-            "GIT_COMMITTER_DATE",
-            "EMAIL",
-            "GIT_CEILING_DIRECTORIES",
-        ] {
-            std::env::remove_var(var);
-        }
-        install_signal_handlers();
-    });
-}
-
-fn git_raw(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git runs")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_raw(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = git_raw(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, content).unwrap();
-}
-
-#[cfg(unix)]
-fn chmod(dir: &Path, rel: &str, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dir.join(rel), fs::Permissions::from_mode(mode)).unwrap();
-}
+use crate::support::in_process::*;
 
 /// A repository with one commit: some files at the top and a task folder.
 fn fixture() -> (TempDir, PathBuf) {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("repo");
     fs::create_dir(&dir).unwrap();
@@ -363,7 +292,7 @@ fn file_replaced_by_directory_above_the_committed_path() {
 
 #[test]
 fn unborn_branch_first_commit() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().to_path_buf();
     init(&dir);
@@ -391,7 +320,7 @@ fn unborn_branch_first_commit() {
 
 #[test]
 fn unborn_branch_with_other_staged_files() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().to_path_buf();
     init(&dir);
@@ -721,7 +650,7 @@ fn refuses_sparse_index() {
 
 #[test]
 fn refuses_bare_repository() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     git(tmp.path(), &["init", "-q", "--bare", "b.git"]);
     let err = Repo::discover(&tmp.path().join("b.git"))
@@ -733,7 +662,7 @@ fn refuses_bare_repository() {
 
 #[test]
 fn refuses_non_repository() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let err = Repo::discover(tmp.path()).err().expect("refused");
     assert_eq!(err.kind, ErrorKind::State);
@@ -750,7 +679,7 @@ fn refuses_non_repository() {
 
 #[test]
 fn refuses_reftable() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let out = git_raw(tmp.path(), &["init", "-q", "--ref-format=reftable", "r"]);
     if !out.status.success() {
@@ -766,7 +695,7 @@ fn refuses_reftable() {
 
 #[test]
 fn refuses_sha256_when_not_compiled() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     git(tmp.path(), &["init", "-q", "--object-format=sha256", "r"]);
     let err = Repo::discover(&tmp.path().join("r"))
@@ -876,7 +805,7 @@ fn ref_moved_underneath_is_a_conflict() {
 
 #[test]
 fn branch_created_underneath_on_unborn_is_a_conflict() {
-    hermetic();
+    hermetic_process();
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().to_path_buf();
     init(&dir);
@@ -970,11 +899,11 @@ fn message_is_cleaned_like_git() {
 }
 
 /// Times commits of one task folder in a large repository made by `shared/bench/make-repo`;
-/// run with `ORCH_BENCH_REPO=/tmp/big cargo test --release --test git_layer -- --ignored bench`.
+/// run with `ORCH_BENCH_REPO=/tmp/big cargo test --release --test integration -- --ignored git_layer::bench`.
 #[test]
 #[ignore]
 fn bench_commit_in_large_repo() {
-    hermetic();
+    hermetic_process();
     let Some(dir) = std::env::var_os("ORCH_BENCH_REPO").map(PathBuf::from) else {
         eprintln!("ORCH_BENCH_REPO not set; skipping");
         return;

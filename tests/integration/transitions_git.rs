@@ -8,374 +8,165 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use h::*;
+use crate::support::*;
 
-/// The shared helpers: a hermetic environment for every git and orch call, fixtures and
-/// snapshots.
-mod h {
-    use super::*;
-    use tempfile::TempDir;
+/// A repository of a few user files, in one commit, on the wall clock as for a user.
+fn repo_builder() -> Builder {
+    Env::builder()
+        .clock(Clock::Wall)
+        .file("a.txt", "a\n")
+        .file("del.txt", "delete me\n")
+        .file("script.sh", "#!/bin/sh\necho hi\n")
+        .file("keep.txt", "keep\n")
+        .file("src/lib.rs", "pub fn x() {}\n")
+        .file("other/x.txt", "outside\n")
+        .commit("initial")
+}
 
-    pub const NOW: &str = "2025-01-13T14:30:22Z";
-    pub const PHASES: [&str; 6] = ["intake", "research", "plan", "execute", "review", "close"];
+/// An empty directory `repo` (not yet a repository).
+fn empty() -> Env {
+    Env::builder().clock(Clock::Wall).no_git().build()
+}
 
-    pub fn next_phase(p: &str) -> &'static str {
-        let i = PHASES.iter().position(|x| *x == p).expect("known phase");
-        PHASES[i + 1]
+/// `git init` with one commit of a few user files.
+fn repo() -> Env {
+    repo_builder().build()
+}
+
+/// A repository with orch initialised, TSK-1 created with the artifacts of every phase
+/// written, and a session started (in intake).
+fn started() -> Env {
+    let fx = repo_builder().orch_init().build();
+    fx.task_with_artifacts("TSK-1");
+    fx.orch_ok(&["session", "start", "TSK-1"]);
+    fx
+}
+
+/// What these tests do to a repository, on top of the harness.
+trait TransitionsEnv {
+    fn task_with_artifacts(&self, code: &str);
+    fn write_artifacts(&self, code: &str);
+}
+
+impl TransitionsEnv for Env {
+    /// `orch task new`, then the artifacts of every phase written by hand.
+    fn task_with_artifacts(&self, code: &str) {
+        self.orch_ok(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            &format!("Task {code}"),
+            "--description",
+            "Make the thing work.",
+        ]);
+        self.write_artifacts(code);
     }
 
-    /// A temporary directory holding a home folder and the repository (or repositories).
-    pub struct Fx {
-        _tmp: TempDir,
-        pub root: PathBuf,
-        pub home: PathBuf,
-        /// The repository the helpers run in.
-        pub dir: PathBuf,
-        /// Extra environment for orch (and git) calls.
-        pub env: Vec<(String, String)>,
-        /// Variables removed for every call, on top of the usual ones.
-        pub unset: Vec<String>,
-    }
-
-    impl Fx {
-        /// An empty directory `repo` (not yet a repository).
-        pub fn empty() -> Fx {
-            let tmp = TempDir::new().unwrap();
-            let root = tmp.path().canonicalize().unwrap();
-            let home = root.join("home");
-            std::fs::create_dir_all(home.join(".config")).unwrap();
-            let dir = root.join("repo");
-            std::fs::create_dir_all(&dir).unwrap();
-            Fx {
-                _tmp: tmp,
-                root,
-                home,
-                dir,
-                env: vec![],
-                unset: vec![],
-            }
-        }
-
-        /// `git init` with one commit of a few user files.
-        pub fn repo() -> Fx {
-            let fx = Fx::empty();
-            fx.git(&["init", "-q", "-b", "main"]);
-            fx.write("a.txt", "a\n");
-            fx.write("del.txt", "delete me\n");
-            fx.write("script.sh", "#!/bin/sh\necho hi\n");
-            fx.write("keep.txt", "keep\n");
-            fx.write("src/lib.rs", "pub fn x() {}\n");
-            fx.write("other/x.txt", "outside\n");
-            fx.git(&["add", "-A"]);
-            fx.git(&["commit", "-q", "-m", "initial"]);
-            fx
-        }
-
-        /// A repository with orch initialised, TSK-1 created with the artifacts of every phase
-        /// written, and a session started (in intake).
-        pub fn started() -> Fx {
-            let fx = Fx::repo();
-            fx.orch_ok(&["init"]);
-            fx.new_task("TSK-1");
-            fx.orch_ok(&["session", "start", "TSK-1"]);
-            fx
-        }
-
-        pub fn new_task(&self, code: &str) {
-            self.orch_ok(&[
-                "task",
-                "new",
-                code,
-                "--title",
-                &format!("Task {code}"),
-                "--description",
-                "Make the thing work.",
-            ]);
-            self.write_artifacts(code);
-        }
-
-        pub fn write_artifacts(&self, code: &str) {
-            for name in ["CONTEXT", "PLAN", "REVIEW", "SUMMARY"] {
-                self.write(
-                    &format!(".orchestration/tasks/{code}/{name}.md"),
-                    &format!("# {name} of {code}\n\nWritten by hand for the test.\n"),
-                );
-            }
-        }
-
-        pub fn path(&self, rel: &str) -> PathBuf {
-            self.dir.join(rel)
-        }
-
-        pub fn write(&self, rel: &str, content: &str) {
-            let p = self.path(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, content).unwrap();
-        }
-
-        pub fn read(&self, rel: &str) -> Vec<u8> {
-            std::fs::read(self.path(rel)).unwrap()
-        }
-
-        fn hermetic(&self, c: &mut Command) {
-            for v in [
-                "GIT_DIR",
-                "GIT_WORK_TREE",
-                "GIT_INDEX_FILE",
-                "GIT_COMMON_DIR",
-                "GIT_OBJECT_DIRECTORY",
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-                "GIT_NAMESPACE",
-                "GIT_CEILING_DIRECTORIES",
-                "GIT_AUTHOR_DATE",
-                "GIT_COMMITTER_DATE",
-                "EMAIL",
-                "ORCH_TASK",
-                "ORCH_NOW",
-                "ORCH_LOCK_TIMEOUT_MS",
-            ] {
-                c.env_remove(v);
-            }
-            c.env("HOME", &self.home)
-                .env("XDG_CONFIG_HOME", self.home.join(".config"))
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_AUTHOR_NAME", "Test Author")
-                .env("GIT_AUTHOR_EMAIL", "author@example.com")
-                .env("GIT_COMMITTER_NAME", "Test Committer")
-                .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-                .env("GIT_EDITOR", "true")
-                .env("NO_COLOR", "1")
-                .env("LC_ALL", "C");
-            for (k, v) in &self.env {
-                c.env(k, v);
-            }
-            for k in &self.unset {
-                c.env_remove(k);
-            }
-        }
-
-        pub fn git_cmd(&self, dir: &Path, args: &[&str]) -> Command {
-            let mut c = Command::new("git");
-            c.current_dir(dir).args(args);
-            self.hermetic(&mut c);
-            c
-        }
-
-        pub fn git_raw_in(&self, dir: &Path, args: &[&str]) -> Output {
-            self.git_cmd(dir, args).output().expect("git runs")
-        }
-
-        pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-            let out = self.git_raw_in(dir, args);
-            assert!(
-                out.status.success(),
-                "git {args:?} failed in {}: {}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stderr)
+    fn write_artifacts(&self, code: &str) {
+        for name in ["CONTEXT", "PLAN", "REVIEW", "SUMMARY"] {
+            self.write(
+                &format!(".orchestration/tasks/{code}/{name}.md"),
+                format!("# {name} of {code}\n\nWritten by hand for the test.\n"),
             );
-            String::from_utf8(out.stdout).unwrap()
-        }
-
-        pub fn git(&self, args: &[&str]) -> String {
-            self.git_in(&self.dir, args)
-        }
-
-        pub fn git_raw(&self, args: &[&str]) -> Output {
-            self.git_raw_in(&self.dir, args)
-        }
-
-        pub fn git_bytes(&self, args: &[&str]) -> Vec<u8> {
-            let out = self.git_raw(args);
-            assert!(
-                out.status.success(),
-                "git {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
-        }
-
-        pub fn orch_cmd(&self, dir: &Path, args: &[&str]) -> Command {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_orch"));
-            c.current_dir(dir).args(args);
-            self.hermetic(&mut c);
-            c
-        }
-
-        pub fn orch_in(&self, dir: &Path, args: &[&str]) -> Output {
-            self.orch_cmd(dir, args).output().expect("orch runs")
-        }
-
-        pub fn orch(&self, args: &[&str]) -> Output {
-            self.orch_in(&self.dir, args)
-        }
-
-        pub fn orch_ok_in(&self, dir: &Path, args: &[&str]) -> String {
-            let out = self.orch_in(dir, args);
-            assert!(
-                out.status.success(),
-                "orch {args:?} failed in {} ({:?}):\n{}{}",
-                dir.display(),
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).unwrap()
-        }
-
-        pub fn orch_ok(&self, args: &[&str]) -> String {
-            self.orch_ok_in(&self.dir, args)
-        }
-
-        pub fn head(&self) -> String {
-            self.git(&["rev-parse", "HEAD"]).trim().to_owned()
-        }
-
-        pub fn fsck(&self) {
-            self.git(&["fsck", "--strict", "--no-progress"]);
-        }
-
-        pub fn session(&self, code: &str) -> serde_json::Value {
-            let text = self.read(&format!(".orchestration/tasks/{code}/session.json"));
-            serde_json::from_slice(&text).unwrap()
-        }
-
-        pub fn phase(&self, code: &str) -> String {
-            self.session(code)["current_phase"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-
-        pub fn git_dir(&self) -> PathBuf {
-            let p = self.git(&["rev-parse", "--absolute-git-dir"]);
-            PathBuf::from(p.trim())
-        }
-
-        /// `.orchestration/` has nothing to show in `git status` and matches HEAD.
-        pub fn assert_orch_clean(&self) {
-            let st = self.git(&["status", "--porcelain", "--", ".orchestration"]);
-            assert_eq!(st, "", "git status shows orch's files");
-            let diff = self.git(&["diff", "HEAD", "--", ".orchestration"]);
-            assert_eq!(diff, "", "the worktree differs from HEAD in .orchestration");
         }
     }
+}
 
-    /// The exit code is `code` and stderr mentions `needle`.
-    #[track_caller]
-    pub fn assert_exit(out: &Output, code: i32, needle: &str) {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "expected exit {code}; stdout:\n{}\nstderr:\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert!(
-            stderr.to_lowercase().contains(&needle.to_lowercase()),
-            "stderr does not mention {needle:?}:\n{stderr}"
-        );
-    }
+#[derive(Debug, PartialEq, Eq, Clone)]
+enum Node {
+    Dir,
+    File { exec: bool, bytes: Vec<u8> },
+    Link(PathBuf),
+    Other,
+}
 
-    #[derive(Debug, PartialEq, Eq, Clone)]
-    pub enum Node {
-        Dir,
-        File { exec: bool, bytes: Vec<u8> },
-        Link(PathBuf),
-        Other,
-    }
-
-    /// Every file, directory and symlink below `dir`, with content and executable bit.
-    /// FIFOs and the like are listed but never opened. With `skip_git`, `.git` is left out.
-    pub fn snapshot(dir: &Path, skip_git: bool) -> BTreeMap<PathBuf, Node> {
-        use std::os::unix::fs::PermissionsExt;
-        let mut out = BTreeMap::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
+/// Every file, directory and symlink below `dir`, with content and executable bit.
+/// FIFOs and the like are listed but never opened. With `skip_git`, `.git` is left out.
+fn snapshot(dir: &Path, skip_git: bool) -> BTreeMap<PathBuf, Node> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if skip_git && rel == Path::new(".git") {
                 continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-                if skip_git && rel == Path::new(".git") {
-                    continue;
+            }
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let node = if md.is_dir() {
+                stack.push(p.clone());
+                Node::Dir
+            } else if md.is_symlink() {
+                Node::Link(std::fs::read_link(&p).unwrap())
+            } else if md.is_file() {
+                Node::File {
+                    exec: md.permissions().mode() & 0o111 != 0,
+                    bytes: std::fs::read(&p).unwrap(),
                 }
-                let md = std::fs::symlink_metadata(&p).unwrap();
-                let node = if md.is_dir() {
-                    stack.push(p.clone());
-                    Node::Dir
-                } else if md.is_symlink() {
-                    Node::Link(std::fs::read_link(&p).unwrap())
-                } else if md.is_file() {
-                    Node::File {
-                        exec: md.permissions().mode() & 0o111 != 0,
-                        bytes: std::fs::read(&p).unwrap(),
-                    }
-                } else {
-                    Node::Other
-                };
-                out.insert(rel, node);
-            }
-        }
-        out
-    }
-
-    #[track_caller]
-    pub fn assert_same_tree(
-        before: &BTreeMap<PathBuf, Node>,
-        after: &BTreeMap<PathBuf, Node>,
-        what: &str,
-    ) {
-        if before == after {
-            return;
-        }
-        let mut diffs = Vec::new();
-        for (k, v) in before {
-            match after.get(k) {
-                None => diffs.push(format!("removed {}", k.display())),
-                Some(w) if w != v => diffs.push(format!("changed {}", k.display())),
-                _ => {}
-            }
-        }
-        for k in after.keys() {
-            if !before.contains_key(k) {
-                diffs.push(format!("added {}", k.display()));
-            }
-        }
-        panic!("{what} changed:\n  {}", diffs.join("\n  "));
-    }
-
-    /// A small deterministic random number generator (xorshift64*).
-    pub struct Rng(pub u64);
-
-    impl Rng {
-        pub fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        pub fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
+            } else {
+                Node::Other
+            };
+            out.insert(rel, node);
         }
     }
+    out
+}
 
-    pub fn seed() -> u64 {
-        std::env::var("ORCH_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
-            })
+#[track_caller]
+fn assert_same_tree(before: &BTreeMap<PathBuf, Node>, after: &BTreeMap<PathBuf, Node>, what: &str) {
+    if before == after {
+        return;
     }
+    let mut diffs = Vec::new();
+    for (k, v) in before {
+        match after.get(k) {
+            None => diffs.push(format!("removed {}", k.display())),
+            Some(w) if w != v => diffs.push(format!("changed {}", k.display())),
+            _ => {}
+        }
+    }
+    for k in after.keys() {
+        if !before.contains_key(k) {
+            diffs.push(format!("added {}", k.display()));
+        }
+    }
+    panic!("{what} changed:\n  {}", diffs.join("\n  "));
+}
+
+/// A small deterministic random number generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("ORCH_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,7 +178,7 @@ struct UserState {
     unstaged: Vec<u8>,
 }
 
-fn user_state(fx: &Fx) -> UserState {
+fn user_state(fx: &Env) -> UserState {
     UserState {
         cached: fx.git_bytes(&["diff", "--cached", "--binary", "--full-index"]),
         unstaged: fx.git_bytes(&[
@@ -405,7 +196,7 @@ fn user_state(fx: &Fx) -> UserState {
 /// commit must carry; `clean_index` says nothing else was staged.
 #[track_caller]
 fn check_after(
-    fx: &Fx,
+    fx: &Env,
     what: &str,
     head_before: Option<&str>,
     user: &UserState,
@@ -470,11 +261,11 @@ fn check_after(
     }
     // The user's next plain `git commit` keeps everything orch committed: made in a copy,
     // so the sequence goes on with the user's changes still staged.
-    let copy = fx.root.join("copy");
+    let copy = fx.base.join("copy");
     let _ = std::fs::remove_dir_all(&copy);
     let st = Command::new("cp")
         .arg("-a")
-        .arg(&fx.dir)
+        .arg(&fx.root)
         .arg(&copy)
         .status()
         .unwrap();
@@ -499,7 +290,7 @@ fn check_after(
 }
 
 /// Runs every committing command once, checking the repository after each.
-fn run_sequence(fx: &Fx, clean_index: bool) {
+fn run_sequence(fx: &Env, clean_index: bool) {
     let user = user_state(fx);
     let code = "TSK-1";
     let mut head: Option<String> = fx
@@ -560,13 +351,12 @@ fn run_sequence(fx: &Fx, clean_index: bool) {
     step(&["phase", "complete", code], Some("review"));
     step(&["phase", "complete", code], Some("close"));
     step(&["session", "end", code], Some("close"));
-    assert_eq!(fx.session(code)["active"], false);
+    assert_eq!(fx.session_json(code)["active"], false);
 }
 
 #[test]
 fn every_command_keeps_the_users_staged_changes() {
-    let mut fx = Fx::repo();
-    fx.env.push(("ORCH_NOW".into(), NOW.into()));
+    let fx = repo().set_var("ORCH_NOW", START);
     // Staged: a new file, a modification, a deletion and an executable-bit change; plus an
     // unstaged modification that must stay unstaged.
     fx.write("new.txt", "new\n");
@@ -597,8 +387,7 @@ fn every_command_keeps_the_users_staged_changes() {
 
 #[test]
 fn every_command_with_a_clean_index_matches_write_tree() {
-    let mut fx = Fx::repo();
-    fx.env.push(("ORCH_NOW".into(), NOW.into()));
+    let fx = repo().set_var("ORCH_NOW", START);
     run_sequence(&fx, true);
     assert_eq!(fx.git(&["status", "--porcelain"]), "");
     // The log reads as the transitions, one commit each.
@@ -626,9 +415,9 @@ struct Before {
     head: String,
 }
 
-fn before(fx: &Fx) -> Before {
+fn before(fx: &Env) -> Before {
     Before {
-        tree: snapshot(&fx.dir, true),
+        tree: snapshot(&fx.root, true),
         index: std::fs::read(fx.git_dir().join("index")).unwrap(),
         refs: fx.git(&["show-ref", "--head"]),
         head: fx.head(),
@@ -636,8 +425,8 @@ fn before(fx: &Fx) -> Before {
 }
 
 #[track_caller]
-fn assert_unchanged(fx: &Fx, b: &Before) {
-    assert_same_tree(&b.tree, &snapshot(&fx.dir, true), "the worktree");
+fn assert_unchanged(fx: &Env, b: &Before) {
+    assert_same_tree(&b.tree, &snapshot(&fx.root, true), "the worktree");
     assert!(
         std::fs::read(fx.git_dir().join("index")).unwrap() == b.index,
         "the index file changed"
@@ -653,7 +442,7 @@ fn assert_unchanged(fx: &Fx, b: &Before) {
 
 #[test]
 fn index_lock_held_is_exit_5_and_files_are_put_back() {
-    let fx = Fx::started();
+    let fx = started();
     fx.write("a.txt", "staged by the user\n");
     fx.git(&["add", "a.txt"]);
     let lock = fx.git_dir().join("index.lock");
@@ -664,7 +453,7 @@ fn index_lock_held_is_exit_5_and_files_are_put_back() {
         &["session", "start", "TSK-1", "--new", "--session-key", "s2"][..],
         &["event", "add", "TSK-1", "custom.note", "--commit"][..],
     ] {
-        let out = fx.orch(args);
+        let out = fx.orch(args).output();
         assert_exit(&out, 5, "index.lock");
         assert_unchanged(&fx, &b);
     }
@@ -677,11 +466,11 @@ fn index_lock_held_is_exit_5_and_files_are_put_back() {
 
 #[test]
 fn ref_lock_held_is_exit_5_and_files_are_put_back() {
-    let fx = Fx::started();
+    let fx = started();
     let lock = fx.git_dir().join("refs/heads/main.lock");
     std::fs::write(&lock, b"").unwrap();
     let b = before(&fx);
-    let out = fx.orch(&["phase", "complete", "TSK-1"]);
+    let out = fx.orch(&["phase", "complete", "TSK-1"]).output();
     assert_exit(&out, 5, "main.lock");
     // The lock is not orch's to remove; and the index lock it took is gone.
     assert!(lock.exists());
@@ -701,7 +490,7 @@ fn branch_moved_during_commit_is_exit_5_and_files_are_put_back() {
     use std::os::unix::fs::OpenOptionsExt;
     const O_NONBLOCK: i32 = 0o4000;
 
-    let fx = Fx::started();
+    let fx = started();
     fx.write("a.txt", "staged by the user\n");
     fx.git(&["add", "a.txt"]);
     let head = fx.head();
@@ -716,7 +505,8 @@ fn branch_moved_during_commit_is_exit_5_and_files_are_put_back() {
     let b = before(&fx);
 
     let mut child = fx
-        .orch_cmd(&fx.dir, &["phase", "complete", "TSK-1"])
+        .orch(&["phase", "complete", "TSK-1"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -769,15 +559,11 @@ fn branch_moved_during_commit_is_exit_5_and_files_are_put_back() {
 
 #[test]
 fn no_identity_is_exit_4_before_any_file_is_written() {
-    let mut fx = Fx::started();
-    fx.unset = [
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-    ]
-    .map(String::from)
-    .to_vec();
+    let fx = started()
+        .unset_var("GIT_AUTHOR_NAME")
+        .unset_var("GIT_AUTHOR_EMAIL")
+        .unset_var("GIT_COMMITTER_NAME")
+        .unset_var("GIT_COMMITTER_EMAIL");
     let b = before(&fx);
     for args in [
         &["phase", "complete", "TSK-1"][..],
@@ -787,16 +573,16 @@ fn no_identity_is_exit_4_before_any_file_is_written() {
         &["event", "add", "TSK-1", "custom.note", "--commit"][..],
         &["task", "new", "TSK-2", "--title", "Two"][..],
     ] {
-        let out = fx.orch(args);
+        let out = fx.orch(args).output();
         assert_exit(&out, 4, "identity");
         assert_unchanged(&fx, &b);
     }
     // `orch init` in a fresh repository: nothing created.
-    let fresh = fx.root.join("fresh");
+    let fresh = fx.base.join("fresh");
     std::fs::create_dir(&fresh).unwrap();
     fx.git_in(&fresh, &["init", "-q", "-b", "main"]);
     let snap = snapshot(&fresh, false);
-    let out = fx.orch_in(&fresh, &["init"]);
+    let out = fx.orch(&["init"]).current_dir(&fresh).output();
     assert_exit(&out, 4, "identity");
     let after = snapshot(&fresh, false);
     let added: Vec<_> = after
@@ -815,9 +601,8 @@ fn no_identity_is_exit_4_before_any_file_is_written() {
 fn racing_processes_each_transition_happens_exactly_once() {
     const PROCS: usize = 8;
     const ROUNDS: usize = 50;
-    let mut fx = Fx::started();
     // Losers wait for the orch lock and then see the task has moved; give slow machines room.
-    fx.env.push(("ORCH_LOCK_TIMEOUT_MS".into(), "60000".into()));
+    let fx = started().set_var("ORCH_LOCK_TIMEOUT_MS", "60000");
     let start = Instant::now();
     let mut winners = BTreeSet::new();
     for round in 0..ROUNDS {
@@ -828,14 +613,12 @@ fn racing_processes_each_transition_happens_exactly_once() {
         }
         let children: Vec<Child> = (0..PROCS)
             .map(|_| {
-                fx.orch_cmd(
-                    &fx.dir,
-                    &["--json", "phase", "complete", "TSK-1", "--from", &phase],
-                )
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                fx.orch(&["--json", "phase", "complete", "TSK-1", "--from", &phase])
+                    .command()
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
         let outs: Vec<Output> = children
@@ -896,7 +679,8 @@ fn racing_processes_each_transition_happens_exactly_once() {
     }
     assert_eq!(completes, winners);
     // Every event exactly once, and the log only ever grew.
-    let events = String::from_utf8(fx.read(".orchestration/tasks/TSK-1/events.jsonl")).unwrap();
+    let events =
+        String::from_utf8(fx.read_bytes(".orchestration/tasks/TSK-1/events.jsonl")).unwrap();
     let ids: Vec<String> = events
         .lines()
         .map(|l| {
@@ -934,7 +718,7 @@ fn racing_processes_each_transition_happens_exactly_once() {
 #[test]
 fn killed_at_random_moments_the_repository_stays_consistent() {
     const TRANSITIONS: usize = 200;
-    let fx = Fx::started();
+    let fx = started();
     let seed = seed();
     eprintln!("crash test seed: ORCH_TEST_SEED={seed}");
     let mut rng = Rng(seed);
@@ -954,7 +738,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
     let (mut landed, mut recovered, mut recovered_landed, mut finished) = (0, 0, 0, 0);
     for i in 0..TRANSITIONS {
         let head = fx.head();
-        let session = fx.read(".orchestration/tasks/TSK-1/session.json");
+        let session = fx.read_bytes(".orchestration/tasks/TSK-1/session.json");
         let phase = fx.phase("TSK-1");
         let (args, target): (Vec<&str>, &str) = if phase == "close" {
             (vec!["phase", "set", "TSK-1", "intake"], "intake")
@@ -962,7 +746,8 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
             (vec!["phase", "complete", "TSK-1"], next_phase(&phase))
         };
         let mut child = fx
-            .orch_cmd(&fx.dir, &args)
+            .orch(&args)
+            .command()
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -982,7 +767,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
         }
 
         // One command later everything is consistent again.
-        let out = fx.orch(&["status", "TSK-1"]);
+        let out = fx.orch(&["status", "TSK-1"]).output();
         assert!(
             out.status.success(),
             "iteration {i} (seed {seed}): orch status failed: {}",
@@ -1021,7 +806,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
         assert_eq!(st, "", "iteration {i} (seed {seed}): git status");
         let diff = fx.git(&["diff", "HEAD", "--", ".orchestration"]);
         assert_eq!(diff, "", "iteration {i} (seed {seed}): worktree vs HEAD");
-        let now = fx.read(".orchestration/tasks/TSK-1/session.json");
+        let now = fx.read_bytes(".orchestration/tasks/TSK-1/session.json");
         if now == session {
             assert_eq!(
                 fx.head(),
@@ -1066,7 +851,7 @@ fn killed_at_random_moments_the_repository_stays_consistent() {
 
 #[test]
 fn unborn_branch_first_command_works() {
-    let fx = Fx::empty();
+    let fx = empty();
     fx.git(&["init", "-q", "-b", "trunk"]);
     fx.write("user.txt", "staged before the first commit\n");
     fx.git(&["add", "user.txt"]);
@@ -1085,7 +870,7 @@ fn unborn_branch_first_command_works() {
     );
     fx.fsck();
     fx.assert_orch_clean();
-    fx.new_task("TSK-1");
+    fx.task_with_artifacts("TSK-1");
     fx.orch_ok(&["session", "start", "TSK-1"]);
     fx.assert_orch_clean();
     assert_eq!(fx.git(&["rev-list", "--count", "HEAD"]).trim(), "3");
@@ -1094,7 +879,7 @@ fn unborn_branch_first_command_works() {
 #[test]
 fn unborn_branch_task_new_works_without_init_commit() {
     // The branch is unborn again (orch's files untracked): the first commit is the task's.
-    let fx = Fx::empty();
+    let fx = empty();
     fx.git(&["init", "-q", "-b", "main"]);
     fx.orch_ok(&["init"]);
     fx.git(&["update-ref", "-d", "refs/heads/main"]);
@@ -1103,7 +888,7 @@ fn unborn_branch_task_new_works_without_init_commit() {
         .git_raw(&["rev-parse", "-q", "--verify", "HEAD"])
         .status
         .success());
-    fx.new_task("TSK-1");
+    fx.task_with_artifacts("TSK-1");
     assert_eq!(fx.git(&["rev-list", "--count", "HEAD"]).trim(), "1");
     let files = fx.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
     assert_eq!(files, ".orchestration/tasks/TSK-1/TASK.md\n");
@@ -1112,7 +897,7 @@ fn unborn_branch_task_new_works_without_init_commit() {
 
 #[test]
 fn detached_head_moves_head_and_leaves_the_branch() {
-    let fx = Fx::started();
+    let fx = started();
     let main = fx.git(&["rev-parse", "refs/heads/main"]);
     fx.git(&["checkout", "-q", "--detach"]);
     let head = fx.head();
@@ -1136,12 +921,16 @@ fn detached_head_moves_head_and_leaves_the_branch() {
 
 #[test]
 fn running_from_a_subfolder() {
-    let fx = Fx::started();
+    let fx = started();
     let sub = fx.path("src/deep/er");
     std::fs::create_dir_all(&sub).unwrap();
     let head = fx.head();
-    fx.orch_ok_in(&sub, &["phase", "complete", "TSK-1"]);
-    fx.orch_ok_in(&sub, &["event", "add", "TSK-1", "custom.note", "--commit"]);
+    fx.orch(&["phase", "complete", "TSK-1"])
+        .current_dir(&sub)
+        .succeeds();
+    fx.orch(&["event", "add", "TSK-1", "custom.note", "--commit"])
+        .current_dir(&sub)
+        .succeeds();
     assert_eq!(fx.git(&["rev-parse", "HEAD~2"]).trim(), head);
     let files = fx.git(&["diff", "--name-only", &head, "HEAD"]);
     for f in files.lines() {
@@ -1154,19 +943,23 @@ fn running_from_a_subfolder() {
 
 #[test]
 fn linked_worktree_has_its_own_head_index_lock_and_current_task() {
-    let fx = Fx::repo();
+    let fx = repo();
     fx.orch_ok(&["init"]);
-    fx.new_task("TSK-1");
-    fx.new_task("TSK-2");
+    fx.task_with_artifacts("TSK-1");
+    fx.task_with_artifacts("TSK-2");
     fx.orch_ok(&["event", "add", "TSK-2", "custom.note", "--commit"]);
-    let wt = fx.root.join("wt");
+    let wt = fx.base.join("wt");
     fx.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
     let base = fx.head();
     let main_index = std::fs::read(fx.git_dir().join("index")).unwrap();
 
     // In the linked worktree: commits go to `side`, its own index learns them.
-    fx.orch_ok_in(&wt, &["session", "start", "TSK-2"]);
-    fx.orch_ok_in(&wt, &["phase", "complete", "TSK-2"]);
+    fx.orch(&["session", "start", "TSK-2"])
+        .current_dir(&wt)
+        .succeeds();
+    fx.orch(&["phase", "complete", "TSK-2"])
+        .current_dir(&wt)
+        .succeeds();
     assert_eq!(fx.git(&["rev-parse", "refs/heads/main"]).trim(), base);
     assert_eq!(fx.git(&["rev-parse", "side~2"]).trim(), base);
     assert_eq!(
@@ -1203,7 +996,7 @@ fn linked_worktree_has_its_own_head_index_lock_and_current_task() {
         "TSK-2\n"
     );
     // With no code given, each worktree acts on its own current task.
-    fx.orch_ok_in(&wt, &["phase", "complete"]);
+    fx.orch(&["phase", "complete"]).current_dir(&wt).succeeds();
     assert_eq!(
         fx.git(&["log", "-1", "--format=%s", "side"]).trim(),
         "orch(TSK-2): research -> plan"
@@ -1215,12 +1008,12 @@ fn linked_worktree_has_its_own_head_index_lock_and_current_task() {
 
 #[test]
 fn commit_false_writes_files_without_committing() {
-    let fx = Fx::repo();
+    let fx = repo();
     fx.write(".orchestration/config.toml", "[git]\ncommit = false\n");
     let head = fx.head();
     let index = std::fs::read(fx.git_dir().join("index")).unwrap();
     fx.orch_ok(&["init"]);
-    fx.new_task("TSK-1");
+    fx.task_with_artifacts("TSK-1");
     fx.orch_ok(&["session", "start", "TSK-1"]);
     fx.orch_ok(&["phase", "complete", "TSK-1"]);
     fx.orch_ok(&["phase", "set", "TSK-1", "intake"]);
@@ -1232,22 +1025,19 @@ fn commit_false_writes_files_without_committing() {
         "the index changed"
     );
     assert_eq!(fx.git(&["status", "--porcelain"]), "?? .orchestration/\n");
-    let s = fx.session("TSK-1");
+    let s = fx.session_json("TSK-1");
     assert_eq!(s["active"], false);
-    let events = String::from_utf8(fx.read(".orchestration/tasks/TSK-1/events.jsonl")).unwrap();
+    let events =
+        String::from_utf8(fx.read_bytes(".orchestration/tasks/TSK-1/events.jsonl")).unwrap();
     assert!(events.contains("custom.note"));
     fx.fsck();
 
     // Without commits, no identity is needed either.
-    let mut fx = fx;
-    fx.unset = [
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-    ]
-    .map(String::from)
-    .to_vec();
+    let fx = fx
+        .unset_var("GIT_AUTHOR_NAME")
+        .unset_var("GIT_AUTHOR_EMAIL")
+        .unset_var("GIT_COMMITTER_NAME")
+        .unset_var("GIT_COMMITTER_EMAIL");
     fx.orch_ok(&["session", "start", "TSK-1", "--restart"]);
     assert_eq!(fx.head(), head);
 }
@@ -1258,13 +1048,13 @@ fn commit_false_writes_files_without_committing() {
 /// Runs a committing command in a refused state and checks nothing at all changed, the git
 /// directory included.
 #[track_caller]
-fn assert_refused(fx: &Fx, dir: &Path, needle: &str) {
+fn assert_refused(fx: &Env, dir: &Path, needle: &str) {
     let snap = snapshot(dir, false);
     for args in [
         &["phase", "complete", "TSK-1"][..],
         &["event", "add", "TSK-1", "custom.note", "--commit"][..],
     ] {
-        let out = fx.orch_in(dir, args);
+        let out = fx.orch(args).current_dir(dir).output();
         assert_exit(&out, 4, needle);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("hint:"), "no hint: {stderr}");
@@ -1281,12 +1071,12 @@ fn assert_refused(fx: &Fx, dir: &Path, needle: &str) {
 
 #[test]
 fn refuses_bare_repository() {
-    let fx = Fx::started();
-    let bare = fx.root.join("bare.git");
+    let fx = started();
+    let bare = fx.base.join("bare.git");
     fx.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
     let snap = snapshot(&bare, false);
     for args in [&["init"][..], &["phase", "complete", "TSK-1"][..]] {
-        let out = fx.orch_in(&bare, args);
+        let out = fx.orch(args).current_dir(&bare).output();
         assert_exit(&out, 4, "bare repository");
         assert_same_tree(&snap, &snapshot(&bare, false), "the bare repository");
     }
@@ -1294,7 +1084,7 @@ fn refuses_bare_repository() {
 
 #[test]
 fn refuses_merge_in_progress() {
-    let fx = Fx::started();
+    let fx = started();
     fx.git(&["checkout", "-q", "-b", "side"]);
     fx.write("side.txt", "side\n");
     fx.git(&["add", "side.txt"]);
@@ -1305,13 +1095,13 @@ fn refuses_merge_in_progress() {
     fx.git(&["commit", "-q", "-m", "main"]);
     fx.git(&["merge", "-q", "--no-commit", "--no-ff", "side"]);
     assert!(fx.git_dir().join("MERGE_HEAD").exists());
-    assert_refused(&fx, &fx.dir, "merge is in progress");
+    assert_refused(&fx, &fx.root, "merge is in progress");
 }
 
 #[test]
 fn refuses_rebase_in_progress() {
-    let fx = Fx::started();
-    let mut c = fx.git_cmd(&fx.dir, &["rebase", "-q", "-i", "HEAD~1"]);
+    let fx = started();
+    let mut c = fx.git_cmd(&["rebase", "-q", "-i", "HEAD~1"]);
     c.env("GIT_SEQUENCE_EDITOR", "sed -i -e 1s/^pick/edit/");
     let out = c.output().unwrap();
     assert!(
@@ -1320,11 +1110,11 @@ fn refuses_rebase_in_progress() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(fx.git_dir().join("rebase-merge").exists());
-    assert_refused(&fx, &fx.dir, "rebase is in progress");
+    assert_refused(&fx, &fx.root, "rebase is in progress");
 }
 
 /// `a.txt` changed differently on `side` and on `main`.
-fn diverged(fx: &Fx) {
+fn diverged(fx: &Env) {
     fx.git(&["checkout", "-q", "-b", "side"]);
     fx.write("a.txt", "side\n");
     fx.git(&["commit", "-q", "-am", "side"]);
@@ -1335,16 +1125,16 @@ fn diverged(fx: &Fx) {
 
 #[test]
 fn refuses_cherry_pick_in_progress() {
-    let fx = Fx::started();
+    let fx = started();
     diverged(&fx);
     assert!(!fx.git_raw(&["cherry-pick", "side"]).status.success());
     assert!(fx.git_dir().join("CHERRY_PICK_HEAD").exists());
-    assert_refused(&fx, &fx.dir, "cherry-pick is in progress");
+    assert_refused(&fx, &fx.root, "cherry-pick is in progress");
 }
 
 #[test]
 fn refuses_revert_in_progress() {
-    let fx = Fx::started();
+    let fx = started();
     fx.write("a.txt", "one\n");
     fx.git(&["commit", "-q", "-am", "one"]);
     fx.write("a.txt", "two\n");
@@ -1354,21 +1144,21 @@ fn refuses_revert_in_progress() {
         .status
         .success());
     assert!(fx.git_dir().join("REVERT_HEAD").exists());
-    assert_refused(&fx, &fx.dir, "revert is in progress");
+    assert_refused(&fx, &fx.root, "revert is in progress");
 }
 
 #[test]
 fn refuses_bisect_in_progress() {
-    let fx = Fx::started();
+    let fx = started();
     fx.git(&["bisect", "start"]);
     fx.git(&["bisect", "bad"]);
     assert!(fx.git_dir().join("BISECT_LOG").exists());
-    assert_refused(&fx, &fx.dir, "bisect is in progress");
+    assert_refused(&fx, &fx.root, "bisect is in progress");
 }
 
 #[test]
 fn refuses_sparse_index() {
-    let fx = Fx::started();
+    let fx = started();
     fx.git(&[
         "sparse-checkout",
         "set",
@@ -1386,15 +1176,15 @@ fn refuses_sparse_index() {
         ls.lines().any(|l| l == "other/"),
         "not a sparse index:\n{ls}"
     );
-    assert_refused(&fx, &fx.dir, "sparse index");
+    assert_refused(&fx, &fx.root, "sparse index");
 }
 
 #[test]
 fn refuses_reftable() {
-    let fx = Fx::started();
+    let fx = started();
     let out = fx.git_raw(&["refs", "migrate", "--ref-format=reftable"]);
     if out.status.success() {
-        assert_refused(&fx, &fx.dir, "reftable");
+        assert_refused(&fx, &fx.root, "reftable");
     } else {
         eprintln!(
             "git cannot migrate refs ({}); checking a new reftable repository only",
@@ -1402,15 +1192,19 @@ fn refuses_reftable() {
         );
     }
     // A new reftable repository: `orch init` creates nothing.
-    let fresh = fx.root.join("fresh");
+    let fresh = fx.base.join("fresh");
     std::fs::create_dir(&fresh).unwrap();
-    let out = fx.git_raw_in(&fresh, &["init", "-q", "--ref-format=reftable"]);
+    let out = fx
+        .git_cmd(&["init", "-q", "--ref-format=reftable"])
+        .current_dir(&fresh)
+        .output()
+        .unwrap();
     if !out.status.success() {
         eprintln!("git cannot make reftable repositories; skipped");
         return;
     }
     let snap = snapshot(&fresh, false);
-    let out = fx.orch_in(&fresh, &["init"]);
+    let out = fx.orch(&["init"]).current_dir(&fresh).output();
     assert_exit(&out, 4, "reftable");
     assert_same_tree(&snap, &snapshot(&fresh, false), "the reftable repository");
 }

@@ -2,13 +2,12 @@
 
 #![allow(dead_code)]
 
-mod gitenv;
-use gitenv::Env;
+use crate::support::*;
 
 fn verify_json(e: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["--json", "verify"];
     a.extend_from_slice(args);
-    let o = e.orch(&a);
+    let o = e.orch(&a).output();
     (
         o.status.code().unwrap(),
         serde_json::from_slice(&o.stdout).unwrap(),
@@ -16,12 +15,12 @@ fn verify_json(e: &Env, args: &[&str]) -> (i32, serde_json::Value) {
 }
 
 fn head(e: &Env) -> String {
-    e.ok(e.git(&["rev-parse", "HEAD"])).trim().to_string()
+    e.git(&["rev-parse", "HEAD"]).trim().to_string()
 }
 
 #[test]
 fn a_legal_history_verifies_clean() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "review");
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 0, "{v}");
@@ -31,23 +30,23 @@ fn a_legal_history_verifies_clean() {
 
 #[test]
 fn a_no_verify_skip_is_reported_by_verify_and_refused_by_pre_push() {
-    let e = Env::new();
+    let e = Env::user_commits();
     let remote = tempfile::tempdir().unwrap();
-    e.ok(e.git_in(remote.path(), &["init", "-q", "--bare"]));
-    e.ok(e.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]));
-    e.ok(e.orch(&["hooks", "install"]));
+    e.git_in(remote.path(), &["init", "-q", "--bare"]);
+    e.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    e.orch_ok(&["hooks", "install"]);
     e.task_in("TSK-1", "research");
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    e.git(&["push", "-q", "origin", "main"]);
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
     e.write(
         ".orchestration/tasks/TSK-1/session.json",
-        &s.replace(
+        s.replace(
             "\"current_phase\": \"research\"",
             "\"current_phase\": \"execute\"",
         ),
     );
-    e.ok(e.git(&["add", "-A"]));
-    e.ok(e.git(&["commit", "-q", "--no-verify", "-m", "skip"]));
+    e.git(&["add", "-A"]);
+    e.git(&["commit", "-q", "--no-verify", "-m", "skip"]);
     let bad = head(&e);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
@@ -62,19 +61,19 @@ fn a_no_verify_skip_is_reported_by_verify_and_refused_by_pre_push() {
     assert_eq!(code, 3);
     let (code, _) = verify_json(&e, &["--range", "HEAD~2..HEAD~1"]);
     assert_eq!(code, 0);
-    let o = e.git(&["push", "-q", "origin", "main"]);
+    let o = e.git_raw(&["push", "-q", "origin", "main"]);
     assert!(!o.status.success());
-    let err = Env::stderr(&o);
+    let err = stderr(&o);
     assert!(err.contains("push to origin refused"), "{err}");
     assert!(err.contains("phase_skip"), "{err}");
     // The remote did not move.
-    let remote_head = e.ok(e.git_in(remote.path(), &["rev-parse", "main"]));
+    let remote_head = e.git_in(remote.path(), &["rev-parse", "main"]);
     assert_ne!(remote_head.trim(), bad);
 }
 
 #[test]
 fn missing_artifact_at_the_commit_is_a_violation() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
     // research -> plan committed by hand without CONTEXT.md.
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
@@ -91,31 +90,31 @@ fn missing_artifact_at_the_commit_is_a_violation() {
 
 #[test]
 fn log_lists_what_git_log_lists() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
-    e.ok(e.git(&["checkout", "-q", "-b", "side"]));
+    e.git(&["checkout", "-q", "-b", "side"]);
     e.write("side.txt", "s\n");
-    e.ok(e.git(&["add", "side.txt"]));
-    e.ok(e.git(&["commit", "-q", "-m", "side work"]));
-    e.ok(e.git(&["checkout", "-q", "main"]));
+    e.git(&["add", "side.txt"]);
+    e.git(&["commit", "-q", "-m", "side work"]);
+    e.git(&["checkout", "-q", "main"]);
     e.write(
         ".orchestration/tasks/TSK-1/CONTEXT.md",
         "# Context\n\nFound it.\n",
     );
-    e.ok(e.orch(&["phase", "complete", "TSK-1"]));
+    e.orch_ok(&["phase", "complete", "TSK-1"]);
     e.commit_task("TSK-1", "research -> plan");
-    e.ok(e.git(&["merge", "-q", "--no-edit", "side"]));
+    e.git(&["merge", "-q", "--no-edit", "side"]);
     let git_says: Vec<String> = e
-        .ok(e.git(&[
+        .git(&[
             "log",
             "--format=%H",
             "--",
             ".orchestration/tasks/TSK-1/session.json",
-        ]))
+        ])
         .lines()
         .map(str::to_string)
         .collect();
-    let o = e.ok(e.orch(&["--json", "log", "TSK-1"]));
+    let o = e.orch_ok(&["--json", "log", "TSK-1"]);
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let ours: Vec<String> = v["transitions"]
         .as_array()
@@ -139,30 +138,30 @@ fn log_lists_what_git_log_lists() {
 
 #[test]
 fn overrides_need_a_reason_and_are_logged() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
-    e.ok(e.orch(&[
+    e.orch_ok(&[
         "phase",
         "complete",
         "TSK-1",
         "--override",
         "--reason",
         "context is in the issue",
-    ]));
+    ]);
     e.commit_task("TSK-1", "research -> plan");
     let v: serde_json::Value =
-        serde_json::from_str(&e.ok(e.orch(&["--json", "log", "TSK-1"]))).unwrap();
+        serde_json::from_str(&e.orch_ok(&["--json", "log", "TSK-1"])).unwrap();
     assert_eq!(v["transitions"][0]["override"], true);
     assert_eq!(v["transitions"][0]["reason"], "context is in the issue");
     assert_eq!(verify_json(&e, &[]).0, 0);
-    let md = e.ok(e.orch(&["report", "TSK-1"]));
+    let md = e.orch_ok(&["report", "TSK-1"]);
     assert!(md.contains("| research |"), "{md}");
     assert!(md.contains("context is in the issue"), "{md}");
     assert!(md.contains("**Verify:** ✅"), "{md}");
     // The same override with its reason removed by hand is refused.
     let s = e.read(".orchestration/tasks/TSK-1/session.json");
-    e.ok(e.git(&["reset", "-q", "--hard", "HEAD~1"]));
-    e.ok(e.orch(&["phase", "complete", "TSK-1", "--override", "--reason", "x"]));
+    e.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    e.orch_ok(&["phase", "complete", "TSK-1", "--override", "--reason", "x"]);
     let s2 = e
         .read(".orchestration/tasks/TSK-1/session.json")
         .replace("\"reason\": \"x\"", "\"reason\": \"\"");
@@ -179,47 +178,47 @@ fn overrides_need_a_reason_and_are_logged() {
 
 #[test]
 fn merging_branches_that_advanced_different_tasks_is_clean() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-A", "intake");
     e.task_in("TSK-B", "intake");
-    e.ok(e.git(&["checkout", "-q", "-b", "b"]));
-    e.ok(e.orch(&["phase", "complete", "TSK-B"]));
+    e.git(&["checkout", "-q", "-b", "b"]);
+    e.orch_ok(&["phase", "complete", "TSK-B"]);
     e.commit_task("TSK-B", "intake -> research");
-    e.ok(e.git(&["checkout", "-q", "main"]));
-    e.ok(e.orch(&["phase", "complete", "TSK-A"]));
+    e.git(&["checkout", "-q", "main"]);
+    e.orch_ok(&["phase", "complete", "TSK-A"]);
     e.commit_task("TSK-A", "intake -> research");
-    e.ok(e.git(&["merge", "-q", "--no-edit", "b"]));
+    e.git(&["merge", "-q", "--no-edit", "b"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 0, "{v}");
 }
 
 #[test]
 fn merging_branches_that_advanced_one_task_differently_is_a_divergence() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
-    e.ok(e.git(&["checkout", "-q", "-b", "b"]));
-    e.ok(e.orch(&["phase", "set", "TSK-1", "intake"]));
+    e.git(&["checkout", "-q", "-b", "b"]);
+    e.orch_ok(&["phase", "set", "TSK-1", "intake"]);
     e.commit_task("TSK-1", "research -> intake (reopen)");
-    e.ok(e.git(&["checkout", "-q", "main"]));
-    e.ok(e.orch(&[
+    e.git(&["checkout", "-q", "main"]);
+    e.orch_ok(&[
         "phase",
         "complete",
         "TSK-1",
         "--override",
         "--reason",
         "known",
-    ]));
+    ]);
     e.commit_task("TSK-1", "research -> plan");
-    let o = e.git(&["merge", "-q", "--no-edit", "b"]);
+    let o = e.git_raw(&["merge", "-q", "--no-edit", "b"]);
     if !o.status.success() {
         // session.json conflicts; the user keeps ours.
-        e.ok(e.git(&[
+        e.git(&[
             "checkout",
             "--ours",
             ".orchestration/tasks/TSK-1/session.json",
-        ]));
-        e.ok(e.git(&["add", "-A"]));
-        e.ok(e.git(&["commit", "-q", "--no-edit", "--no-verify"]));
+        ]);
+        e.git(&["add", "-A"]);
+        e.git(&["commit", "-q", "--no-edit", "--no-verify"]);
     }
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
@@ -233,24 +232,24 @@ fn merging_branches_that_advanced_one_task_differently_is_a_divergence() {
 
 #[test]
 fn union_merge_of_events_keeps_every_event_once() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "intake");
-    e.ok(e.git(&["checkout", "-q", "-b", "b"]));
-    e.ok(e.orch(&["event", "add", "TSK-1", "custom.from_b"]));
-    e.ok(e.orch(&["event", "add", "TSK-1", "custom.from_b2"]));
+    e.git(&["checkout", "-q", "-b", "b"]);
+    e.orch_ok(&["event", "add", "TSK-1", "custom.from_b"]);
+    e.orch_ok(&["event", "add", "TSK-1", "custom.from_b2"]);
     e.commit_task("TSK-1", "events on b");
-    e.ok(e.git(&["checkout", "-q", "main"]));
-    e.ok(e.orch(&["event", "add", "TSK-1", "custom.from_main"]));
+    e.git(&["checkout", "-q", "main"]);
+    e.orch_ok(&["event", "add", "TSK-1", "custom.from_main"]);
     e.commit_task("TSK-1", "events on main");
     let before: usize = e
         .read(".orchestration/tasks/TSK-1/events.jsonl")
         .lines()
         .count();
-    e.ok(e.git(&["merge", "-q", "--no-edit", "b"]));
+    e.git(&["merge", "-q", "--no-edit", "b"]);
     let text = e.read(".orchestration/tasks/TSK-1/events.jsonl");
     assert!(!text.contains("<<<<<<<"), "{text}");
     let v: serde_json::Value =
-        serde_json::from_str(&e.ok(e.orch(&["--json", "events", "TSK-1"]))).unwrap();
+        serde_json::from_str(&e.orch_ok(&["--json", "events", "TSK-1"])).unwrap();
     let types: Vec<&str> = v["events"]
         .as_array()
         .unwrap()
@@ -277,14 +276,14 @@ fn union_merge_of_events_keeps_every_event_once() {
 
 #[test]
 fn report_lists_code_commits_by_phase() {
-    let e = Env::new();
-    e.ok(e.orch(&["hooks", "install"]));
+    let e = Env::user_commits();
+    e.orch_ok(&["hooks", "install"]);
     e.task_in("TSK-1", "execute");
     e.write("src/a.rs", "a\n");
-    e.ok(e.git(&["add", "src/a.rs"]));
-    e.ok(e.git(&["commit", "-q", "-m", "add a"]));
+    e.git(&["add", "src/a.rs"]);
+    e.git(&["commit", "-q", "-m", "add a"]);
     let v: serde_json::Value =
-        serde_json::from_str(&e.ok(e.orch(&["report", "TSK-1", "--format", "json"]))).unwrap();
+        serde_json::from_str(&e.orch_ok(&["report", "TSK-1", "--format", "json"])).unwrap();
     assert_eq!(v["code_commits"][0]["phase"], "execute", "{v}");
     assert_eq!(v["code_commits"][0]["commits"][0]["subject"], "add a");
     assert_eq!(v["verified"], true);
@@ -304,7 +303,7 @@ fn report_lists_code_commits_by_phase() {
 
 #[test]
 fn verify_of_an_unknown_task_code_is_a_usage_error_not_a_pass() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "plan");
     let (code, v) = verify_json(&e, &["TSK-TYPO"]);
     assert_eq!(code, 2, "{v}");
@@ -315,8 +314,8 @@ fn verify_of_an_unknown_task_code_is_a_usage_error_not_a_pass() {
     let (code, v) = verify_json(&e, &["TSK-1"]);
     assert_eq!(code, 0, "{v}");
     std::fs::remove_dir_all(e.path(".orchestration/tasks/TSK-1")).unwrap();
-    e.ok(e.git(&["add", "-A"]));
-    e.ok(e.git(&["commit", "-q", "-m", "drop the task"]));
+    e.git(&["add", "-A"]);
+    e.git(&["commit", "-q", "-m", "drop the task"]);
     let (code, v) = verify_json(&e, &["TSK-1"]);
     assert_eq!(code, 0, "{v}");
     assert!(v["transitions"].as_u64().unwrap() > 0, "{v}");

@@ -230,7 +230,7 @@ fn session_json_naming_a_phase_the_workflow_lacks() {
     let path = ".orchestration/tasks/TSK-1/session.json";
     env.write(
         path,
-        &env.read(path)
+        env.read(path)
             .replace("\"current_phase\": \"intake\"", "\"current_phase\": \"qa\""),
     );
     env.unchanged(|env| {
@@ -247,7 +247,7 @@ fn session_json_naming_a_phase_the_workflow_lacks() {
 fn events_jsonl_with_a_broken_line() {
     let env = Env::started("TSK-1");
     let path = ".orchestration/tasks/TSK-1/events.jsonl";
-    env.write(path, &format!("{}{{not json\n", env.read(path)));
+    env.write(path, format!("{}{{not json\n", env.read(path)));
     env.unchanged(|env| {
         env.orch(&["events", "TSK-1"])
             .fails(4)

@@ -1,10 +1,15 @@
-//! The test environment: a temporary git repository, a hermetic process environment and a
-//! fluent way to run `orch` in it and check what happened.
+//! The one test harness: a temporary repository, a hermetic process environment, a builder
+//! that sets the repository up declaratively, and a fluent way to run `orch` in it and check
+//! what happened.
 //!
 //! ```ignore
-//! let env = Env::with_task("TSK-1");
+//! let env = Env::builder().orch_init().task("TSK-1").session("TSK-1").build();
 //! env.orch(&["phase", "complete"]).fails(3).stderr_contains("CONTEXT.md");
 //! ```
+//!
+//! Every child process (orch or git) starts from an empty environment plus the variables set
+//! here, so nothing of the developer's git config, identity or clock leaks into a test. The
+//! tests of the library itself, which run gix in this process, use [`in_process`] instead.
 
 #![allow(dead_code)]
 
@@ -20,16 +25,17 @@ macro_rules! snap {
     };
 }
 
+pub mod in_process;
 pub mod json;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_orch");
 pub const AUTHOR: &str = "Test User <test@example.com>";
-/// `ORCH_NOW` of the first command; each command run through [`Env::orch`] is one minute later.
+/// The first `ORCH_NOW` of [`Clock::Stepped`], and the fixed one tests set by hand.
 pub const START: &str = "2025-01-13T14:30:22Z";
 
 pub const PHASES: [&str; 6] = ["intake", "research", "plan", "execute", "review", "close"];
@@ -45,20 +51,40 @@ pub fn required_artifact(phase: &str) -> Option<&'static str> {
     }
 }
 
-pub struct Env {
-    _tmp: tempfile::TempDir,
-    /// The repository's worktree (canonical path).
-    pub root: PathBuf,
-    pub home: PathBuf,
-    clock: Cell<i64>,
-    vars: Vec<(String, String)>,
+/// The phase after `p` in the built-in workflow.
+pub fn next_phase(p: &str) -> &'static str {
+    let i = PHASES.iter().position(|x| *x == p).expect("known phase");
+    PHASES[i + 1]
 }
 
-/// A hermetic `Command`: nothing from the caller's environment but PATH.
+/// What time orch and git see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Reproducible output for snapshots: git's dates are fixed at [`START`] and `ORCH_NOW`
+    /// starts there and moves one minute with each orch run.
+    Stepped,
+    /// Commits ordered by date: git's author and committer dates start at 2023-11-14 and move
+    /// 60 s with each orch or git run; `ORCH_NOW` stays at [`START`].
+    Ticking,
+    /// The wall clock, as for a user: neither git's dates nor `ORCH_NOW` are set.
+    Wall,
+}
+
+/// The seconds since the epoch [`Clock::Ticking`] starts from.
+const TICKING_START: i64 = 1_700_000_000;
+
+/// A hermetic `Command`: nothing from the caller's environment but PATH (with the built
+/// `orch` first, so the git hook shims find it), a home of its own, no git config, a fixed
+/// identity, commit date, locale and time zone.
 pub fn hermetic(program: &str, home: &Path) -> Command {
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut c = Command::new(program);
     c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", path)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -67,18 +93,109 @@ pub fn hermetic(program: &str, home: &Path) -> Command {
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test User")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_AUTHOR_DATE", "2025-01-13T14:30:22Z")
-        .env("GIT_COMMITTER_DATE", "2025-01-13T14:30:22Z")
+        .env("GIT_AUTHOR_DATE", START)
+        .env("GIT_COMMITTER_DATE", START)
+        .env("GIT_EDITOR", "true")
         .env("TZ", "UTC")
         .env("LC_ALL", "C")
-        .env("ORCH_LOCK_TIMEOUT_MS", "2000")
-        .stdin(Stdio::null());
+        .env("NO_COLOR", "1")
+        .env("ORCH_LOCK_TIMEOUT_MS", "2000");
     c
 }
 
-impl Env {
-    /// An empty git repository (`git init -b main`), without `.orchestration/`.
-    pub fn git_only() -> Env {
+fn bin_dir() -> PathBuf {
+    Path::new(BIN).parent().unwrap().to_path_buf()
+}
+
+/// One thing [`Builder::build`] does to the new repository, in the order given.
+enum Step {
+    Write(String, Vec<u8>),
+    CommitAll(String),
+    Orch(Vec<String>),
+}
+
+/// Declares the repository a test starts from; [`Builder::build`] makes it.
+pub struct Builder {
+    clock: Clock,
+    branch: Option<String>,
+    vars: Vec<(String, String)>,
+    steps: Vec<Step>,
+}
+
+impl Builder {
+    /// What time orch and git see ([`Clock::Stepped`] unless told).
+    pub fn clock(mut self, clock: Clock) -> Builder {
+        self.clock = clock;
+        self
+    }
+
+    /// No `git init`: a folder that is not inside any repository.
+    pub fn no_git(mut self) -> Builder {
+        self.branch = None;
+        self
+    }
+
+    /// `git init -b <branch>` instead of `main`.
+    pub fn branch(mut self, name: &str) -> Builder {
+        self.branch = Some(name.into());
+        self
+    }
+
+    /// An environment variable for every later orch and git run.
+    pub fn var(mut self, k: &str, v: &str) -> Builder {
+        self.vars.push((k.into(), v.into()));
+        self
+    }
+
+    /// Writes a file of the worktree.
+    pub fn file(mut self, rel: &str, content: impl AsRef<[u8]>) -> Builder {
+        self.steps
+            .push(Step::Write(rel.into(), content.as_ref().to_vec()));
+        self
+    }
+
+    /// Writes `.orchestration/config.toml`.
+    pub fn config(self, toml: &str) -> Builder {
+        self.file(".orchestration/config.toml", toml)
+    }
+
+    /// `git add -A && git commit --allow-empty -m <msg>`.
+    pub fn commit(mut self, msg: &str) -> Builder {
+        self.steps.push(Step::CommitAll(msg.into()));
+        self
+    }
+
+    /// Runs orch with `args`, which must succeed.
+    pub fn orch(mut self, args: &[&str]) -> Builder {
+        self.steps
+            .push(Step::Orch(args.iter().map(|a| a.to_string()).collect()));
+        self
+    }
+
+    /// `orch init`.
+    pub fn orch_init(self) -> Builder {
+        self.orch(&["init"])
+    }
+
+    /// `orch task new <code>` with a title and a description.
+    pub fn task(self, code: &str) -> Builder {
+        self.orch(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix login timeout",
+            "--description",
+            "Sessions expire after 5 min",
+        ])
+    }
+
+    /// `orch session start <code>`.
+    pub fn session(self, code: &str) -> Builder {
+        self.orch(&["session", "start", code])
+    }
+
+    pub fn build(self) -> Env {
         let tmp = tempfile::Builder::new()
             .prefix("orch-test")
             .tempdir()
@@ -90,41 +207,97 @@ impl Env {
         std::fs::create_dir_all(&root).unwrap();
         let env = Env {
             _tmp: tmp,
+            base,
             root,
             home,
-            clock: Cell::new(0),
-            vars: Vec::new(),
+            clock: self.clock,
+            tick: Cell::new(0),
+            vars: self.vars,
+            unset: Vec::new(),
         };
-        env.git(&["init", "-q", "-b", "main"]);
+        if let Some(branch) = &self.branch {
+            env.git(&["init", "-q", "-b", branch]);
+        }
+        for step in self.steps {
+            match step {
+                Step::Write(rel, bytes) => {
+                    env.write(&rel, bytes);
+                }
+                Step::CommitAll(msg) => {
+                    env.commit_all(&msg);
+                }
+                Step::Orch(args) => {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    env.orch(&args).succeeds();
+                }
+            }
+        }
         env
+    }
+}
+
+/// A temporary folder with a home and a repository, and the environment every command in it
+/// gets.
+pub struct Env {
+    _tmp: tempfile::TempDir,
+    /// The temporary folder holding `home/` and `repo/` (and whatever else a test adds).
+    pub base: PathBuf,
+    /// The repository's worktree (canonical path).
+    pub root: PathBuf,
+    pub home: PathBuf,
+    clock: Clock,
+    /// Runs so far, for the clock.
+    tick: Cell<i64>,
+    vars: Vec<(String, String)>,
+    unset: Vec<String>,
+}
+
+impl Env {
+    /// A repository to declare: `git init -b main`, nothing else yet, [`Clock::Stepped`].
+    pub fn builder() -> Builder {
+        Builder {
+            clock: Clock::Stepped,
+            branch: Some("main".into()),
+            vars: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// An empty git repository (`git init -b main`), without `.orchestration/`.
+    pub fn git_only() -> Env {
+        Env::builder().build()
     }
 
     /// A directory that is not inside any git repository.
     pub fn no_repo() -> Env {
-        let env = Env::git_only();
-        std::fs::remove_dir_all(env.root.join(".git")).unwrap();
-        env
+        Env::builder().no_git().build()
     }
 
     /// A repository after `orch init`.
     pub fn new() -> Env {
-        let env = Env::git_only();
-        env.orch(&["init"]).succeeds();
-        env
+        Env::builder().orch_init().build()
     }
 
     /// A repository with task `code` created (title, description) but no session.
     pub fn with_task(code: &str) -> Env {
-        let env = Env::new();
-        env.new_task(code);
-        env
+        Env::builder().orch_init().task(code).build()
     }
 
     /// A repository with task `code` and an active session in intake.
     pub fn started(code: &str) -> Env {
-        let env = Env::with_task(code);
-        env.orch(&["session", "start", code]).succeeds();
-        env
+        Env::builder().orch_init().task(code).session(code).build()
+    }
+
+    /// A repository where orch writes files and the user commits them with git, as with
+    /// `[git] commit = false` or `--no-verify`: one commit "init" of `orch init`.
+    pub fn user_commits() -> Env {
+        Env::builder()
+            .clock(Clock::Wall)
+            .var("ORCH_NOW", START)
+            .config("[git]\ncommit = false\n")
+            .orch_init()
+            .commit("init")
+            .build()
     }
 
     pub fn new_task(&self, code: &str) {
@@ -140,44 +313,147 @@ impl Env {
         .succeeds();
     }
 
-    /// Sets an environment variable for every later `orch` run.
+    /// Sets an environment variable for every later orch and git run.
     pub fn set_var(mut self, k: &str, v: &str) -> Env {
         self.vars.push((k.into(), v.into()));
         self
     }
 
-    /// The `ORCH_NOW` the next command gets.
-    pub fn now(&self) -> String {
-        chrono_like_add_minutes(START, self.clock.get())
+    /// Removes an environment variable the harness sets (an identity, say) from every later
+    /// orch and git run.
+    pub fn unset_var(mut self, k: &str) -> Env {
+        self.unset.push(k.into());
+        self
     }
 
-    pub fn orch(&self, args: &[&str]) -> Run {
-        let now = self.now();
-        self.clock.set(self.clock.get() + 1);
-        let mut cmd = hermetic(BIN, &self.home);
-        cmd.current_dir(&self.root).args(args).env("ORCH_NOW", &now);
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
+    /// The `ORCH_NOW` the next orch run gets under [`Clock::Stepped`].
+    pub fn now(&self) -> String {
+        chrono_like_add_minutes(START, self.tick.get())
+    }
+
+    /// A hermetic command in the repository, with this environment's clock and variables.
+    fn command(&self, program: &str, is_orch: bool) -> Command {
+        let mut c = hermetic(program, &self.home);
+        c.current_dir(&self.root);
+        match self.clock {
+            Clock::Stepped => {
+                if is_orch {
+                    c.env("ORCH_NOW", self.now());
+                    self.tick.set(self.tick.get() + 1);
+                }
+            }
+            Clock::Ticking => {
+                let t = TICKING_START + 60 * (self.tick.get() + 1);
+                self.tick.set(self.tick.get() + 1);
+                c.env("ORCH_NOW", START)
+                    .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
+                    .env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+            }
+            Clock::Wall => {
+                c.env_remove("GIT_AUTHOR_DATE")
+                    .env_remove("GIT_COMMITTER_DATE");
+            }
         }
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        for k in &self.unset {
+            c.env_remove(k);
+        }
+        c
+    }
+
+    /// orch with `args`, in the repository, ready to run and check.
+    pub fn orch(&self, args: &[&str]) -> Run {
+        let mut cmd = self.command(BIN, true);
+        cmd.args(args).stdin(Stdio::null());
         Run {
             cmd,
             label: format!("orch {}", args.join(" ")),
         }
     }
 
-    /// Runs real git in the repository; panics unless it succeeds; returns stdout.
-    pub fn git(&self, args: &[&str]) -> String {
-        let out = hermetic("git", &self.home)
-            .current_dir(&self.root)
-            .args(args)
+    /// Runs orch, which must succeed; returns stdout.
+    pub fn orch_ok(&self, args: &[&str]) -> String {
+        self.orch(args).succeeds().stdout
+    }
+
+    /// A git command in the repository, not yet run.
+    pub fn git_cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.command("git", false);
+        c.args(args);
+        c
+    }
+
+    /// Runs git in the repository, whatever its exit status.
+    pub fn git_raw(&self, args: &[&str]) -> Output {
+        self.git_cmd(args).output().expect("run git")
+    }
+
+    /// Runs git in `dir`; panics unless it succeeds; returns stdout.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self
+            .git_cmd(args)
+            .current_dir(dir)
             .output()
             .expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs git in the repository; panics unless it succeeds; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.root, args)
+    }
+
+    /// Like [`Env::git`], for output that need not be UTF-8.
+    pub fn git_bytes(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.git_raw(args);
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).unwrap()
+        out.stdout
+    }
+
+    /// `git add -A && git commit --allow-empty -m <msg>`; returns the new HEAD.
+    pub fn commit_all(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.head()
+    }
+
+    /// Commits everything staged plus the task folder, as an orch transition would.
+    pub fn commit_task(&self, code: &str, subject: &str) {
+        self.git(&["add", "-A", &format!(".orchestration/tasks/{code}")]);
+        self.git(&["commit", "-q", "-m", &format!("orch({code}): {subject}")]);
+    }
+
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    pub fn fsck(&self) {
+        self.git(&["fsck", "--strict", "--no-progress"]);
+    }
+
+    pub fn git_dir(&self) -> PathBuf {
+        let p = self.git(&["rev-parse", "--absolute-git-dir"]);
+        PathBuf::from(p.trim())
+    }
+
+    /// `.orchestration/` has nothing to show in `git status` and matches HEAD.
+    pub fn assert_orch_clean(&self) {
+        let st = self.git(&["status", "--porcelain", "--", ".orchestration"]);
+        assert_eq!(st, "", "git status shows orch's files");
+        let diff = self.git(&["diff", "HEAD", "--", ".orchestration"]);
+        assert_eq!(diff, "", "the worktree differs from HEAD in .orchestration");
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -188,10 +464,10 @@ impl Env {
         self.root.join(".orchestration/tasks").join(code).join(name)
     }
 
-    pub fn write(&self, rel: &str, text: &str) -> &Env {
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Env {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        std::fs::write(p, content).unwrap();
         self
     }
 
@@ -199,11 +475,25 @@ impl Env {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
+    pub fn read_bytes(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    /// Removes a file, a symlink or a whole folder of the worktree.
+    pub fn rm(&self, rel: &str) {
+        let p = self.path(rel);
+        if p.is_dir() && !p.is_symlink() {
+            std::fs::remove_dir_all(p).unwrap();
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
     /// Writes a real, filled-in artifact into the task folder.
     pub fn artifact(&self, code: &str, name: &str) -> &Env {
         self.write(
             &format!(".orchestration/tasks/{code}/{name}"),
-            &format!("# {name} for {code}\n\nReal findings, written by hand.\n"),
+            format!("# {name} for {code}\n\nReal findings, written by hand.\n"),
         )
     }
 
@@ -214,6 +504,19 @@ impl Env {
     pub fn session(&self, code: &str) -> json::Session {
         let text = std::fs::read_to_string(self.task_file(code, "session.json")).unwrap();
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("session.json: {e}\n{text}"))
+    }
+
+    /// `session.json` as loose JSON, for the fields a test looks at.
+    pub fn session_json(&self, code: &str) -> serde_json::Value {
+        let text = std::fs::read(self.task_file(code, "session.json")).unwrap();
+        serde_json::from_slice(&text).unwrap()
+    }
+
+    pub fn phase(&self, code: &str) -> String {
+        self.session_json(code)["current_phase"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn events_text(&self, code: &str) -> String {
@@ -237,11 +540,11 @@ impl Env {
 
     /// Walks `code` (with an active session in intake) forward to `phase`, writing each
     /// phase's required artifact on the way.
-    pub fn advance_to(&self, code: &str, phase: &str) {
+    pub fn advance_to(&self, code: &str, phase: &str) -> &Env {
         loop {
             let cur = self.session(code).current_phase;
             if cur == phase {
-                return;
+                return self;
             }
             if let Some(a) = required_artifact(&cur) {
                 if a != "TASK.md" {
@@ -249,6 +552,37 @@ impl Env {
                 }
             }
             self.orch(&["phase", "complete", code]).succeeds();
+        }
+    }
+
+    /// A task with an active session, walked to `phase` with its artifacts filled in, each
+    /// step committed with git (for repositories made by [`Env::user_commits`]).
+    pub fn task_in(&self, code: &str, phase: &str) {
+        self.orch_ok(&[
+            "task",
+            "new",
+            code,
+            "--title",
+            "Fix it",
+            "--description",
+            "Make it work",
+        ]);
+        self.commit_task(code, "new task");
+        self.orch_ok(&["session", "start", code]);
+        self.commit_task(code, "session start");
+        let artifacts = [("research", "CONTEXT.md"), ("plan", "PLAN.md")];
+        for w in PHASES.windows(2) {
+            if w[0] == phase {
+                break;
+            }
+            if let Some((_, a)) = artifacts.iter().find(|(p, _)| *p == w[0]) {
+                self.write(
+                    &format!(".orchestration/tasks/{code}/{a}"),
+                    format!("# {a}\n\nReal findings for {code}.\n"),
+                );
+            }
+            self.orch_ok(&["phase", "complete", code]);
+            self.commit_task(code, &format!("{} -> {}", w[0], w[1]));
         }
     }
 
@@ -317,6 +651,40 @@ impl Env {
     }
 }
 
+/// Asserts `o` succeeded; returns its stdout.
+#[track_caller]
+pub fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "command failed: {}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The stderr of `o`, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The exit code is `code` and stderr mentions `needle` (in any case).
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit {code}; stdout:\n{}\nstderr:\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "stderr does not mention {needle:?}:\n{stderr}"
+    );
+}
+
 /// Commit ids (7 to 40 hex digits after "commit ") and event ids.
 pub fn redact_ids(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -379,6 +747,7 @@ fn chrono_like_add_minutes(start: &str, minutes: i64) -> String {
     format!("2025-01-{day:02}T{:02}:{:02}:22Z", m / 60, m % 60)
 }
 
+/// An orch command, not yet run.
 pub struct Run {
     cmd: Command,
     label: String,
@@ -398,11 +767,22 @@ impl Run {
         self
     }
 
+    /// The command itself, to spawn or to give other stdio.
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    /// Runs the command, whatever its exit status; the raw output.
+    pub fn output(mut self) -> Output {
+        self.cmd.output().expect("run orch")
+    }
+
     /// Runs the command, whatever its exit status.
-    pub fn run(mut self) -> Done {
-        let out = self.cmd.output().expect("run orch");
+    pub fn run(self) -> Done {
+        let label = self.label.clone();
+        let out = self.output();
         Done {
-            label: self.label,
+            label,
             code: out.status.code(),
             stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
@@ -440,6 +820,7 @@ impl Run {
     }
 }
 
+/// What a finished orch run printed and how it exited.
 #[derive(Debug, Clone)]
 pub struct Done {
     pub label: String,
