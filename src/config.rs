@@ -10,6 +10,7 @@ pub struct Config {
     pub workflow: WorkflowOptions,
     pub git: GitOptions,
     pub hooks: HookOptions,
+    pub checks: crate::gates::checks::Checks,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +76,15 @@ commit = true                         # each transition is a commit; false: writ
 
 [hooks]
 code_allowed_from = "execute"         # pre-commit refuses code changes of a current task before this phase
+
+[checks]
+# Named commands `orch check NAME` runs, split into words like a shell does (no shell runs
+# unless you write one, e.g. "sh -c '...'"). Phases that require a check (execute and review
+# require `tests`) need a passing run on the current commit. Only the committed file counts.
+# tests = "python3 -m unittest"
+# lint = "ruff check ."
+run_on_complete = false               # phase complete runs the phase's required checks itself
+timeout_seconds = 600                 # a check still running after this is stopped and fails
 "#;
 
 impl Config {
@@ -110,6 +120,23 @@ mod tests {
     fn default_file_parses_to_defaults() {
         let c = Config::parse(DEFAULT_CONFIG_TOML, Path::new("config.toml")).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn checks_parse_with_their_options() {
+        let c = Config::parse(
+            "[checks]\ntests = \"python3 -m unittest\"\nrun_on_complete = true\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.checks.get("tests").unwrap().argv,
+            ["python3", "-m", "unittest"]
+        );
+        assert!(c.checks.run_on_complete);
+        let e = Config::parse("[checks]\ntests = \"a 'b\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.message.contains("c.toml:"), "{}", e.message);
+        assert!(e.message.contains("unclosed quote"), "{}", e.message);
     }
 
     #[test]

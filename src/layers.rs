@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "templates",
             "workflow",
+            "gates",
             "session",
             "event",
             "links",

@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod event;
+pub mod gates;
 pub mod git;
 pub mod hooks;
 #[cfg(test)]

@@ -155,8 +155,23 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
                 _ => format!("replace {}/{} with a regular file", ctx.task_dir, a.name),
             };
             out.push(Diagnostic::error(code, &a.name, message, fix));
+        } else if !a.sections.is_empty() {
+            if let Entry::File(bytes) = src.entry(&a.name) {
+                let text = String::from_utf8_lossy(&bytes);
+                let template = a
+                    .template
+                    .as_ref()
+                    .and_then(|t| ctx.templates.render(t, ctx.vars).ok());
+                out.extend(crate::gates::section_diagnostics(
+                    a,
+                    &text,
+                    template.as_deref(),
+                    ctx.task_dir,
+                ));
+            }
         }
     }
+    out.extend(gate_diagnostics(src, phase, ctx));
     for a in &phase.def.artifacts.optional {
         if let Some((code, message)) = artifact_problem(src, a, ctx) {
             out.push(Diagnostic::warning(
@@ -198,7 +213,179 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
     out
 }
 
+/// The checklist and verdict gates of `phase`, read from the artifact source.
+fn gate_diagnostics(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Vec<Diagnostic> {
+    let v = &phase.def.validation;
+    let mut out = Vec::new();
+    let text = |name: &str| match src.entry(name) {
+        Entry::File(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        _ => None,
+    };
+    let required = |name: &str| phase.def.artifacts.required.iter().any(|a| a.name == name);
+    if let Some(rule) = v.criteria {
+        match text("TASK.md") {
+            Some(t) => out.extend(crate::gates::criteria_diagnostics(rule, &t, ctx.task_dir)),
+            None if required("TASK.md") => {}
+            None => out.extend(read_task(src, ctx.task_dir).err()),
+        }
+    }
+    if let Some(name) = &v.verdict {
+        let t = text(name);
+        if t.is_some() || !required(name) {
+            let reopen = format!("orch phase set {} execute", ctx.vars.code);
+            out.extend(crate::gates::verdict_diagnostics(
+                name,
+                t.as_deref(),
+                ctx.task_dir,
+                &reopen,
+            ));
+        }
+    }
+    out
+}
+
 /// Canonical form of `p`, falling back to `p` itself.
 pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    struct Mem(Vec<(&'static str, String)>);
+
+    impl super::ArtifactSource for Mem {
+        fn entry(&self, name: &str) -> super::Entry {
+            match self.0.iter().find(|(n, _)| *n == name) {
+                Some((_, t)) => super::Entry::File(t.clone().into_bytes()),
+                None => super::Entry::Missing,
+            }
+        }
+    }
+
+    const WORKFLOW: &str = r#"
+intake:
+  order: 1
+  goal: g
+  artifacts:
+    required: [{ name: TASK.md, template: task_template, sections: [Problem, Acceptance criteria] }]
+  validation: { required_fields: [title], criteria: defined }
+review:
+  order: 2
+  goal: g
+  artifacts:
+    required: [{ name: REVIEW.md, template: review_template, sections: [Verdict] }]
+  validation: { verdict: REVIEW.md, checks: [tests], code_commits: true, clean_worktree: true }
+close:
+  order: 3
+  goal: g
+  validation: { criteria: resolved }
+"#;
+
+    fn judge(phase: &str, files: Vec<(&'static str, String)>) -> Vec<String> {
+        use crate::templates::{Templates, Vars};
+        let templates = Templates::builtin_only();
+        let wf = crate::workflow::Workflow::parse(WORKFLOW, "w", &templates).unwrap();
+        let vars = Vars {
+            code: "T-1".into(),
+            title: "Add --json".into(),
+            date: "2025-01-13".into(),
+            task_dir: "tasks/T-1".into(),
+            ..Vars::default()
+        };
+        let ctx = super::Context {
+            templates: &templates,
+            vars: &vars,
+            dates: vec![],
+            task_dir: "tasks/T-1",
+        };
+        super::check_phase(&Mem(files), wf.phase(phase).unwrap(), &ctx)
+            .into_iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}:{}", d.code, d.target))
+            .collect()
+    }
+
+    #[test]
+    fn check_phase_applies_the_gates_a_workflow_declares() {
+        use crate::templates::{Templates, Vars};
+        let t = Templates::builtin_only();
+        let vars = Vars {
+            code: "T-1".into(),
+            title: "Add --json".into(),
+            date: "2025-01-13".into(),
+            ..Vars::default()
+        };
+        let task = t.render("task_template", &vars).unwrap();
+        assert_eq!(
+            judge("intake", vec![("TASK.md", task.clone())]),
+            [
+                "empty_section:TASK.md#Problem",
+                "empty_section:TASK.md#Acceptance criteria",
+                "no_criteria:TASK.md#Acceptance criteria"
+            ]
+        );
+        let filled = crate::gates::sections::append_to_section(
+            &task.replace(
+                "## Problem\n",
+                "## Problem\n\nThe CLI has no machine-readable output.\n",
+            ),
+            "Acceptance criteria",
+            &["- [ ] `tool --json` prints one JSON document".into()],
+        );
+        assert!(judge("intake", vec![("TASK.md", filled.clone())]).is_empty());
+        assert_eq!(
+            judge("close", vec![("TASK.md", filled.clone())]),
+            ["open_criterion:TASK.md#Acceptance criteria"]
+        );
+        let ticked = filled.replace("- [ ] `tool", "- [x] `tool");
+        assert!(judge("close", vec![("TASK.md", ticked)]).is_empty());
+
+        let review = t.render("review_template", &vars).unwrap();
+        assert_eq!(
+            judge("review", vec![("REVIEW.md", review.clone())]),
+            [
+                "unfilled_artifact:REVIEW.md",
+                "missing_verdict:REVIEW.md:verdict"
+            ]
+        );
+        assert_eq!(
+            judge("review", vec![("REVIEW.md", "x".into())]),
+            [
+                "empty_section:REVIEW.md#Verdict",
+                "missing_verdict:REVIEW.md:verdict"
+            ]
+        );
+        let rework = review
+            .replace("verdict: \"\"", "verdict: rework")
+            .replace("## Verdict\n", "## Verdict\n\nThe tests fail.\n");
+        assert_eq!(
+            judge("review", vec![("REVIEW.md", rework.clone())]),
+            ["rework_verdict:REVIEW.md:verdict"]
+        );
+        let approve = rework.replace("verdict: rework", "verdict: approve");
+        assert!(judge("review", vec![("REVIEW.md", approve)]).is_empty());
+        // A missing required artifact is reported once, not again as a missing verdict.
+        assert_eq!(judge("review", vec![]), ["missing_artifact:REVIEW.md"]);
+    }
+
+    #[test]
+    fn workflow_keys_are_checked() {
+        let t = crate::templates::Templates::builtin_only();
+        let parse = |y: &str| {
+            crate::workflow::Workflow::parse(y, "w.yaml", &t)
+                .map(|_| ())
+                .map_err(|e| e.message)
+        };
+        assert!(parse(WORKFLOW).is_ok());
+        let typo = WORKFLOW.replace("criteria: defined", "criterion: defined");
+        assert!(parse(&typo).unwrap_err().contains("criterion"));
+        let rule = WORKFLOW.replace("criteria: defined", "criteria: some");
+        assert!(parse(&rule).unwrap_err().contains("some"));
+        let check = WORKFLOW.replace("checks: [tests]", "checks: [\"a b\"]");
+        assert!(parse(&check).unwrap_err().contains("validation.checks"));
+        let section = WORKFLOW.replace("sections: [Verdict]", "sections: [\"\"]");
+        assert!(parse(&section).unwrap_err().contains("section name"));
+        let verdict = WORKFLOW.replace("verdict: REVIEW.md", "verdict: ../x");
+        assert!(parse(&verdict).unwrap_err().contains("validation.verdict"));
+    }
 }

@@ -43,6 +43,10 @@ pub struct ArtifactDef {
     pub name: String,
     #[serde(default)]
     pub template: Option<String>,
+    /// `##` sections that must hold text of their own beyond the template's placeholder.
+    /// Without any, the artifact only has to exist and differ from its template.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,6 +56,30 @@ pub struct Validation {
     pub required_fields: Vec<String>,
     #[serde(default)]
     pub warn_if_missing: Vec<String>,
+    /// What TASK.md's acceptance criteria checklist must look like to leave the phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criteria: Option<CriteriaRule>,
+    /// At least one commit outside `.orchestration/` in the execute range.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub code_commits: bool,
+    /// No uncommitted changes to tracked files outside `.orchestration/`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clean_worktree: bool,
+    /// Names of `[checks]` that must have passed on the current HEAD.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    /// The artifact whose front matter carries `verdict: approve | rework`; only approve passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CriteriaRule {
+    /// At least one `- [ ]` item, none malformed.
+    Defined,
+    /// Every item ticked `- [x]` or struck `- [~] … — dropped: REASON`.
+    Resolved,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +186,15 @@ impl Workflow {
                 if let Err(why) = check_artifact_name(&a.name) {
                     return Err(bad(format!("{}: artifact {:?} {why}", at(key), a.name)));
                 }
+                for sec in &a.sections {
+                    if sec.trim().is_empty() || sec.contains('\n') {
+                        return Err(bad(format!(
+                            "{}: artifact {} lists an empty or multi-line section name",
+                            at(key),
+                            a.name
+                        )));
+                    }
+                }
                 if let Some(t) = &a.template {
                     if !templates.exists(t) {
                         return Err(bad(format!(
@@ -167,6 +204,22 @@ impl Workflow {
                             templates.names().join(", ")
                         )));
                     }
+                }
+            }
+            for c in &p.def.validation.checks {
+                if !valid_check_name(c) {
+                    return Err(bad(format!(
+                        "{}: {c:?} is not a check name (letters, digits, '_' and '-')",
+                        at("validation.checks")
+                    )));
+                }
+            }
+            if let Some(v) = &p.def.validation.verdict {
+                if let Err(why) = check_artifact_name(v) {
+                    return Err(bad(format!(
+                        "{}: artifact {v:?} {why}",
+                        at("validation.verdict")
+                    )));
                 }
             }
             for (hook, actions) in &p.def.hooks {
@@ -241,4 +294,15 @@ pub fn check_artifact_name(name: &str) -> std::result::Result<(), &'static str> 
         return Err("is a file orch manages itself");
     }
     Ok(())
+}
+
+/// Check names (`[checks]` keys, `validation.checks`) become event types and log file names:
+/// keep them plain.
+pub fn valid_check_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
