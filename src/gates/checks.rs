@@ -5,7 +5,7 @@
 //! as it is. No shell runs unless the command names one (`sh -c "..."`), so quoting in the
 //! config means what it looks like and nothing is expanded.
 
-use crate::validate::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@ pub mod criteria;
 pub mod sections;
 pub mod verdict;
 
-use crate::validate::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::workflow::{ArtifactDef, CriteriaRule, Validation};
 use sections::SectionProblem;
 
