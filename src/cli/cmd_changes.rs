@@ -1,4 +1,4 @@
-//! Commands about the work itself: changes (CHANGES.md) and task links.
+//! `orch changes`: CHANGES.md from the execute phase's diff, written or printed.
 
 use super::render::{commit_note, Out, Tone};
 use orch::changes::{self, Options};
@@ -61,46 +61,4 @@ fn json_of(
         "markdown": text,
         "written": w,
     })
-}
-
-pub fn link(
-    p: &Project,
-    out: &Out,
-    code: Option<&str>,
-    pr: Option<&str>,
-    issue: Option<&str>,
-    commit: Option<&str>,
-) -> Result<()> {
-    let code = p.resolve_code(code)?;
-    let (kind, target) = match (pr, issue, commit) {
-        (Some(u), _, _) => ("pr", u),
-        (_, Some(u), _) => ("issue", u),
-        (_, _, Some(s)) => ("commit", s),
-        _ => {
-            return Err(orch::Error::usage(
-                "say what to link: --pr URL, --issue URL or --commit SHA",
-            )
-            .with_hint(format!(
-                "e.g. `orch task link {code} --pr https://github.com/org/repo/pull/12`"
-            )))
-        }
-    };
-    let r = ops::link::add(p, &code, kind, target)?;
-    if out.json {
-        out.json_ok(&r, &[]);
-    } else if r.added {
-        let commit = commit_note(r.commit.as_ref());
-        out.say(&format!(
-            "{} Linked {} {} to {code}{commit}",
-            out.paint(Tone::Good, "✓"),
-            r.link.kind,
-            r.link.target
-        ));
-    } else {
-        out.say(&format!(
-            "{code} already links {} {}",
-            r.link.kind, r.link.target
-        ));
-    }
-    Ok(())
 }

@@ -75,10 +75,10 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     drop(git);
 
     step("orch init");
-    ops::init(&dir)?;
+    ops::init::init(&dir)?;
     let p = Project::open(&dir)?;
     // With --json the demo prints only its closing document.
-    let brief = |t: &ops::Transition| {
+    let brief = |t: &ops::transition::Transition| {
         if !out.json {
             out.transition_with(t, false)
         }
@@ -86,9 +86,9 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     let code = TaskCode::parse("DEMO-1")?;
 
     step("orch task new DEMO-1 --title \"Greet with punctuation\"");
-    ops::task_new(
+    ops::task::new(
         &p,
-        &ops::NewTask {
+        &ops::task::NewTask {
             code: Some(code.to_string()),
             title: "Greet with punctuation".into(),
             description: Some("greet() should end its greeting with an exclamation mark.".into()),
@@ -107,16 +107,16 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     )?;
 
     step("orch session start DEMO-1");
-    let t = ops::session_start(&p, &code, None, orch::rules::StartMode::Fresh)?;
+    let t = ops::session::start(&p, &code, None, orch::rules::StartMode::Fresh)?;
     if !out.json {
         out.transition(&t);
     }
 
     step("orch phase complete DEMO-1   (intake: TASK.md has title, status and description)");
-    brief(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase::complete(&p, &code, None, None)?);
 
     step("orch phase complete DEMO-1   (research, before CONTEXT.md exists: refused)");
-    match ops::phase_complete(&p, &code, None, None) {
+    match ops::phase::complete(&p, &code, None, None) {
         Err(e) => {
             out.say(&format!(
                 "{} {} (exit {})",
@@ -132,11 +132,11 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     let artifact = |name: &str, text: &str| write(&task_dir, name, text);
     artifact("CONTEXT.md", "# Context for DEMO-1\n\n## Relevant code\n\n- src/lib.rs:1-3 `greet` builds the greeting with format!.\n\n## Constraints\n\nKeep the signature.\n")?;
     step("orch phase complete DEMO-1   (research, with CONTEXT.md written)");
-    brief(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase::complete(&p, &code, None, None)?);
 
     artifact("PLAN.md", "# Plan for DEMO-1\n\n1. Append `!` in `greet` (src/lib.rs).\n2. Check by reading the output.\n")?;
     step("orch phase complete DEMO-1   (plan)");
-    brief(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase::complete(&p, &code, None, None)?);
 
     step("the work itself: edit src/lib.rs and commit it");
     write(
@@ -151,20 +151,20 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     )?;
     artifact("NOTES.md", "# Notes for DEMO-1\n\n## Log\n\n- Changed the format string in src/lib.rs.\n\n## Deviations from plan\n\nNone.\n")?;
     step("orch phase complete DEMO-1   (execute)");
-    brief(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase::complete(&p, &code, None, None)?);
 
     artifact("REVIEW.md", "# Review of DEMO-1\n\n## Verdict\n\napprove\n\n## What was checked\n\nsrc/lib.rs: the greeting now ends with `!`.\n")?;
     step("orch phase complete DEMO-1   (review)");
-    brief(&ops::phase_complete(&p, &code, None, None)?);
+    brief(&ops::phase::complete(&p, &code, None, None)?);
 
     artifact(
         "SUMMARY.md",
         "# Summary of DEMO-1\n\n`greet` ends its greeting with `!`. Reviewed and approved.\n",
     )?;
     step("orch session end DEMO-1");
-    brief(&ops::session_end(&p, &code, false, None)?);
+    brief(&ops::session::end(&p, &code, false, None)?);
 
-    let evs = ops::events(&p, &code, None)?;
+    let evs = ops::event::list(&p, &code, None)?;
     if !out.json {
         step("orch log DEMO-1   (the phase history, read back from git)");
         super::cmd_git::log(&p, out, Some("DEMO-1"))?;

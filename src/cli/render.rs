@@ -2,7 +2,8 @@
 //! document; errors to stderr with their hint, exit code by kind.
 
 use orch::diagnostic::{Diagnostic, Severity};
-use orch::ops::{NextStep, Transition};
+use orch::ops::next::NextStep;
+use orch::ops::transition::Transition;
 use orch::Error;
 use serde::Serialize;
 use serde_json::{Map, Value};

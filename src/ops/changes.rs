@@ -14,14 +14,6 @@ fn has_patch(text: &str) -> bool {
     text.contains("\n## Patch\n")
 }
 
-fn commit_message(code: &TaskCode, subject: &str, s: Option<&Session>) -> String {
-    let key = s.map_or("none", |s| s.session_key.as_str());
-    let phase = s.map_or("none", |s| s.current_phase.as_str());
-    format!(
-        "orch({code}): {subject}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n"
-    )
-}
-
 /// The regenerated CHANGES.md to include in a transition, if there is anything to write:
 /// nothing when the task never reached execute. Keeps the `--patch` form of an existing file.
 pub fn derived_write(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<FileWrite>> {
@@ -67,10 +59,7 @@ pub fn preview(p: &Project, code: &TaskCode, opts: &Options) -> Result<Changes> 
 /// session.json) and commits them as one task commit.
 pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, Changes)> {
     p.require_task(code)?;
-    if p.config.git.commit {
-        p.git.ensure_can_commit()?;
-        p.git.author_identity()?;
-    }
+    super::preflight(p)?;
     let _lock = p.lock()?;
     let session = p.load_session(code)?;
     let c = compute(p, code, session.as_ref(), opts)?;
@@ -129,8 +118,8 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
     } else {
         "changes"
     };
-    let msg = commit_message(code, subject, session.as_ref());
+    let msg = super::task_commit_message(code, subject, session.as_ref());
     let applied = super::apply(p, writes, &[&rel], Some(&msg))?;
-    w.commit = applied.commit.map(|c| c.commit.to_string());
+    w.commit = applied.commit_id();
     Ok((w, c))
 }

@@ -55,10 +55,7 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
         )));
     }
     p.require_task(code)?;
-    if p.config.git.commit {
-        p.git.ensure_can_commit()?;
-        p.git.author_identity()?;
-    }
+    super::preflight(p)?;
     let link = normalise(&p.git.repo, kind, target)?;
     let _lock = p.lock()?;
     let rel = p.task_rel(code);
@@ -71,13 +68,7 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
             .map_err(|why| Error::validation(format!("{file}: field `links` {why}")))?,
         None => vec![],
     };
-    let same = |l: &Link| {
-        l.kind == link.kind
-            && (l.target == link.target
-                || (kind == "commit"
-                    && (l.target.starts_with(&link.target) || link.target.starts_with(&l.target))))
-    };
-    if links.iter().any(same) {
+    if links.iter().any(|l| same(l, &link)) {
         return Ok(LinkAdded {
             task: code.to_string(),
             link,
@@ -87,35 +78,10 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
         });
     }
     links.push(link.clone());
-    let new_text = match replace_block(&text, &links) {
-        // The textual edit must read back as intended; otherwise re-serialise the front matter.
-        Some(t)
-            if TaskDoc::parse(&t, &file)
-                .ok()
-                .and_then(|d| d.fields.get("links").cloned())
-                .map(|v| parse_links(&v))
-                == Some(Ok(links.clone())) =>
-        {
-            t
-        }
-        _ => {
-            let mut d = doc;
-            d.set_field(
-                "links",
-                Value::Sequence(links.iter().map(Link::to_value).collect()),
-            );
-            d.to_text()
-        }
-    };
+    let new_text = with_links(&text, doc, &links, &file);
     let session = p.load_session(code)?;
-    let key = session.as_ref().map_or("none", |s| s.session_key.as_str());
-    let phase = session
-        .as_ref()
-        .map_or("none", |s| s.current_phase.as_str());
-    let msg = format!(
-        "orch({code}): link {kind} {}\n\nOrchestration-Task: {code}\nOrchestration-Session: {key}\nOrchestration-Phase: {phase}\n",
-        link.target
-    );
+    let subject = format!("link {kind} {}", link.target);
+    let msg = super::task_commit_message(code, &subject, session.as_ref());
     let applied = super::apply(
         p,
         vec![FileWrite {
@@ -130,6 +96,38 @@ pub fn add(p: &Project, code: &TaskCode, kind: &str, target: &str) -> Result<Lin
         link,
         added: true,
         links,
-        commit: applied.commit.map(|c| c.commit.to_string()),
+        commit: applied.commit_id(),
     })
+}
+
+/// Whether `old` already records `new`; an abbreviated commit id matches its full id.
+fn same(old: &Link, new: &Link) -> bool {
+    old.kind == new.kind
+        && (old.target == new.target
+            || (new.kind == "commit"
+                && (old.target.starts_with(&new.target) || new.target.starts_with(&old.target))))
+}
+
+/// TASK.md's text with `links` as its links: only the `links:` block edited when that edit
+/// reads back as intended, otherwise the front matter re-serialised.
+fn with_links(text: &str, doc: TaskDoc, links: &[Link], file: &str) -> String {
+    match replace_block(text, links) {
+        Some(t)
+            if TaskDoc::parse(&t, file)
+                .ok()
+                .and_then(|d| d.fields.get("links").cloned())
+                .map(|v| parse_links(&v))
+                == Some(Ok(links.to_vec())) =>
+        {
+            t
+        }
+        _ => {
+            let mut d = doc;
+            d.set_field(
+                "links",
+                Value::Sequence(links.iter().map(Link::to_value).collect()),
+            );
+            d.to_text()
+        }
+    }
 }

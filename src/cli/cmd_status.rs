@@ -1,0 +1,35 @@
+//! `orch status`.
+
+use super::args::Cli;
+use super::render::Out;
+use orch::code::TaskCode;
+use orch::ops;
+use orch::Result;
+
+pub fn status(cli: &Cli, out: &Out, code: Option<&str>, all: bool) -> Result<()> {
+    let p = super::open(cli)?;
+    let code = match (code, all) {
+        (Some(c), _) => Some(TaskCode::parse(c)?),
+        (None, false) => p.current_task()?.filter(|c| p.task_exists(c)),
+        (None, true) => None,
+    };
+    match code {
+        Some(c) => {
+            let n = ops::status::one(&p, &c)?;
+            if out.json {
+                out.json_ok(&n, &[]);
+            } else {
+                out.say(&out.next_step(&n));
+            }
+        }
+        None => {
+            let s = ops::status::all(&p)?;
+            if out.json {
+                out.json_ok(&s, &[]);
+            } else {
+                super::cmd_task::table(out, &s.tasks, s.current_task.as_deref());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! What a phase wants, against the working tree: its checks (the same `validate` rules
+//! `orch verify` applies to commits) and the instructions the agent is given.
+
+use super::Loaded;
+use crate::code::TaskCode;
+use crate::diagnostic::Diagnostic;
+use crate::project::Project;
+use crate::session::Session;
+use crate::task::TaskDoc;
+use crate::templates::Vars;
+use crate::validate::{self, DiskSource};
+use crate::workflow::Phase;
+use crate::{clock, Error, Result};
+use serde::Serialize;
+use std::path::Path;
+
+/// What the agent is told for the current phase: the whole contract, kept short.
+#[derive(Debug, Clone, Serialize)]
+pub struct NextStep {
+    pub task: String,
+    pub title: String,
+    pub phase: String,
+    pub phase_title: String,
+    pub goal: String,
+    pub artifacts: Vec<ArtifactStatus>,
+    pub instructions: String,
+    pub command: String,
+    pub next_phase: Option<String>,
+    pub session_key: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactStatus {
+    pub name: String,
+    pub path: String,
+    pub required: bool,
+    pub present: bool,
+}
+
+/// Template variables of a task in `phase`; without a readable TASK.md its fields are empty.
+pub(crate) fn vars(
+    p: &Project,
+    code: &TaskCode,
+    doc: Option<&TaskDoc>,
+    phase: &str,
+) -> Result<Vars> {
+    let next = p
+        .workflow
+        .next_after(phase)
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    Ok(Vars {
+        code: code.to_string(),
+        title: doc.map(|d| d.title()).unwrap_or_default(),
+        phase: phase.to_string(),
+        next_phase: next,
+        date: clock::now()?.format("%Y-%m-%d").to_string(),
+        description: doc
+            .and_then(|d| d.str_field("description"))
+            .unwrap_or_default(),
+        tags: doc.map(|d| d.tags()).unwrap_or_default(),
+        sprint: doc.and_then(|d| d.str_field("sprint")).unwrap_or_default(),
+        task_dir: p.task_rel(code),
+    })
+}
+
+/// Dates a scaffold in this task may carry.
+fn scaffold_dates(session: Option<&Session>, task_dir: &Path) -> Vec<String> {
+    let mut d = Vec::new();
+    if let Some(s) = session {
+        d.push(s.started_at.clone());
+        d.extend(s.phase_history.iter().map(|h| h.completed_at.clone()));
+    }
+    let mut out: Vec<String> = d
+        .iter()
+        .filter_map(|t| t.get(..10).map(str::to_string))
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(task_dir) {
+        for e in rd.flatten() {
+            if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                let t: chrono::DateTime<chrono::Utc> = m.into();
+                out.push(t.format("%Y-%m-%d").to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs `f` with the task folder in the working tree as the artifact source.
+fn on_disk<R>(
+    p: &Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+    vars: &Vars,
+    f: impl FnOnce(&DiskSource, &validate::Context) -> R,
+) -> R {
+    let dir = p.task_dir(code);
+    let task_dir = p.task_rel(code);
+    let ctx = validate::Context {
+        templates: &p.templates,
+        vars,
+        dates: scaffold_dates(session, &dir),
+        task_dir: &task_dir,
+    };
+    let src = DiskSource {
+        task_dir: dir,
+        root: p.root.clone(),
+    };
+    f(&src, &ctx)
+}
+
+/// The checks of `phase` for the task, against the working tree.
+pub fn check(p: &Project, t: &Loaded, phase: &Phase) -> Result<Vec<Diagnostic>> {
+    let v = vars(p, &t.code, t.doc.as_ref().ok(), &phase.name)?;
+    Ok(on_disk(p, &t.code, t.session.as_ref(), &v, |src, ctx| {
+        validate::check_phase(src, phase, ctx)
+    }))
+}
+
+/// The current phase of the task (`session`, or the first phase before any session), what
+/// it wants and the command that moves on.
+pub fn next_step(
+    p: &Project,
+    code: &TaskCode,
+    doc: &TaskDoc,
+    session: Option<&Session>,
+) -> Result<NextStep> {
+    let phase = current_phase(p, code, session)?;
+    let v = vars(p, code, Some(doc), &phase.name)?;
+    let instructions = crate::templates::render_str(&phase.def.next_step, &v).map_err(|e| {
+        Error::usage(format!(
+            "{}: phase {}, key next_step: {e}",
+            p.workflow.source, phase.name
+        ))
+    })?;
+    let artifacts = on_disk(p, code, session, &v, |src, ctx| {
+        phase
+            .def
+            .artifacts
+            .required
+            .iter()
+            .map(|a| (a, true))
+            .chain(phase.def.artifacts.optional.iter().map(|a| (a, false)))
+            .map(|(a, required)| ArtifactStatus {
+                name: a.name.clone(),
+                path: format!("{}/{}", p.task_rel(code), a.name),
+                required,
+                present: validate::artifact_problem(src, a, ctx).is_none(),
+            })
+            .collect::<Vec<_>>()
+    });
+    let active = session.is_some_and(|s| s.active);
+    let command = if !active {
+        format!("orch session start {code}")
+    } else if p.workflow.last().name == phase.name {
+        format!("orch session end {code}")
+    } else {
+        format!("orch phase complete {code}")
+    };
+    Ok(NextStep {
+        task: code.to_string(),
+        title: doc.title(),
+        phase: phase.name.clone(),
+        phase_title: phase.title(),
+        goal: phase.def.goal.trim().to_string(),
+        artifacts,
+        instructions: instructions.trim_end().to_string(),
+        command,
+        next_phase: p.workflow.next_after(&phase.name).map(|n| n.name.clone()),
+        session_key: session.map(|s| s.session_key.clone()),
+        active,
+    })
+}
+
+fn current_phase<'w>(
+    p: &'w Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+) -> Result<&'w Phase> {
+    let phase_name = session
+        .map(|s| s.current_phase.clone())
+        .unwrap_or_else(|| p.workflow.first().name.clone());
+    p.workflow.phase(&phase_name).ok_or_else(|| {
+        Error::state(format!(
+            "{code}: session.json says phase {phase_name:?}, which the workflow does not define"
+        ))
+        .with_hint(format!(
+            "move it with `orch phase set {code} <phase>` (phases: {})",
+            p.workflow.names().join(", ")
+        ))
+    })
+}
