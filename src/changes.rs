@@ -334,6 +334,16 @@ fn md_cell(s: &str) -> String {
 /// CHANGES.md: deterministic (no clock, fixed-length ids) so regenerating it changes nothing.
 pub fn render(c: &Changes) -> String {
     let mut s = String::new();
+    render_header(c, &mut s);
+    render_files(c, &mut s);
+    render_commits(c, &mut s);
+    if c.patch {
+        render_patch(c, &mut s);
+    }
+    s
+}
+
+fn render_header(c: &Changes, s: &mut String) {
     let title = if c.title.is_empty() {
         String::new()
     } else {
@@ -356,83 +366,91 @@ pub fn render(c: &Changes) -> String {
         "Execute phase: {base}..{head}, {n} commit{}; `{ORCH_DIR}/` is left out.\n\n",
         if n == 1 { "" } else { "s" }
     ));
+}
+
+fn render_files(c: &Changes, s: &mut String) {
     if c.files.is_empty() {
         s.push_str("No code changes.\n");
-    } else {
-        s.push_str(&format!("**{}**\n\n", c.stat.shortstat()));
-        s.push_str("| File | Status | + | − |\n|---|---|--:|--:|\n");
-        s.reserve(c.files.iter().map(|f| f.path.len() + 32).sum());
-        for f in &c.files {
-            // Written in place: this table has a row per file.
-            use std::fmt::Write as _;
-            s.push_str("| ");
-            push_md_code(&mut s, &f.path);
-            s.push_str(" | ");
-            s.push_str(f.status.as_str());
-            let mode = diff::mode_str;
-            match (f.status, f.old, f.new) {
-                (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => {
-                    let _ = write!(s, " {} → {}", mode(a.kind), mode(b.kind));
-                }
-                (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
-                    let _ = write!(s, ", mode {} → {}", mode(a.kind), mode(b.kind));
-                }
-                (_, _, Some(b)) | (_, Some(b), None)
-                    if b.kind == gix::objs::tree::EntryKind::Link =>
-                {
-                    s.push_str(" (symlink)")
-                }
-                _ => {}
-            }
-            if f.binary {
-                s.push_str(", binary | - | - |\n");
-            } else {
-                let _ = writeln!(s, " | {} | {} |", f.insertions, f.deletions);
-            }
-        }
+        return;
     }
+    s.push_str(&format!("**{}**\n\n", c.stat.shortstat()));
+    s.push_str("| File | Status | + | − |\n|---|---|--:|--:|\n");
+    s.reserve(c.files.iter().map(|f| f.path.len() + 32).sum());
+    for f in &c.files {
+        file_row(f, s);
+    }
+}
+
+/// One row of the file table, written in place: the table has a row per file.
+fn file_row(f: &FileDiff, s: &mut String) {
+    use std::fmt::Write as _;
+    s.push_str("| ");
+    push_md_code(s, &f.path);
+    s.push_str(" | ");
+    s.push_str(f.status.as_str());
+    let mode = diff::mode_str;
+    match (f.status, f.old, f.new) {
+        (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => {
+            let _ = write!(s, " {} → {}", mode(a.kind), mode(b.kind));
+        }
+        (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
+            let _ = write!(s, ", mode {} → {}", mode(a.kind), mode(b.kind));
+        }
+        (_, _, Some(b)) | (_, Some(b), None) if b.kind == gix::objs::tree::EntryKind::Link => {
+            s.push_str(" (symlink)")
+        }
+        _ => {}
+    }
+    if f.binary {
+        s.push_str(", binary | - | - |\n");
+    } else {
+        let _ = writeln!(s, " | {} | {} |", f.insertions, f.deletions);
+    }
+}
+
+fn render_commits(c: &Changes, s: &mut String) {
     s.push_str("\n## Commits\n\n");
     // orch's own commits (only `.orchestration/`) are left out: the file must read the same
     // after orch commits it.
     if c.commits.is_empty() {
         s.push_str("No commits changed code in this range.\n");
-    } else {
-        s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
-        for x in &c.commits {
-            let subject = if x.merge {
-                format!("{} (merge)", md_cell(&x.subject))
-            } else {
-                md_cell(&x.subject)
-            };
-            s.push_str(&format!(
-                "| `{}` | {} | {subject} |\n",
-                x.short,
-                x.phase
-                    .as_deref()
-                    .map(md_cell)
-                    .unwrap_or_else(|| "—".into())
-            ));
-        }
+        return;
+    }
+    s.push_str("| Commit | Phase | Subject |\n|---|---|---|\n");
+    for x in &c.commits {
+        let subject = if x.merge {
+            format!("{} (merge)", md_cell(&x.subject))
+        } else {
+            md_cell(&x.subject)
+        };
         s.push_str(&format!(
-            "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
+            "| `{}` | {} | {subject} |\n",
+            x.short,
+            x.phase
+                .as_deref()
+                .map(md_cell)
+                .unwrap_or_else(|| "—".into())
         ));
     }
-    if c.patch {
-        s.push_str("\n## Patch\n");
-        for f in &c.files {
-            s.push_str(&format!("\n### {}\n\n", md_code(&f.path)));
-            match &f.hunks {
-                _ if f.binary => s.push_str("Binary file, not shown.\n"),
-                Some(h) if !h.is_empty() => {
-                    let text = String::from_utf8_lossy(h);
-                    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
-                    s.push_str(&format!("{fence}diff\n{text}{fence}\n"));
-                }
-                _ => s.push_str("No text changes.\n"),
+    s.push_str(&format!(
+        "\nCommits that changed only `{ORCH_DIR}/` are not listed.\n"
+    ));
+}
+
+fn render_patch(c: &Changes, s: &mut String) {
+    s.push_str("\n## Patch\n");
+    for f in &c.files {
+        s.push_str(&format!("\n### {}\n\n", md_code(&f.path)));
+        match &f.hunks {
+            _ if f.binary => s.push_str("Binary file, not shown.\n"),
+            Some(h) if !h.is_empty() => {
+                let text = String::from_utf8_lossy(h);
+                let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+                s.push_str(&format!("{fence}diff\n{text}{fence}\n"));
             }
+            _ => s.push_str("No text changes.\n"),
         }
     }
-    s
 }
 
 fn longest_backtick_run(s: &str) -> usize {

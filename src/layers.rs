@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rules", &["validate", "rules"]),
     ("storage", &["store", "git", "project", "listing"]),
     ("history", &["changes", "verify"]),
-    ("operations", &["ops", "hooks", "report"]),
+    ("operations", &["ops"]),
 ];
 
 /// Modules of one layer that must not import each other: the store writes files and knows

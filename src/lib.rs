@@ -12,14 +12,12 @@ pub mod error;
 pub mod event;
 pub mod gates;
 pub mod git;
-pub mod hooks;
 #[cfg(test)]
 mod layers;
 pub mod links;
 pub mod listing;
 pub mod ops;
 pub mod project;
-pub mod report;
 pub mod rules;
 pub mod session;
 pub mod store;

@@ -345,6 +345,34 @@ pub fn set_phase(
     ))
 }
 
+/// `--force`: every check only warns; what failed (and ending outside the last phase) is
+/// recorded as an override.
+fn forced(
+    s: &Session,
+    checks: Vec<Diagnostic>,
+    in_last: bool,
+    reason: Option<&str>,
+    stamp: &Stamp,
+) -> (Vec<Diagnostic>, Option<Override>) {
+    let failing: Vec<String> = checks
+        .iter()
+        .filter(|d| d.is_error())
+        .map(Diagnostic::short)
+        .chain((!in_last).then(|| format!("early_end: in {}", s.current_phase)))
+        .collect();
+    let ov = (!failing.is_empty()).then(|| Override {
+        reason: reason.unwrap_or("ended with --force").to_string(),
+        author: stamp.actor.clone(),
+        at: stamp.now.clone(),
+        checks: failing,
+    });
+    let mut w = checks;
+    for d in &mut w {
+        d.severity = crate::diagnostic::Severity::Warning;
+    }
+    (w, ov)
+}
+
 /// `orch session end`: only in the last phase, after its checks, unless forced.
 pub fn end(
     s: &Session,
@@ -370,23 +398,7 @@ pub fn end(
         )));
     }
     let (warnings, ov) = if force {
-        let failing: Vec<String> = checks
-            .iter()
-            .filter(|d| d.is_error())
-            .map(Diagnostic::short)
-            .chain((!in_last).then(|| format!("early_end: in {}", s.current_phase)))
-            .collect();
-        let ov = (!failing.is_empty()).then(|| Override {
-            reason: reason.unwrap_or("ended with --force").to_string(),
-            author: stamp.actor.clone(),
-            at: stamp.now.clone(),
-            checks: failing,
-        });
-        let mut w = checks;
-        for d in &mut w {
-            d.severity = crate::diagnostic::Severity::Warning;
-        }
-        (w, ov)
+        forced(s, checks, in_last, reason, stamp)
     } else {
         gate(s, opts, checks, vec![], reason, stamp, "ending")?
     };
@@ -466,75 +478,17 @@ pub fn start(
     stamp: &Stamp,
 ) -> Result<Option<Decision>> {
     let first = wf.first().name.clone();
-    let fresh = |prev: Vec<PreviousSession>, phase: String, range: Option<ExecuteRange>| {
-        let mut s = Session::new(task, key.clone(), &stamp.now, &phase);
-        s.previous_sessions = prev;
-        s.execute_range = range;
-        s
-    };
-    let start_events = |phase: &str, extra: Value| {
-        vec![
-            draft(event::SESSION_START, extra),
-            draft(event::phase_start(phase), json!({"phase": phase})),
-        ]
-    };
-    let decision = |s: Session, events, from: Option<String>| Decision {
-        to: Some(s.current_phase.clone()),
-        session: s,
-        events,
-        warnings: vec![],
-        kind: Kind::Start,
-        from,
-        override_: None,
-    };
     match existing {
         None => {
             if mode == StartMode::Continue {
                 return Err(Error::state(format!("{task} has no session to continue"))
                     .with_hint(format!("start one with `orch session start {task}`")));
             }
-            let s = fresh(vec![], first.clone(), None);
-            let ev = start_events(&first, json!({"mode": "new", "phase": first}));
-            Ok(Some(decision(s, ev, None)))
+            let extra = json!({"mode": "new", "phase": first});
+            let d = begin(task, &key, stamp, vec![], &first, None, vec![], extra, None);
+            Ok(Some(d))
         }
-        Some(old) if old.active => {
-            if old.session_key == key && !matches!(mode, StartMode::Continue | StartMode::Fresh) {
-                return Err(Error::usage(format!(
-                    "session key {key:?} is already used by {task}'s active session"
-                ))
-                .with_hint("pass a different --session-key, or leave it out"));
-            }
-            match mode {
-                StartMode::Fresh => Err(Error::state(format!(
-                    "{task} already has an active session ({}, phase {})",
-                    old.session_key, old.current_phase
-                ))
-                .with_hint(format!(
-                    "pass --continue to resume it, --restart to start over from {first}, or --new to begin a new session in {}",
-                    old.current_phase
-                ))),
-                StartMode::Continue => Ok(None),
-                StartMode::Restart | StartMode::New => {
-                    let mut prev = old.previous_sessions.clone();
-                    prev.push(archive(old, &stamp.now));
-                    let (phase, range, how) = if mode == StartMode::Restart {
-                        (first.clone(), None, "restart")
-                    } else {
-                        (old.current_phase.clone(), old.execute_range.clone(), "new")
-                    };
-                    let s = fresh(prev, phase.clone(), range);
-                    let mut ev = vec![draft(
-                        event::SESSION_END,
-                        json!({"phase": old.current_phase, "replaced_by": key, "mode": how, "session_key": old.session_key}),
-                    )];
-                    ev.extend(start_events(
-                        &phase,
-                        json!({"mode": how, "phase": phase, "previous": old.session_key}),
-                    ));
-                    Ok(Some(decision(s, ev, Some(old.current_phase.clone()))))
-                }
-            }
-        }
+        Some(old) if old.active => replace_active(task, old, mode, &first, key, stamp),
         Some(old) => {
             if mode == StartMode::Continue {
                 return Err(Error::state(format!(
@@ -545,13 +499,83 @@ pub fn start(
             }
             let mut prev = old.previous_sessions.clone();
             prev.push(archive(old, &stamp.now));
-            let s = fresh(prev, first.clone(), None);
-            let ev = start_events(
-                &first,
-                json!({"mode": "new", "phase": first, "previous": old.session_key}),
-            );
-            Ok(Some(decision(s, ev, None)))
+            let extra = json!({"mode": "new", "phase": first, "previous": old.session_key});
+            let d = begin(task, &key, stamp, prev, &first, None, vec![], extra, None);
+            Ok(Some(d))
         }
+    }
+}
+
+/// A start while `old` is active: refused without a mode, nothing with `--continue`; with
+/// `--restart` (from `first`) or `--new` (in the same phase) `old` is archived and ended.
+fn replace_active(
+    task: &str,
+    old: &Session,
+    mode: StartMode,
+    first: &str,
+    key: String,
+    stamp: &Stamp,
+) -> Result<Option<Decision>> {
+    if old.session_key == key && !matches!(mode, StartMode::Continue | StartMode::Fresh) {
+        return Err(Error::usage(format!(
+            "session key {key:?} is already used by {task}'s active session"
+        ))
+        .with_hint("pass a different --session-key, or leave it out"));
+    }
+    let (phase, range, how) = match mode {
+        StartMode::Fresh => {
+            return Err(Error::state(format!(
+                "{task} already has an active session ({}, phase {})",
+                old.session_key, old.current_phase
+            ))
+            .with_hint(format!(
+                "pass --continue to resume it, --restart to start over from {first}, or --new to begin a new session in {}",
+                old.current_phase
+            )))
+        }
+        StartMode::Continue => return Ok(None),
+        StartMode::Restart => (first.to_string(), None, "restart"),
+        StartMode::New => (old.current_phase.clone(), old.execute_range.clone(), "new"),
+    };
+    let mut prev = old.previous_sessions.clone();
+    prev.push(archive(old, &stamp.now));
+    let ended = vec![draft(
+        event::SESSION_END,
+        json!({"phase": old.current_phase, "replaced_by": key, "mode": how, "session_key": old.session_key}),
+    )];
+    let extra = json!({"mode": how, "phase": phase, "previous": old.session_key});
+    let from = Some(old.current_phase.clone());
+    Ok(Some(begin(
+        task, &key, stamp, prev, &phase, range, ended, extra, from,
+    )))
+}
+
+/// A new session `key` in `phase` after the sessions `prev`: `events` (what ended before it),
+/// then the session start (payload `extra`) and the phase start.
+fn begin(
+    task: &str,
+    key: &str,
+    stamp: &Stamp,
+    prev: Vec<PreviousSession>,
+    phase: &str,
+    range: Option<ExecuteRange>,
+    mut events: Vec<EventDraft>,
+    extra: Value,
+    from: Option<String>,
+) -> Decision {
+    let mut s = Session::new(task, key.to_string(), &stamp.now, phase);
+    s.previous_sessions = prev;
+    s.execute_range = range;
+    events.push(draft(event::SESSION_START, extra));
+    events.push(draft(event::phase_start(phase), json!({"phase": phase})));
+    Decision {
+        to: Some(s.current_phase.clone()),
+        session: s,
+        events,
+        warnings: vec![],
+        kind: Kind::Start,
+        from,
+        override_: None,
     }
 }
 

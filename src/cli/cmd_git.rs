@@ -3,8 +3,9 @@
 use super::args::{Cli, HooksCmd};
 use super::render::{Out, Tone};
 use orch::git::history;
+use orch::ops::{hooks, report};
 use orch::project::Project;
-use orch::{hooks, report, verify, Error, Result};
+use orch::{verify, Error, Result};
 use std::io::Read;
 
 pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {

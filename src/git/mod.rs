@@ -6,6 +6,8 @@ pub mod diff;
 pub mod history;
 pub mod recover;
 pub mod repo;
+pub mod staged;
+pub mod trailers;
 
 pub use commit::{commit_paths, CommitOutcome};
 pub use repo::{Identity, Repo};

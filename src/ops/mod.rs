@@ -10,10 +10,12 @@
 
 pub mod changes;
 pub mod event;
+pub mod hooks;
 pub mod init;
 pub mod link;
 pub mod next;
 pub mod phase;
+pub mod report;
 pub mod session;
 pub mod status;
 pub mod task;

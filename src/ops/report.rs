@@ -8,6 +8,7 @@ use crate::project::Project;
 use crate::session::Session;
 use crate::verify::{self, VerifyReport};
 use crate::Result;
+use gix::ObjectId;
 use serde::Serialize;
 
 /// One change of a task's session.json, as git recorded it.
@@ -131,82 +132,117 @@ fn duration(a: &str, b: &str) -> Option<String> {
     })
 }
 
+/// `orch report`: the task's phases with their transition commits, its code commits grouped
+/// by phase, its artifacts, and verify's verdict on its history.
 pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
     let doc = p.load_doc(code)?;
     let session = p.load_session(code)?;
     let entries = log(p, code)?;
-    let repo = &p.git.repo;
-    // Transition commits, oldest first, to pair with history entries in order.
+    let phases = session
+        .as_ref()
+        .map(|s| phase_rows(s, &entries))
+        .unwrap_or_default();
+    let (mut code_commits, verdict_report) = match p.git.head_id()? {
+        Some(head) => (
+            code_commits(p, code, head)?,
+            verify::verify(p, &[head], &[], &[code.to_string()])?,
+        ),
+        None => (
+            vec![],
+            VerifyReport {
+                commits: 0,
+                task_commits: 0,
+                transitions: 0,
+                tasks: vec![],
+                violations: vec![],
+            },
+        ),
+    };
+    code_commits.sort_by_key(|g| p.workflow.index_of(&g.phase).unwrap_or(usize::MAX));
+    for g in &mut code_commits {
+        g.commits.reverse();
+    }
+    Ok(Report {
+        task: code.to_string(),
+        title: doc.title(),
+        current_phase: session.as_ref().map(|s| s.current_phase.clone()),
+        active: session.as_ref().is_some_and(|s| s.active),
+        phases,
+        code_commits,
+        artifacts: artifacts(p, code),
+        verdict: verdict_report.verdict(),
+        verified: verdict_report.ok(),
+        violations: verdict_report.violations,
+    })
+}
+
+/// One row per completed phase, paired in order with the transition commits of `entries`
+/// (newest first, as `log` returns them), and one for the phase an active session is in.
+fn phase_rows(s: &Session, entries: &[LogEntry]) -> Vec<PhaseRow> {
     let mut transitions: Vec<&LogEntry> = entries
         .iter()
         .filter(|e| e.kind != "start" && e.kind != "none" && e.kind != "edit")
         .collect();
     transitions.reverse();
     let mut phases = vec![];
-    if let Some(s) = &session {
-        for (i, h) in s.phase_history.iter().enumerate() {
-            phases.push(PhaseRow {
-                phase: h.phase.clone(),
-                started: h.started_at.clone(),
-                completed: Some(h.completed_at.clone()),
-                duration: duration(&h.started_at, &h.completed_at),
-                commit: transitions.get(i).map(|e| e.commit.clone()),
-                override_: h.override_.as_ref().map(|o| o.reason.clone()),
-            });
+    for (i, h) in s.phase_history.iter().enumerate() {
+        phases.push(PhaseRow {
+            phase: h.phase.clone(),
+            started: h.started_at.clone(),
+            completed: Some(h.completed_at.clone()),
+            duration: duration(&h.started_at, &h.completed_at),
+            commit: transitions.get(i).map(|e| e.commit.clone()),
+            override_: h.override_.as_ref().map(|o| o.reason.clone()),
+        });
+    }
+    if s.active {
+        phases.push(PhaseRow {
+            phase: s.current_phase.clone(),
+            started: s.phase_started_at().to_string(),
+            completed: None,
+            duration: None,
+            commit: entries.first().map(|e| e.commit.clone()),
+            override_: None,
+        });
+    }
+    phases
+}
+
+/// The task's code commits reachable from `head` (commits with its `Orchestration-Task`
+/// trailer that orch did not make), newest first, grouped by their phase trailer.
+fn code_commits(p: &Project, code: &TaskCode, head: ObjectId) -> Result<Vec<PhaseCommits>> {
+    let repo = &p.git.repo;
+    let mut groups: Vec<PhaseCommits> = vec![];
+    for id in history::range_commits(repo, &[head], &[])? {
+        let c: CommitMeta = history::commit_meta(repo, id)?;
+        if c.subject().starts_with("orch(")
+            || c.trailer("Orchestration-Task") != Some(code.as_str())
+        {
+            continue;
         }
-        if s.active {
-            phases.push(PhaseRow {
-                phase: s.current_phase.clone(),
-                started: s.phase_started_at().to_string(),
-                completed: None,
-                duration: None,
-                commit: entries.first().map(|e| e.commit.clone()),
-                override_: None,
-            });
+        let phase = c
+            .trailer("Orchestration-Phase")
+            .unwrap_or("unknown")
+            .to_string();
+        let cc = CodeCommit {
+            commit: c.id.to_string(),
+            subject: c.subject().to_string(),
+            author: c.author.clone(),
+            date: c.date(),
+        };
+        match groups.iter_mut().find(|g| g.phase == phase) {
+            Some(g) => g.commits.push(cc),
+            None => groups.push(PhaseCommits {
+                phase,
+                commits: vec![cc],
+            }),
         }
     }
-    let mut code_commits: Vec<PhaseCommits> = vec![];
-    let verdict_report: VerifyReport = match p.git.head_id()? {
-        Some(head) => {
-            for id in history::range_commits(repo, &[head], &[])? {
-                let c: CommitMeta = history::commit_meta(repo, id)?;
-                if c.subject().starts_with("orch(")
-                    || c.trailer("Orchestration-Task") != Some(code.as_str())
-                {
-                    continue;
-                }
-                let phase = c
-                    .trailer("Orchestration-Phase")
-                    .unwrap_or("unknown")
-                    .to_string();
-                let cc = CodeCommit {
-                    commit: c.id.to_string(),
-                    subject: c.subject().to_string(),
-                    author: c.author.clone(),
-                    date: c.date(),
-                };
-                match code_commits.iter_mut().find(|g| g.phase == phase) {
-                    Some(g) => g.commits.push(cc),
-                    None => code_commits.push(PhaseCommits {
-                        phase,
-                        commits: vec![cc],
-                    }),
-                }
-            }
-            verify::verify(p, &[head], &[], &[code.to_string()])?
-        }
-        None => VerifyReport {
-            commits: 0,
-            task_commits: 0,
-            transitions: 0,
-            tasks: vec![],
-            violations: vec![],
-        },
-    };
-    code_commits.sort_by_key(|g| p.workflow.index_of(&g.phase).unwrap_or(usize::MAX));
-    for g in &mut code_commits {
-        g.commits.reverse();
-    }
+    Ok(groups)
+}
+
+/// The workflow's artifacts the task folder has, in workflow order, each once.
+fn artifacts(p: &Project, code: &TaskCode) -> Vec<ArtifactLink> {
     let mut artifacts = vec![];
     for ph in &p.workflow.phases {
         for a in ph
@@ -226,18 +262,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
             }
         }
     }
-    Ok(Report {
-        task: code.to_string(),
-        title: doc.title(),
-        current_phase: session.as_ref().map(|s| s.current_phase.clone()),
-        active: session.as_ref().is_some_and(|s| s.active),
-        phases,
-        code_commits,
-        artifacts,
-        verdict: verdict_report.verdict(),
-        verified: verdict_report.ok(),
-        violations: verdict_report.violations,
-    })
+    artifacts
 }
 
 fn short(c: &str) -> &str {
