@@ -209,7 +209,7 @@ fn trailers_match_git_interpret_trailers() {
         "subject\n\n---\nKey: value\n",
     ];
     for msg in cases {
-        let ours = orch::hooks::add_trailers(
+        let ours = orch::git::trailers::add_trailers(
             msg,
             &[
                 ("Orchestration-Task", "TSK-1"),
