@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("rules", &["validate", "rules"]),
-    ("storage", &["store", "git", "project", "listing"]),
+    ("storage", &["store", "git", "project", "listing", "bugs"]),
     ("history", &["changes", "verify"]),
     ("operations", &["ops"]),
 ];

@@ -78,8 +78,14 @@ mod tests {
     fn line_numbers_and_paths_do_not_change_the_fingerprint() {
         let a = parse("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', /home/eric/p/helix/helix-view/src/handlers/dap.rs:231:57\n");
         let b = parse("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', /mnt/w/helix/helix-view/src/handlers/dap.rs:230:57\n");
-        assert_eq!(fingerprint_of(&canonical(&a)), fingerprint_of(&canonical(&b)));
+        assert_eq!(
+            fingerprint_of(&canonical(&a)),
+            fingerprint_of(&canonical(&b))
+        );
         let c = parse("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', /mnt/w/helix/helix-view/src/handlers/lsp.rs:230:57\n");
-        assert_ne!(fingerprint_of(&canonical(&a)), fingerprint_of(&canonical(&c)));
+        assert_ne!(
+            fingerprint_of(&canonical(&a)),
+            fingerprint_of(&canonical(&c))
+        );
     }
 }

@@ -91,9 +91,8 @@ fn mask_word(w: &str) -> String {
     let hexish = w.len() >= 8
         && w.chars().all(|c| c.is_ascii_hexdigit())
         && w.chars().filter(|c| c.is_ascii_digit()).count() >= 2;
-    let rust_hash = w.len() == 17
-        && w.starts_with('h')
-        && w[1..].chars().all(|c| c.is_ascii_hexdigit());
+    let rust_hash =
+        w.len() == 17 && w.starts_with('h') && w[1..].chars().all(|c| c.is_ascii_hexdigit());
     if hexish || rust_hash {
         return HASH.to_string();
     }
@@ -125,14 +124,9 @@ fn push_word(out: &mut String, w: &str) {
 }
 
 fn starts_with(chars: &[char], i: usize, pat: &str) -> bool {
-    let mut j = i;
-    for p in pat.chars() {
-        if j >= chars.len() || chars[j] != p {
-            return false;
-        }
-        j += 1;
-    }
-    true
+    pat.chars()
+        .enumerate()
+        .all(|(k, p)| chars.get(i + k) == Some(&p))
 }
 
 fn scan(chars: &[char], from: usize, keep: impl Fn(char) -> bool) -> usize {
@@ -176,7 +170,8 @@ fn is_path_start(chars: &[char], i: usize, word_before: bool) -> bool {
     // /abs/path, ~/x, ./x, ../x, C:\x or C:/x
     (c == '/' && next.is_some_and(|n| n.is_alphanumeric() || n == '.' || n == '_' || n == '~'))
         || (c == '~' && next == Some('/'))
-        || (c == '.' && (next == Some('/') || (next == Some('.') && chars.get(i + 2) == Some(&'/'))))
+        || (c == '.'
+            && (next == Some('/') || (next == Some('.') && chars.get(i + 2) == Some(&'/'))))
         || (c.is_ascii_alphabetic()
             && next == Some(':')
             && matches!(chars.get(i + 2), Some('\\') | Some('/'))
@@ -229,7 +224,10 @@ pub fn normalize_path(p: &str) -> String {
     if let Some(pos) = s.find("://") {
         // A URL (bundled browser code): the host differs per deployment, the path does not.
         let after = &s[pos + 3..];
-        s = after.find('/').map(|p| after[p..].to_string()).unwrap_or_default();
+        s = after
+            .find('/')
+            .map(|p| after[p..].to_string())
+            .unwrap_or_default();
     }
     if let Some(q) = s.find(['?', '#']) {
         s.truncate(q);
@@ -248,7 +246,12 @@ pub fn normalize_path(p: &str) -> String {
 }
 
 fn library_tail(s: &str) -> Option<String> {
-    for marker in ["node_modules/", "site-packages/", "dist-packages/", "/vendor/"] {
+    for marker in [
+        "node_modules/",
+        "site-packages/",
+        "dist-packages/",
+        "/vendor/",
+    ] {
         if let Some(pos) = s.rfind(marker) {
             return Some(s[pos + marker.len()..].to_string());
         }
@@ -276,7 +279,12 @@ fn library_tail(s: &str) -> Option<String> {
     }
     if let Some(pos) = s.find("/rustc/") {
         let rest = &s[pos + 7..];
-        return Some(rest.split_once('/').map(|x| x.1).unwrap_or(rest).to_string());
+        return Some(
+            rest.split_once('/')
+                .map(|x| x.1)
+                .unwrap_or(rest)
+                .to_string(),
+        );
     }
     None
 }
@@ -417,11 +425,15 @@ mod tests {
     #[test]
     fn paths_lose_their_machine_part() {
         assert_eq!(
-            normalize_path("/home/w0x7ce/Desktop/scratch-gui/node_modules/webpack/lib/util/createHash.js"),
+            normalize_path(
+                "/home/w0x7ce/Desktop/scratch-gui/node_modules/webpack/lib/util/createHash.js"
+            ),
             "webpack/lib/util/createHash.js"
         );
         assert_eq!(
-            normalize_path(r"C:\Users\prana\Desktop\main-file\Admin\dashboard\node_modules\webpack\lib\util\createHash.js"),
+            normalize_path(
+                r"C:\Users\prana\Desktop\main-file\Admin\dashboard\node_modules\webpack\lib\util\createHash.js"
+            ),
             "webpack/lib/util/createHash.js"
         );
         assert_eq!(
@@ -429,7 +441,9 @@ mod tests {
             "cargo2junit/src/main.rs"
         );
         assert_eq!(
-            normalize_path("/home/eric/Projects/personal/system/helix/helix-view/src/handlers/dap.rs"),
+            normalize_path(
+                "/home/eric/Projects/personal/system/helix/helix-view/src/handlers/dap.rs"
+            ),
             normalize_path("/mnt/work/projects/rust/helix/helix-view/src/handlers/dap.rs")
         );
         assert_eq!(
@@ -444,7 +458,9 @@ mod tests {
 
     #[test]
     fn gutters_and_wrappers_are_removed() {
-        let lines = clean_lines("485  left: `\"good\"`,\n486 right: `\"bad\"`\n487stack backtrace:\n488   0: x");
+        let lines = clean_lines(
+            "485  left: `\"good\"`,\n486 right: `\"bad\"`\n487stack backtrace:\n488   0: x",
+        );
         assert_eq!(lines[0], " left: `\"good\"`,");
         let js = clean_lines("      '    at new Script (node:vm:100:7)\\n' +");
         assert_eq!(js, vec!["    at new Script (node:vm:100:7)".to_string()]);
@@ -453,7 +469,10 @@ mod tests {
     #[test]
     fn location_splits() {
         assert_eq!(split_location("src/main.rs:177:37").0, "src/main.rs");
-        assert_eq!(split_location("node:internal/crypto/hash:71:19").0, "node:internal/crypto/hash");
+        assert_eq!(
+            split_location("node:internal/crypto/hash:71:19").0,
+            "node:internal/crypto/hash"
+        );
         assert_eq!(split_location("tests/tests.rs:111").0, "tests/tests.rs");
     }
 }

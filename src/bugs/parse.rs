@@ -276,7 +276,9 @@ fn rust_origin(func: &str, file: &str) -> Origin {
         "main",
     ];
     let f = func.trim_start_matches('<');
-    if RUNTIME.iter().any(|p| func.starts_with(p) || f.starts_with(p.trim_start_matches('<')))
+    if RUNTIME
+        .iter()
+        .any(|p| func.starts_with(p) || f.starts_with(p.trim_start_matches('<')))
         || OS.contains(&func)
         || file.contains("/rustc/")
         || file.contains("libstd")
@@ -428,9 +430,12 @@ fn js_frame(line: &str) -> Option<Frame> {
 /// A Go frame is a function line followed by a `\t/path/file.go:123 +0x1d` line.
 fn go_frame(lines: &[String], i: usize) -> Option<Frame> {
     let line = &lines[i];
-    let tok = line
-        .split_whitespace()
-        .find(|t| t.contains(".go:") && t.split(".go:").nth(1).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))?;
+    let tok = line.split_whitespace().find(|t| {
+        t.contains(".go:")
+            && t.split(".go:")
+                .nth(1)
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    })?;
     let path = split_location(tok).0;
     let mut func = String::new();
     for back in 1..=2 {
@@ -554,7 +559,8 @@ fn headline(lines: &[String], p: &mut Parsed) {
         let (t, m) = match l.split_once(": ") {
             Some((t, m))
                 if t.len() <= 40
-                    && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                    && t.chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
                     && !t.chars().any(|c| c.is_ascii_digit()) =>
             {
                 (t.trim().to_string(), m)
@@ -669,8 +675,14 @@ fn rust_panic(lines: &[String], p: &mut Parsed) -> bool {
 fn rust_message(msg: &str) -> String {
     let flat: String = msg.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     let flat = flat
-        .replace("assertion failed: `(left == right)`", "assertion `left == right` failed")
-        .replace("assertion failed: `(left != right)`", "assertion `left != right` failed");
+        .replace(
+            "assertion failed: `(left == right)`",
+            "assertion `left == right` failed",
+        )
+        .replace(
+            "assertion failed: `(left != right)`",
+            "assertion `left != right` failed",
+        );
     let flat = match flat.find("failed") {
         Some(pos) if flat.starts_with("assertion `left") => {
             // left: X, right: Y → values masked as a whole, they are data.
@@ -695,7 +707,9 @@ fn cargo_inline_test(prefix: &str) -> Option<String> {
 }
 
 fn go_panic(lines: &[String], p: &mut Parsed) -> bool {
-    let has_goroutine = lines.iter().any(|l| l.contains("goroutine ") && l.contains('['));
+    let has_goroutine = lines
+        .iter()
+        .any(|l| l.contains("goroutine ") && l.contains('['));
     for l in lines {
         for key in ["panic: ", "fatal error: ", "http: panic serving "] {
             if let Some(pos) = l.find(key) {
@@ -709,7 +723,10 @@ fn go_panic(lines: &[String], p: &mut Parsed) -> bool {
                     continue;
                 }
                 p.ecosystem = Some(Ecosystem::Go);
-                p.error_type = key.trim_end_matches(": ").trim_start_matches("http: ").into();
+                p.error_type = key
+                    .trim_end_matches(": ")
+                    .trim_start_matches("http: ")
+                    .into();
                 if p.error_type.starts_with("panic serving") {
                     p.error_type = "panic".into();
                 }
@@ -788,7 +805,11 @@ fn java_type_and_message(body: &str) -> Option<(String, &str)> {
         let name = tok.trim_end_matches(':');
         let last = name.rsplit('.').next().unwrap_or(name);
         let qualified = name.contains('.')
-            && name.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$'));
+            && name.split('.').all(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            });
         let looks = last.ends_with("Exception")
             || last.ends_with("Error")
             || last.ends_with("Throwable")
@@ -821,7 +842,9 @@ fn token_starts(s: &str) -> Vec<(usize, &str)> {
 }
 
 fn python_exception(lines: &[String], p: &mut Parsed) -> bool {
-    let is_py = lines.iter().any(|l| l.contains("Traceback (most recent call last)"))
+    let is_py = lines
+        .iter()
+        .any(|l| l.contains("Traceback (most recent call last)"))
         || p.frames.iter().any(|f| f.file.ends_with(".py"));
     if !is_py {
         return false;
@@ -852,7 +875,10 @@ fn python_exception(lines: &[String], p: &mut Parsed) -> bool {
             }
             return true;
         }
-        if let Some(inner) = t.strip_prefix("<class '").and_then(|r| r.strip_suffix("'>")) {
+        if let Some(inner) = t
+            .strip_prefix("<class '")
+            .and_then(|r| r.strip_suffix("'>"))
+        {
             p.error_type = inner.to_string();
             let pos = lines.iter().position(|x| x == l).unwrap_or(0);
             if let Some(next) = lines.get(pos + 1) {
@@ -887,13 +913,25 @@ fn python_type_and_message(t: &str) -> Option<(String, &str)> {
     let mut best = None;
     for (start, tok) in token_starts(t) {
         let name = tok.trim_end_matches(':');
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
             continue;
         }
         let last = name.rsplit('.').next().unwrap_or(name);
-        let looks = ["Error", "Exception", "Warning", "Exit", "Interrupt", "StopIteration", "Failed"]
-            .iter()
-            .any(|s| last.ends_with(s))
+        let looks = [
+            "Error",
+            "Exception",
+            "Warning",
+            "Exit",
+            "Interrupt",
+            "StopIteration",
+            "Failed",
+        ]
+        .iter()
+        .any(|s| last.ends_with(s))
             && last.starts_with(|c: char| c.is_ascii_uppercase())
             && last != "Error"
             && last != "ERROR";
@@ -904,7 +942,10 @@ fn python_type_and_message(t: &str) -> Option<(String, &str)> {
     }
     let (start, name) = best?;
     let rest = &t[start + name.len()..];
-    Some((name.to_string(), rest.strip_prefix(':').unwrap_or(rest).trim()))
+    Some((
+        name.to_string(),
+        rest.strip_prefix(':').unwrap_or(rest).trim(),
+    ))
 }
 
 fn js_error(lines: &[String], p: &mut Parsed) -> bool {
@@ -917,7 +958,9 @@ fn js_error(lines: &[String], p: &mut Parsed) -> bool {
             || f.file.starts_with("node:")
             || f.file == "<anonymous>"
     });
-    let jest = lines.iter().any(|l| l.contains("expect(received)") || l.trim_start().starts_with('●'));
+    let jest = lines
+        .iter()
+        .any(|l| l.contains("expect(received)") || l.trim_start().starts_with('●'));
     if !js_frames && !jest {
         return false;
     }
@@ -940,7 +983,9 @@ fn js_error(lines: &[String], p: &mut Parsed) -> bool {
             let name = tok.trim_end_matches(':');
             if tok.ends_with(':')
                 && name.ends_with("Error")
-                && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
             {
                 p.error_type = name.to_string();
                 p.message = message(t[start + tok.len()..].trim());
@@ -961,7 +1006,10 @@ fn runner_tests(lines: &[String], p: &mut Parsed) {
         if let Some(rest) = t.strip_prefix("FAILED ") {
             let name = rest.split(" - ").next().unwrap_or(rest).trim();
             push_test(p, name);
-        } else if let Some(rest) = t.strip_prefix("---- ").and_then(|r| r.strip_suffix(" stdout ----")) {
+        } else if let Some(rest) = t
+            .strip_prefix("---- ")
+            .and_then(|r| r.strip_suffix(" stdout ----"))
+        {
             push_test(p, rest);
         } else if t.starts_with("test ") && t.ends_with(" ... FAILED") {
             push_test(p, &t[5..t.len() - 11]);
@@ -1044,7 +1092,10 @@ mod tests {
     fn java_caused_by() {
         let p = parse("java.lang.RuntimeException: boom\n\tat com.x.A.b(A.java:10)\nCaused by: java.lang.IllegalStateException: inner 42\n\tat com.x.C.d(C.kt:5)\n\t... 3 more\n");
         assert_eq!(p.error_type, "java.lang.RuntimeException");
-        assert_eq!(p.causes, vec!["java.lang.IllegalStateException: inner <n>".to_string()]);
+        assert_eq!(
+            p.causes,
+            vec!["java.lang.IllegalStateException: inner <n>".to_string()]
+        );
         assert_eq!(p.frames.len(), 2);
     }
 

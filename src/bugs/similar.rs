@@ -74,7 +74,12 @@ pub fn features(p: &Parsed) -> Features {
     }
     // Secondary frames: libraries under an application count a little; the runtime not at all.
     if best == Some(Origin::App) {
-        for f in p.frames.iter().filter(|f| f.origin == Origin::Library).take(MAX_FRAMES) {
+        for f in p
+            .frames
+            .iter()
+            .filter(|f| f.origin == Origin::Library)
+            .take(MAX_FRAMES)
+        {
             v.push((format!("f:{}@{}", f.func, f.file), 1, Part::Frames));
         }
     }
@@ -83,7 +88,11 @@ pub fn features(p: &Parsed) -> Features {
     }
     if v.iter().all(|x| x.2 <= Part::Cause) {
         // Nothing locates the failure: shingles of the masked text carry the comparison.
-        let words: Vec<String> = p.text.split_whitespace().map(|w| w.to_lowercase()).collect();
+        let words: Vec<String> = p
+            .text
+            .split_whitespace()
+            .map(|w| w.to_lowercase())
+            .collect();
         for w in words.windows(3).take(80) {
             v.push((format!("x:{} {} {}", w[0], w[1], w[2]), 1, Part::Text));
         }
@@ -161,11 +170,19 @@ pub fn similarity(a: &Features, b: &Features) -> f64 {
         s(Part::Tests)
     } else {
         let loc = if both(Part::Location) { 2.0 } else { 0.0 };
-        mix(&[(Part::Location, loc), (Part::Frames, 3.0), (Part::Snippet, 1.0)])
+        mix(&[
+            (Part::Location, loc),
+            (Part::Frames, 3.0),
+            (Part::Snippet, 1.0),
+        ])
     };
     let w = |p: Part, w: f64| (p, if both(p) { w } else { 0.0 });
-    let describe = mix(&[w(Part::Type, 1.0), w(Part::Message, 2.0), w(Part::Cause, 1.0)])
-        .filter(|_| both(Part::Type) || both(Part::Message) || both(Part::Cause));
+    let describe = mix(&[
+        w(Part::Type, 1.0),
+        w(Part::Message, 2.0),
+        w(Part::Cause, 1.0),
+    ])
+    .filter(|_| both(Part::Type) || both(Part::Message) || both(Part::Cause));
     // Two messages with nothing in common speak against one bug, whatever else agrees.
     let unlike = both(Part::Message) && s(Part::Message).unwrap_or(0.0) < 0.15;
     let score = match (identity, describe, s(Part::Text)) {
@@ -213,7 +230,8 @@ pub fn signature(f: &Features) -> [u32; SIG_LEN] {
         for k in 0..w.min(8) as u64 {
             let base = mix64(h ^ k.wrapping_mul(0xD6E8_FEB8_6659_FD93));
             for (slot, s) in sig.iter_mut().enumerate() {
-                let v = (mix64(base ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 32) as u32;
+                let v =
+                    (mix64(base ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 32) as u32;
                 if v < *s {
                     *s = v;
                 }
@@ -252,10 +270,19 @@ mod tests {
 
     #[test]
     fn signatures_estimate_similarity() {
-        let a = features(&parse("TypeError: boom here now\n    at f (a.js:1:2)\n    at g (b.js:1:2)\n"));
-        let b = features(&parse("TypeError: boom here now\n    at f (a.js:3:2)\n    at h (c.js:1:2)\n"));
+        let a = features(&parse(
+            "TypeError: boom here now\n    at f (a.js:1:2)\n    at g (b.js:1:2)\n",
+        ));
+        let b = features(&parse(
+            "TypeError: boom here now\n    at f (a.js:3:2)\n    at h (c.js:1:2)\n",
+        ));
         let (sa, sb) = (signature(&a), signature(&b));
-        let agree = sa.iter().zip(sb.iter()).filter(|(x, y)| x == y).count() as f64 / SIG_LEN as f64;
-        assert!((agree - similarity(&a, &b)).abs() < 0.2, "{agree} vs {}", similarity(&a, &b));
+        let agree =
+            sa.iter().zip(sb.iter()).filter(|(x, y)| x == y).count() as f64 / SIG_LEN as f64;
+        assert!(
+            (agree - similarity(&a, &b)).abs() < 0.2,
+            "{agree} vs {}",
+            similarity(&a, &b)
+        );
     }
 }

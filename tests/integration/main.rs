@@ -9,6 +9,7 @@
 #[macro_use]
 mod support;
 
+mod bug_corpus;
 mod changes;
 mod cli;
 mod git_layer;

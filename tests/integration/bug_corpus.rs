@@ -75,7 +75,9 @@ fn score(cases: &[Case], same: impl Fn(&Case, &Case) -> bool) -> Score {
 
 /// Naive references: a hash of the text with digits masked, and plain token Jaccard.
 fn masked_digits(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
 }
 fn token_jaccard(a: &str, b: &str) -> f64 {
     let ta: HashSet<&str> = a.split_whitespace().collect();
@@ -88,12 +90,16 @@ fn bug_matching_scores_on_the_real_corpus() {
     let cases = corpus();
     assert!(cases.len() >= 50, "the corpus needs at least 50 reports");
     let threshold = orch::bugs::similar::SUGGEST_THRESHOLD;
-    let exact = score(&cases, |a, b| a.analysis.fingerprint == b.analysis.fingerprint);
+    let exact = score(&cases, |a, b| {
+        a.analysis.fingerprint == b.analysis.fingerprint
+    });
     let suggest = score(&cases, |a, b| {
         a.analysis.fingerprint == b.analysis.fingerprint
             || similarity(&a.analysis.features, &b.analysis.features) >= threshold
     });
-    let naive_hash = score(&cases, |a, b| masked_digits(&a.raw) == masked_digits(&b.raw));
+    let naive_hash = score(&cases, |a, b| {
+        masked_digits(&a.raw) == masked_digits(&b.raw)
+    });
     let naive_jaccard = score(&cases, |a, b| token_jaccard(&a.raw, &b.raw) >= 0.5);
     let groups: HashSet<&str> = cases.iter().map(|c| c.group.as_str()).collect();
     println!(
@@ -120,15 +126,30 @@ fn bug_matching_scores_on_the_real_corpus() {
     if std::env::var_os("BUG_CORPUS_DETAIL").is_some() {
         detail(&cases, threshold);
     }
-    assert!(exact.precision() >= 0.95, "exact precision {:.2}", exact.precision());
-    assert!(suggest.recall() >= 0.90, "suggestion recall {:.2}", suggest.recall());
-    assert!(suggest.precision() >= 0.80, "suggestion precision {:.2}", suggest.precision());
+    assert!(
+        exact.precision() >= 0.95,
+        "exact precision {:.2}",
+        exact.precision()
+    );
+    assert!(
+        suggest.recall() >= 0.90,
+        "suggestion recall {:.2}",
+        suggest.recall()
+    );
+    assert!(
+        suggest.precision() >= 0.80,
+        "suggestion precision {:.2}",
+        suggest.precision()
+    );
 }
 
 /// The mistakes, for tuning: wrong pairs above the threshold and missed pairs below it.
 fn detail(cases: &[Case], threshold: f64) {
     for c in cases {
-        println!("--- {} [{}] {}\n{}", c.file, c.group, c.analysis.fingerprint, c.analysis.normalized);
+        println!(
+            "--- {} [{}] {}\n{}",
+            c.file, c.group, c.analysis.fingerprint, c.analysis.normalized
+        );
     }
     for i in 0..cases.len() {
         for j in i + 1..cases.len() {
@@ -137,7 +158,11 @@ fn detail(cases: &[Case], threshold: f64) {
             let exact = a.analysis.fingerprint == b.analysis.fingerprint;
             let truth = a.group == b.group;
             let predicted = exact || s >= threshold;
-            if predicted != truth || (exact && !truth) || (truth && s < threshold + 0.1) || (!truth && s > threshold - 0.1) {
+            if predicted != truth
+                || (exact && !truth)
+                || (truth && s < threshold + 0.1)
+                || (!truth && s > threshold - 0.1)
+            {
                 println!(
                     "{} {} {} ({} / {}) sim {:.3}{}",
                     if truth { "SAME" } else { "DIFF" },
@@ -194,7 +219,11 @@ fn perturb(s: &str) -> String {
             while i < chars.len() && chars[i].is_ascii_digit() {
                 i += 1;
             }
-            let n: u64 = chars[start..i].iter().collect::<String>().parse().unwrap_or(0);
+            let n: u64 = chars[start..i]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0);
             out.push_str(&(n + 7).to_string());
         } else {
             out.push(c);
