@@ -22,10 +22,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "event",
             "links",
             "task",
+            "bugs",
         ],
     ),
     ("rules", &["validate", "rules"]),
-    ("storage", &["store", "git", "project", "listing", "bugs"]),
+    ("storage", &["store", "git", "project", "listing"]),
     ("history", &["changes", "verify"]),
     ("operations", &["ops"]),
 ];
