@@ -11,6 +11,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "domain",
         &[
             "error",
+            "fault",
             "diagnostic",
             "clock",
             "code",

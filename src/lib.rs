@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod event;
+pub mod fault;
 pub mod gates;
 pub mod git;
 #[cfg(test)]

@@ -20,6 +20,7 @@ use gix::ObjectId;
 
 use super::repo::{gix_err, sparse_index_error, Repo};
 use crate::error::{Error, Result};
+use crate::fault::{fault_point, points};
 
 pub struct CommitOutcome {
     pub commit: ObjectId,
@@ -94,6 +95,7 @@ fn commit_paths_inner(
     let index_path = repo.repo.index_path();
     let mut lock = acquire_index_lock(&index_path)?;
     let mut index = read_index(repo, &index_path)?;
+    fault_point!(points::INDEX_LOCKED);
     let base = read_base(repo)?;
 
     let candidates = collect(repo, &base, &index, &specs)?;
@@ -108,6 +110,7 @@ fn commit_paths_inner(
     // The index goes into the lock now so that a write failure leaves the ref alone.
     write_index(&index, &mut lock, &index_path, repo)?;
     drop(index);
+    fault_point!(points::OBJECTS_WRITTEN);
 
     before_ref_update();
     if let Err(err) = move_ref(repo, &message, base.parent, commit_id) {
@@ -115,6 +118,7 @@ fn commit_paths_inner(
         drop(lock);
         return Err(ref_update_error(repo, err));
     }
+    fault_point!(points::REF_MOVED);
     publish_index(lock, commit_id, &index_path)?;
 
     Ok(Some(CommitOutcome {

@@ -17,6 +17,7 @@ pub fn settle_interrupted(
     head_before: Option<&str>,
     since: Option<SystemTime>,
 ) -> Result<bool> {
+    crate::fault::fault_point!(crate::fault::points::RECOVERING);
     let head = git.head_id()?.map(|i| i.to_string());
     let landed = committing && head_before != head.as_deref();
     let index = git.repo.index_path();

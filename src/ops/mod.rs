@@ -78,6 +78,7 @@ pub fn apply(
     let txn = store::Txn::begin(&p.journal_dir(), head_before, &writes)?;
     let outcome = (|| -> Result<Applied> {
         txn.write(&writes)?;
+        crate::fault::fault_point!(crate::fault::points::FILES_WRITTEN);
         let commit = match commit {
             Some(msg) if p.config.git.commit => {
                 crate::git::commit::commit_paths(&p.git, commit_paths, msg)?
