@@ -41,8 +41,14 @@ fn settle(env: &Env, phase_before: &str) -> bool {
         "A\tnotes.txt\n",
         "the user's staged change must stay staged, and nothing of orch's"
     );
-    assert_eq!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "");
-    let head = env.git(&["show", &format!("HEAD:.orchestration/tasks/{CODE}/session.json")]);
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        ""
+    );
+    let head = env.git(&[
+        "show",
+        &format!("HEAD:.orchestration/tasks/{CODE}/session.json"),
+    ]);
     let landed = !head.contains(&format!("\"current_phase\": \"{phase_before}\""));
     let worktree = env.read(&format!(".orchestration/tasks/{CODE}/session.json"));
     assert_eq!(worktree, head, "session.json must equal HEAD's");
@@ -57,7 +63,11 @@ fn sigkill_at_each_step_is_recovered() {
         let env = repo();
         let done = complete_with(&env, step, "return(SIGKILL)");
         assert_eq!(done.code, None, "{step}: killed, got {done:?}");
-        assert_eq!(settle(&env, "intake"), step == "commit::ref-moved", "{step}");
+        assert_eq!(
+            settle(&env, "intake"),
+            step == "commit::ref-moved",
+            "{step}"
+        );
     }
 }
 
@@ -77,4 +87,61 @@ fn termination_signals_at_each_step_end_as_sigkill_would() {
             );
         }
     }
+}
+
+/// Starts `phase complete` with the fault point `step` set to `action`, without waiting.
+fn spawn_complete(env: &Env, step: &str, action: &str) -> std::process::Child {
+    support::hermetic(support::BIN, &env.home)
+        .current_dir(&env.root)
+        .args(["phase", "complete", CODE, "--override", "--reason", "r"])
+        .env("ORCH_NOW", env.now())
+        .env("FAILPOINTS", format!("{step}={action}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start orch")
+}
+
+/// Stops orch at `step`, runs `meanwhile`, lets orch go on; returns its exit code and stderr.
+fn interleave(env: &Env, step: &str, meanwhile: impl FnOnce()) -> (Option<i32>, String) {
+    let gate = env.home.join(format!("gate-{}", step.replace(':', "_")));
+    let gate = gate.to_str().unwrap().to_owned();
+    let child = spawn_complete(env, step, &format!("return(wait:{gate})"));
+    let reached = std::path::PathBuf::from(format!("{gate}.reached"));
+    let start = std::time::Instant::now();
+    while !reached.exists() {
+        assert!(start.elapsed().as_secs() < 30, "orch never reached {step}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    meanwhile();
+    std::fs::write(format!("{gate}.go"), b"").unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The user switches to another branch at the same tip while orch prepares its commit: orch
+/// must not commit to the other branch; it exits 5 and changes nothing.
+#[test]
+fn head_switched_before_the_ref_moves_exits_5_and_changes_nothing() {
+    let env = repo();
+    env.git(&["branch", "other"]);
+    let tip = env.git(&["rev-parse", "main"]);
+    let index_before = std::fs::read(env.path(".git/index")).unwrap();
+    let (code, stderr) = interleave(&env, "commit::objects-written", || {
+        env.git(&["symbolic-ref", "HEAD", "refs/heads/other"]);
+    });
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("switched"), "{stderr}");
+    assert_eq!(env.git(&["rev-parse", "main"]), tip, "main moved");
+    assert_eq!(
+        env.git(&["rev-parse", "other"]),
+        tip,
+        "the commit went to the other branch"
+    );
+    assert_eq!(std::fs::read(env.path(".git/index")).unwrap(), index_before);
+    env.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+    assert!(!settle(&env, "intake"));
 }

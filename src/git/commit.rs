@@ -69,6 +69,8 @@ struct Change {
 
 /// The commit the transition builds on: HEAD as read under the index lock.
 struct Base<'repo> {
+    /// The branch HEAD named then (`None` when detached): the one the commit goes to.
+    branch: Option<gix::refs::FullName>,
     parent: Option<ObjectId>,
     tree_id: ObjectId,
     tree: gix::Tree<'repo>,
@@ -81,7 +83,7 @@ struct NewTree {
 }
 
 /// The protocol of one transition commit, step by step. Nothing the user can see changes
-/// before `move_ref`; after it, only `publish_index` remains.
+/// before `commit_ref`; after it, only `publish_index` remains.
 fn commit_paths_inner(
     repo: &Repo,
     paths: &[&str],
@@ -104,7 +106,6 @@ fn commit_paths_inner(
     let Some(tree) = build_tree(&repo.repo, &base, &changes)? else {
         return Ok(None);
     };
-    drop(base.tree);
     prepare_index(&mut index, &changes);
     let commit_id = write_commit(repo, &message, tree.id, base.parent)?;
     // The index goes into the lock now so that a write failure leaves the ref alone.
@@ -113,11 +114,9 @@ fn commit_paths_inner(
     fault_point!(points::OBJECTS_WRITTEN);
 
     before_ref_update();
-    if let Err(err) = move_ref(repo, &message, base.parent, commit_id) {
-        // Dropping the lock leaves the user's index exactly as it was.
-        drop(lock);
-        return Err(ref_update_error(repo, err));
-    }
+    let refs = lock_ref(repo, &message, &base, commit_id)?;
+    fault_point!(points::REF_LOCKED);
+    commit_ref(repo, refs)?;
     fault_point!(points::REF_MOVED);
     publish_index(lock, commit_id, &index_path)?;
 
@@ -180,7 +179,9 @@ fn read_index(repo: &Repo, index_path: &Path) -> Result<gix::index::File> {
 /// this parent, so a concurrent commit is detected rather than overwritten.
 fn read_base(repo: &Repo) -> Result<Base<'_>> {
     let grepo = &repo.repo;
-    let parent = repo.head_id()?;
+    let head = grepo.head().map_err(gix_err("read HEAD"))?;
+    let parent = head.id().map(|id| id.detach());
+    let branch = head.referent_name().map(|n| n.to_owned());
     let tree_id = match parent {
         Some(p) => grepo
             .find_commit(p)
@@ -193,6 +194,7 @@ fn read_base(repo: &Repo) -> Result<Base<'_>> {
         .find_tree(tree_id)
         .map_err(gix_err(format_args!("read the tree {tree_id}")))?;
     Ok(Base {
+        branch,
         parent,
         tree_id,
         tree,
@@ -569,19 +571,20 @@ fn write_commit(
         .detach())
 }
 
-/// Moves HEAD (or the branch it points to) by compare-and-swap against the parent read under
-/// the index lock: a concurrent commit makes this fail instead of being overwritten. The
-/// reflog reads as git's own (`commit:` / `commit (initial):`).
-fn move_ref(
-    repo: &Repo,
+/// Locks the ref the commit goes to and checks it by compare-and-swap against what was read
+/// under the index lock: the branch must still be at the parent (a concurrent commit fails
+/// instead of being overwritten), and HEAD must still name that branch (a `git switch` in the
+/// meantime fails instead of the commit landing on the other branch). Nothing has moved yet.
+fn lock_ref<'s>(
+    repo: &'s Repo,
     message: &str,
-    parent: Option<ObjectId>,
+    base: &Base<'_>,
     commit_id: ObjectId,
-) -> std::result::Result<(), gix::Error> {
+) -> Result<gix::refs::file::Transaction<'s, 's>> {
     use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
     use gix::refs::Target;
     let subject = message.lines().next().unwrap_or_default();
-    let reflog = if parent.is_some() {
+    let reflog = if base.parent.is_some() {
         format!("commit: {subject}")
     } else {
         format!("commit (initial): {subject}")
@@ -593,19 +596,89 @@ fn move_ref(
                 force_create_reflog: false,
                 message: reflog.into(),
             },
-            expected: match parent {
+            expected: match base.parent {
                 Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
                 None => PreviousValue::MustNotExist,
             },
             new: Target::Object(commit_id),
         },
         name: "HEAD".try_into().expect("valid ref name"),
-        deref: true,
+        // Detached, HEAD itself is the ref, so HEAD turning into a branch fails the CAS.
+        deref: base.branch.is_some(),
     };
-    let committer = repo.repo.committer().expect("checked before the lock")?;
-    repo.repo
-        .edit_references_as(Some(edit), Some(committer))
+    let (file_lock, packed_lock) = ref_lock_timeouts(repo);
+    let refs = repo
+        .repo
+        .refs
+        .transaction()
+        .prepare(Some(edit), file_lock, packed_lock)
+        .map_err(|err| ref_update_error(repo, err))?;
+    if let Some(branch) = &base.branch {
+        check_head_still_names(repo, branch, commit_id)?;
+    }
+    Ok(refs)
+}
+
+/// With every lock of the edit held (HEAD's too), HEAD must name `branch` and `branch`'s lock
+/// must hold our commit: gix resolves HEAD before it locks it, so a switch just then would
+/// otherwise send the commit to the other branch.
+fn check_head_still_names(
+    repo: &Repo,
+    branch: &gix::refs::FullName,
+    commit_id: ObjectId,
+) -> Result<()> {
+    let head_path = repo.git_dir.join("HEAD");
+    let head = std::fs::read_to_string(&head_path).map_err(|e| Error::io(&head_path, e))?;
+    let now = head.trim_end().strip_prefix("ref: ").map(str::to_owned);
+    let lock_path = to_path(branch.as_bstr())
+        .map(|rel| repo.common_dir.join(format!("{}.lock", rel.display())))?;
+    let ours = std::fs::read_to_string(&lock_path)
+        .is_ok_and(|held| held.trim_end() == commit_id.to_string());
+    if now.as_deref() == Some(branch.as_bstr().to_str_lossy().as_ref()) && ours {
+        return Ok(());
+    }
+    let short = |name: &str| name.strip_prefix("refs/heads/").unwrap_or(name).to_owned();
+    let was = short(&branch.as_bstr().to_str_lossy());
+    let now = now
+        .map(|n| short(&n))
+        .unwrap_or_else(|| "a detached HEAD".into());
+    Err(Error::conflict(format!(
+        "HEAD was switched from {was} to {now} while orch was committing; nothing was committed"
+    ))
+    .with_hint(format!(
+        "run the command again on the branch it should go to (`git switch {was}` first for {was})"
+    )))
+}
+
+/// `core.filesRefLockTimeout` and `core.packedRefsTimeout`, read as git reads them.
+fn ref_lock_timeouts(repo: &Repo) -> (gix::lock::acquire::Fail, gix::lock::acquire::Fail) {
+    use gix::lock::acquire::Fail;
+    let config = repo.repo.config_snapshot();
+    let timeout = |key: &str, default_ms: u64| match config.integer(key) {
+        Some(ms) if ms < 0 => {
+            Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(u64::MAX))
+        }
+        Some(0) => Fail::Immediately,
+        Some(ms) => Fail::AfterDurationWithBackoff(std::time::Duration::from_millis(ms as u64)),
+        None => Fail::AfterDurationWithBackoff(std::time::Duration::from_millis(default_ms)),
+    };
+    (
+        timeout("core.filesRefLockTimeout", 100),
+        timeout("core.packedRefsTimeout", 1000),
+    )
+}
+
+/// Moves the locked ref, writing the reflogs of the branch and HEAD as git does
+/// (`commit:` / `commit (initial):`). The point of no return of the transition.
+fn commit_ref(repo: &Repo, refs: gix::refs::file::Transaction<'_, '_>) -> Result<()> {
+    let committer = repo
+        .repo
+        .committer()
+        .expect("checked before the lock")
+        .map_err(gix_err("read the committer identity"))?;
+    refs.commit(Some(committer))
         .map(drop)
+        .map_err(|err| ref_update_error(repo, err))
 }
 
 /// Explains a failed ref update; every variant means nothing was committed.
