@@ -18,6 +18,7 @@ use gix::index::entry::{Flags, Mode, Stage, Stat};
 use gix::objs::tree::{EntryKind, EntryMode};
 use gix::ObjectId;
 
+use super::interrupt;
 use super::repo::{gix_err, sparse_index_error, Repo};
 use crate::error::{Error, Result};
 use crate::fault::{fault_point, points};
@@ -94,6 +95,9 @@ fn commit_paths_inner(
     let message = clean_message(message)?;
     check_can_commit(repo)?;
 
+    // Declared before the lock so that it ends after it: a signal held back meanwhile ends
+    // the process only once the index is published or rolled back.
+    let _protected = interrupt::protect();
     let index_path = repo.repo.index_path();
     let mut lock = acquire_index_lock(&index_path)?;
     let mut index = read_index(repo, &index_path)?;
@@ -116,6 +120,10 @@ fn commit_paths_inner(
     before_ref_update();
     let refs = lock_ref(repo, &message, &base, commit_id)?;
     fault_point!(points::REF_LOCKED);
+    if interrupt::requested() {
+        // The last moment to give up: dropping the locks leaves everything as it was.
+        return Err(Error::runtime("interrupted; nothing was committed"));
+    }
     commit_ref(repo, refs)?;
     fault_point!(points::REF_MOVED);
     publish_index(lock, commit_id, &index_path)?;

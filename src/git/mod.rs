@@ -4,6 +4,7 @@
 pub mod commit;
 pub mod diff;
 pub mod history;
+pub mod interrupt;
 pub mod recover;
 pub mod repo;
 pub mod staged;
@@ -13,12 +14,8 @@ pub use commit::{commit_paths, CommitOutcome};
 pub use repo::{Identity, Repo};
 
 /// Without this, SIGINT or SIGTERM while orch holds `index.lock` leaves the lock behind and
-/// every later git command fails until the user deletes it by hand. Safe to call repeatedly.
+/// every later git command fails until the user deletes it by hand; and one arriving in the
+/// middle of a commit could leave it half done (see `interrupt`). Safe to call repeatedly.
 pub fn install_signal_handlers() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        gix::tempfile::signal::setup(
-            gix::tempfile::signal::handler::Mode::DeleteTempfilesOnTerminationAndRestoreDefaultBehaviour,
-        );
-    });
+    interrupt::install();
 }
