@@ -12,6 +12,7 @@ mod support;
 mod bug_corpus;
 mod changes;
 mod cli;
+mod faults;
 mod git_layer;
 mod hooks;
 mod layout;

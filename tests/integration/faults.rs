@@ -2,9 +2,7 @@
 //! or failed at a named step (`src/fault.rs`, on in test builds) and git is the oracle of what
 //! it left behind.
 
-mod support;
-
-use support::Env;
+use crate::support::{self, Env};
 
 const CODE: &str = "TSK-1";
 const STEPS: [&str; 4] = [
