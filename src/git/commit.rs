@@ -641,7 +641,7 @@ fn check_head_still_names(
     let lock_path = to_path(branch.as_bstr())
         .map(|rel| repo.common_dir.join(format!("{}.lock", rel.display())))?;
     let ours = std::fs::read_to_string(&lock_path)
-        .is_ok_and(|held| held.trim_end() == commit_id.to_string());
+        .is_ok_and(|held| ObjectId::from_hex(held.trim_end().as_bytes()).ok() == Some(commit_id));
     if now.as_deref() == Some(branch.as_bstr().to_str_lossy().as_ref()) && ours {
         return Ok(());
     }
