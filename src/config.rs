@@ -104,12 +104,48 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config> {
+        Ok(Config::load_with_text(path)?.0)
+    }
+
+    /// The options and the file's text (`None` when there is no file).
+    pub fn load_with_text(path: &Path) -> Result<(Config, Option<String>)> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Ok(text) => Ok((Config::parse(&text, path)?, Some(text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Config::default(), None)),
             Err(e) => Err(Error::io(path, e)),
         }
     }
+}
+
+/// Options whose value is the name of a phase, as `table.key`.
+pub const PHASE_OPTIONS: [&str; 1] = ["hooks.code_allowed_from"];
+
+/// Refuses a phase-naming option the file sets to a phase the workflow does not define: an
+/// unknown phase would silently switch its rule off. Defaults are not checked, so a workflow
+/// without an `execute` phase keeps working without a config.
+pub fn check_phase_names(text: &str, path: &Path, phases: &[&str]) -> Result<()> {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    for key in PHASE_OPTIONS {
+        let (table, name) = key.split_once('.').unwrap_or(("", key));
+        let value = doc
+            .get(table)
+            .and_then(|t| t.get(name))
+            .and_then(|v| v.as_str());
+        if let Some(v) = value.filter(|v| !phases.contains(v)) {
+            return Err(Error::usage(format!(
+                "{}: {key} = {v:?} names no phase of the workflow (phases: {})",
+                path.display(),
+                phases.join(", ")
+            ))
+            .with_hint(format!(
+                "set {name} to one of {} in [{table}], or remove the line for the default",
+                phases.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,6 +173,21 @@ mod tests {
         let e = Config::parse("[checks]\ntests = \"a 'b\"\n", Path::new("c.toml")).unwrap_err();
         assert!(e.message.contains("c.toml:"), "{}", e.message);
         assert!(e.message.contains("unclosed quote"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_phase_option_must_name_a_phase() {
+        let phases = ["intake", "execute"];
+        let p = Path::new("c.toml");
+        check_phase_names("[hooks]\ncode_allowed_from = \"execute\"\n", p, &phases).unwrap();
+        check_phase_names("[workflow]\n", p, &["triage"]).unwrap();
+        let e = check_phase_names("[hooks]\ncode_allowed_from = \"qa\"\n", p, &phases).unwrap_err();
+        assert!(
+            e.message.contains("hooks.code_allowed_from = \"qa\""),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("intake, execute"), "{}", e.message);
     }
 
     #[test]

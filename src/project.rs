@@ -47,7 +47,8 @@ impl Project {
                     .with_hint("run `orch init` to set it up"),
             );
         }
-        let config = Config::load(&orch_dir.join("config.toml"))?;
+        let cfg_path = orch_dir.join("config.toml");
+        let (config, cfg_text) = Config::load_with_text(&cfg_path)?;
         let templates = Templates::with_overrides(&orch_dir.join("templates"));
         let wf_path = orch_dir.join("workflow.yaml");
         let workflow = match std::fs::read_to_string(&wf_path) {
@@ -55,6 +56,10 @@ impl Project {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Workflow::builtin(&templates)?,
             Err(e) => return Err(Error::io(&wf_path, e)),
         };
+        if let Some(text) = &cfg_text {
+            let rel = Path::new(ORCH_DIR).join("config.toml");
+            crate::config::check_phase_names(text, &rel, &workflow.names())?;
+        }
         let p = Project {
             git,
             root,

@@ -3,21 +3,26 @@
 //! (`validate`) the commands apply, reading artifacts from that snapshot instead of the disk.
 //! Used by `orch verify`, the pre-commit hook (index vs HEAD) and the pre-push hook.
 
-use crate::config::{Config, WorkflowOptions};
+use crate::config::WorkflowOptions;
 use crate::diagnostic::Diagnostic;
 use crate::git::history::{self, Node};
-use crate::project::{Project, ORCH_DIR};
 use crate::rules::{self, Stamp, StartMode};
 use crate::session::Session;
 use crate::templates::{Templates, Vars};
 use crate::validate::{self, ArtifactSource, Entry};
 use crate::workflow::Workflow;
-use crate::{Error, Result};
+use crate::Error;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::rc::Rc;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+mod repair;
+mod replay;
+pub mod trailers;
+pub mod waiver;
+
+pub use replay::{restorable, verify, Repaired, VerifyReport, Waived};
 
 pub const TASKS_DIR: &str = ".orchestration/tasks";
 
@@ -32,6 +37,9 @@ pub struct Violation {
     pub file: String,
     pub message: String,
     pub fix: String,
+    /// How to make the change properly once it is undone; `fix` leads with the undoing.
+    #[serde(skip)]
+    pub redo: String,
 }
 
 impl Violation {
@@ -256,7 +264,7 @@ pub struct RuleSet<'a> {
 }
 
 /// One task's files before and after a change.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskFiles {
     pub session: Option<Vec<u8>>,
     pub events: Option<Vec<u8>>,
@@ -275,27 +283,28 @@ fn violation(
     file: &str,
     rule: &str,
     message: String,
-    fix: String,
+    how: impl Into<String>,
 ) -> Violation {
+    let how = how.into();
     Violation {
         commit: at.commit.map(str::to_string),
         task: task.to_string(),
         rule: rule.to_string(),
         file: file.to_string(),
         message,
-        fix,
+        fix: repair(at, file, &how),
+        redo: how,
     }
 }
 
-fn repair(at: &At, task: &str, how: &str) -> String {
+/// How to undo a change that is not committed yet (the index, or the working tree): restore
+/// `file` as committed, then `how`. Violations in commits get their ways out from
+/// `repair::complete`, which knows what was pushed and what came after.
+fn repair(at: &At, file: &str, how: &str) -> String {
     match at.commit {
-        Some(c) => format!(
-            "revert commit {} (`git revert {}`) and {how}",
-            &c[..c.len().min(7)],
-            &c[..c.len().min(7)]
-        ),
+        Some(_) => how.to_string(),
         None => format!(
-            "restore the committed file (`git restore --staged --worktree {TASKS_DIR}/{task}/session.json`) and {how}"
+            "restore the committed file (`git restore --staged --worktree {file}`) and {how}"
         ),
     }
 }
@@ -460,12 +469,8 @@ struct Claimed<'s> {
 }
 
 impl SessionJudge<'_> {
-    fn violation(&self, rule: &str, message: String, fix: String) -> Violation {
-        violation(self.at, self.task, &self.file, rule, message, fix)
-    }
-
-    fn repair(&self, how: &str) -> String {
-        repair(self.at, self.task, how)
+    fn violation(&self, rule: &str, message: String, how: impl Into<String>) -> Violation {
+        violation(self.at, self.task, &self.file, rule, message, how)
     }
 
     /// A refusal from `rules` as a violation: its rule, its message (with the failing checks
@@ -487,11 +492,7 @@ impl SessionJudge<'_> {
                 self.task
             )
         });
-        self.violation(
-            &rule_of(&e),
-            msg,
-            self.repair(&format!("redo it with orch: {how}")),
-        )
+        self.violation(&rule_of(&e), msg, format!("redo it with orch: {how}"))
     }
 
     /// Rule family "a session.json orch can read": the file is not deleted while its folder
@@ -510,21 +511,21 @@ impl SessionJudge<'_> {
             return Err(Box::new(self.violation(
                 "session_deleted",
                 format!("{task}: {file} was deleted while the task folder stayed"),
-                self.repair("end the session with `orch session end` instead"),
+                "end the session with `orch session end` instead",
             )));
         };
         let new = parse_session(new, file).map_err(|e| {
             Box::new(self.violation(
                 "invalid_session_json",
                 e.message,
-                self.repair("let orch write session.json"),
+                "let orch write session.json",
             ))
         })?;
         if new.task != task {
             return Err(Box::new(self.violation(
                 "wrong_task",
                 format!("{file} names task {:?}, not {task}", new.task),
-                self.repair("keep each session.json in its own task's folder"),
+                "keep each session.json in its own task's folder",
             )));
         }
         Ok(Some(new))
@@ -578,7 +579,7 @@ impl SessionJudge<'_> {
     /// `previous_sessions_lost`.
     fn previous_kept(&self, old: Option<&Session>, new: &Session) -> Vec<Violation> {
         let task = self.task;
-        let how = self.repair(&format!("start sessions with `orch session start {task}`"));
+        let how = &format!("start sessions with `orch session start {task}`");
         let mut out = vec![];
         if !new.phase_history.is_empty() {
             out.push(self.violation(
@@ -617,9 +618,7 @@ impl SessionJudge<'_> {
                     "{task}: session {} had ended, yet its session.json changed",
                     old.session_key
                 ),
-                self.repair(&format!(
-                    "start a new session with `orch session start {task}`"
-                )),
+                format!("start a new session with `orch session start {task}`"),
             ));
         }
         let plain = step.kind == "edit"
@@ -632,7 +631,7 @@ impl SessionJudge<'_> {
                     "{task}: session.json was edited without a phase transition (still in {})",
                     new.current_phase
                 ),
-                self.repair("leave session.json to orch"),
+                "leave session.json to orch",
             )
         })
     }
@@ -743,10 +742,10 @@ impl SessionJudge<'_> {
                     "{}: session.json changes the phase without recording {} in phase_history",
                     c.moved, old.current_phase
                 ),
-                self.repair(&format!(
+                format!(
                     "make the transition with `orch phase complete {}`",
                     self.task
-                )),
+                ),
             )
         })
     }
@@ -759,7 +758,7 @@ impl SessionJudge<'_> {
             self.violation(
                 "override_without_reason",
                 format!("{}: the override carries no reason", c.moved),
-                self.repair("pass --override --reason \"why\""),
+                "pass --override --reason \"why\"",
             )
         })
     }
@@ -855,9 +854,7 @@ fn event_id(line: &str) -> Option<String> {
 /// events.jsonl may only grow at its end, with valid events whose ids are new.
 pub fn judge_events(task: &str, old: Option<&[u8]>, new: Option<&[u8]>, at: &At) -> Vec<Violation> {
     let file = format!("{TASKS_DIR}/{task}/events.jsonl");
-    let v = |rule: &str, message: String, fix: &str| {
-        violation(at, task, &file, rule, message, repair(at, task, fix))
-    };
+    let v = |rule: &str, message: String, fix: &str| violation(at, task, &file, rule, message, fix);
     let old = old.unwrap_or_default();
     let Some(new) = new else {
         return vec![v(
@@ -948,7 +945,7 @@ pub fn judge_events_merge(
                     "{task}: the merge dropped events of a parent from {file} (e.g. {})",
                     event_id(&String::from_utf8_lossy(lost)).unwrap_or_else(|| "a line".into())
                 ),
-                repair(at, task, "merge with `merge=union` for events.jsonl (`orch init` writes .orchestration/.gitattributes)"),
+                "merge with `merge=union` for events.jsonl (`orch init` writes .orchestration/.gitattributes)",
             ));
             break;
         }
@@ -964,7 +961,7 @@ pub fn judge_events_merge(
                         &file,
                         "duplicate_event_id",
                         format!("{task}: two different events in {file} share id {id}"),
-                        repair(at, task, "append events with `orch event add`"),
+                        "append events with `orch event add`",
                     ));
                 }
             }
@@ -984,301 +981,6 @@ pub fn is_ancestor_state(a: &Session, b: &Session) -> bool {
     b.previous_sessions
         .iter()
         .any(|p| p.session_key == a.session_key && prefix(&a.phase_history, &p.phase_history))
-}
-
-// ---------------------------------------------------------------------------------------------
-// replaying history
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VerifyReport {
-    /// Commits looked at.
-    pub commits: usize,
-    /// Commits that changed a task folder.
-    pub task_commits: usize,
-    /// session.json changes judged.
-    pub transitions: usize,
-    pub tasks: Vec<String>,
-    pub violations: Vec<Violation>,
-}
-
-impl VerifyReport {
-    pub fn ok(&self) -> bool {
-        self.violations.is_empty()
-    }
-
-    /// One line for humans: what was checked and the outcome.
-    pub fn verdict(&self) -> String {
-        if self.ok() {
-            format!(
-                "verified: {} transition{} in {} commit{} across {} task{}, no violations",
-                self.transitions,
-                plural(self.transitions),
-                self.task_commits,
-                plural(self.task_commits),
-                self.tasks.len(),
-                plural(self.tasks.len())
-            )
-        } else {
-            format!(
-                "{} violation{} in {} commit{} touching tasks ({} transition{} checked)",
-                self.violations.len(),
-                plural(self.violations.len()),
-                self.task_commits,
-                plural(self.task_commits),
-                self.transitions,
-                plural(self.transitions)
-            )
-        }
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-type Listing = Rc<BTreeMap<String, Node>>;
-
-/// Everything verify reads repeatedly, cached by object id.
-struct Replay<'a> {
-    p: &'a Project,
-    repo: &'a gix::Repository,
-    listings: HashMap<ObjectId, Listing>,
-    configs: HashMap<Option<ObjectId>, Rc<WorkflowOptions>>,
-    workflows: HashMap<Option<ObjectId>, Rc<Workflow>>,
-    /// The tasks folder of each commit seen, so a parent's is read once.
-    tasks_of: HashMap<ObjectId, Option<ObjectId>>,
-}
-
-impl<'a> Replay<'a> {
-    fn listing(&mut self, tree: Option<ObjectId>) -> Result<Listing> {
-        let Some(t) = tree else {
-            return Ok(Rc::new(BTreeMap::new()));
-        };
-        if let Some(l) = self.listings.get(&t) {
-            return Ok(l.clone());
-        }
-        if self.listings.len() > 256 {
-            self.listings.clear();
-        }
-        let l: Listing = Rc::new(history::list_tree(self.repo, t)?.into_iter().collect());
-        self.listings.insert(t, l.clone());
-        Ok(l)
-    }
-
-    fn tasks_tree(&self, root: ObjectId) -> Result<Option<ObjectId>> {
-        Ok(history::entry_at(self.repo, root, TASKS_DIR)?
-            .filter(|n| n.mode.is_tree())
-            .map(|n| n.id))
-    }
-
-    fn task_files(&mut self, task_tree: Option<Node>) -> Result<TaskFiles> {
-        let Some(n) = task_tree.filter(|n| n.mode.is_tree()) else {
-            return Ok(TaskFiles::default());
-        };
-        let l = self.listing(Some(n.id))?;
-        let read = |name: &str| -> Result<Option<Vec<u8>>> {
-            match l.get(name) {
-                Some(n) if n.mode.is_blob() => history::blob(self.repo, n.id).map(Some),
-                _ => Ok(None),
-            }
-        };
-        Ok(TaskFiles {
-            session: read("session.json")?,
-            events: read("events.jsonl")?,
-        })
-    }
-
-    fn rules_at(&mut self, root: ObjectId) -> Result<(Rc<Workflow>, Rc<WorkflowOptions>)> {
-        let orch = self.listing(history::entry_at(self.repo, root, ORCH_DIR)?.map(|n| n.id))?;
-        let cfg_id = orch.get("config.toml").map(|n| n.id);
-        let wf_id = orch.get("workflow.yaml").map(|n| n.id);
-        if !self.configs.contains_key(&cfg_id) {
-            let opts = match cfg_id {
-                Some(id) => {
-                    let text = String::from_utf8_lossy(&history::blob(self.repo, id)?).into_owned();
-                    Config::parse(&text, std::path::Path::new(".orchestration/config.toml"))
-                        .map(|c| c.workflow)
-                        .unwrap_or_else(|_| self.p.config.workflow.clone())
-                }
-                None => WorkflowOptions::default(),
-            };
-            self.configs.insert(cfg_id, Rc::new(opts));
-        }
-        if !self.workflows.contains_key(&wf_id) {
-            let wf = match wf_id {
-                Some(id) => {
-                    let text = String::from_utf8_lossy(&history::blob(self.repo, id)?).into_owned();
-                    Workflow::parse(&text, ".orchestration/workflow.yaml", &self.p.templates)
-                        .unwrap_or_else(|_| self.p.workflow.clone())
-                }
-                None => Workflow::builtin(&self.p.templates)?,
-            };
-            self.workflows.insert(wf_id, Rc::new(wf));
-        }
-        Ok((
-            self.workflows[&wf_id].clone(),
-            self.configs[&cfg_id].clone(),
-        ))
-    }
-}
-
-/// Replays the commits reachable from `tips` and not from `hidden` (all of them when `hidden`
-/// is empty) and judges every change to a task folder; `codes` limits it to those tasks.
-pub fn verify(
-    p: &Project,
-    tips: &[ObjectId],
-    hidden: &[ObjectId],
-    codes: &[String],
-) -> Result<VerifyReport> {
-    let walker = history::for_walking(&p.git.repo);
-    let repo = &walker;
-    let mut commits = history::range_commits(repo, tips, hidden)?;
-    commits.reverse();
-    let mut rp = Replay {
-        p,
-        repo,
-        listings: HashMap::new(),
-        configs: HashMap::new(),
-        workflows: HashMap::new(),
-        tasks_of: HashMap::new(),
-    };
-    let only: HashSet<&str> = codes.iter().map(String::as_str).collect();
-    let mut report = VerifyReport {
-        commits: commits.len(),
-        task_commits: 0,
-        transitions: 0,
-        tasks: vec![],
-        violations: vec![],
-    };
-    let mut tasks: BTreeSet<String> = BTreeSet::new();
-    for id in commits {
-        let c = rp.commit_tasks(id)?;
-        let mut changed = rp.changed_tasks(&c)?;
-        changed.retain(|t| only.is_empty() || only.contains(t.as_str()));
-        if changed.is_empty() {
-            continue;
-        }
-        report.task_commits += 1;
-        rp.judge_commit(&c, &changed, &mut report)?;
-        tasks.extend(changed);
-    }
-    report.tasks = tasks.into_iter().collect();
-    Ok(report)
-}
-
-/// A commit's tasks folder and its parents' (one `None` for a root commit).
-struct CommitTasks {
-    id: ObjectId,
-    tasks: Option<ObjectId>,
-    parents: Vec<Option<ObjectId>>,
-}
-
-impl Replay<'_> {
-    /// The tasks folders of `id` and its parents; each commit's is read once.
-    fn commit_tasks(&mut self, id: ObjectId) -> Result<CommitTasks> {
-        let (tree, parents, _) = history::commit_tree_parents(self.repo, id)?;
-        let tasks = self.tasks_tree(tree)?;
-        self.tasks_of.insert(id, tasks);
-        let mut parent_tts = Vec::with_capacity(parents.len().max(1));
-        for par in &parents {
-            let ptt = match self.tasks_of.get(par) {
-                Some(t) => *t,
-                None => {
-                    let t = self.tasks_tree(history::commit_tree_parents(self.repo, *par)?.0)?;
-                    self.tasks_of.insert(*par, t);
-                    t
-                }
-            };
-            parent_tts.push(ptt);
-        }
-        if parents.is_empty() {
-            parent_tts.push(None);
-        }
-        Ok(CommitTasks {
-            id,
-            tasks,
-            parents: parent_tts,
-        })
-    }
-
-    /// The task folders that differ from any parent's.
-    fn changed_tasks(&self, c: &CommitTasks) -> Result<BTreeSet<String>> {
-        let mut changed: BTreeSet<String> = BTreeSet::new();
-        for ptt in &c.parents {
-            for (name, _, _) in history::diff_names(self.repo, c.tasks, *ptt)? {
-                changed.insert(name);
-            }
-        }
-        Ok(changed)
-    }
-
-    /// Judges each changed task of one commit against its parent (or, for a merge, its
-    /// parents) by the rules committed in that commit.
-    fn judge_commit(
-        &mut self,
-        c: &CommitTasks,
-        changed: &BTreeSet<String>,
-        report: &mut VerifyReport,
-    ) -> Result<()> {
-        let repo = self.repo;
-        let meta = history::commit_meta(repo, c.id)?;
-        let (wf, opts) = self.rules_at(meta.tree)?;
-        let rules = RuleSet {
-            workflow: &wf,
-            options: &opts,
-            templates: &self.p.templates,
-        };
-        let idhex = c.id.to_string();
-        let date = meta.date();
-        let at = At {
-            commit: Some(&idhex),
-            date: Some(&date),
-        };
-        let snap = TreeSnapshot {
-            repo,
-            root: meta.tree,
-        };
-        for task in changed {
-            let node = |t: Option<ObjectId>| -> Result<Option<Node>> {
-                match t {
-                    Some(t) => history::child(repo, t, task.as_bytes()),
-                    None => Ok(None),
-                }
-            };
-            let mine = node(c.tasks)?;
-            let new = self.task_files(mine)?;
-            let mut olds = Vec::with_capacity(c.parents.len());
-            for ptt in &c.parents {
-                let n = node(*ptt)?;
-                olds.push(self.task_files(n)?);
-            }
-            let gone = mine.is_none();
-            if olds.len() <= 1 {
-                let old = olds.into_iter().next().unwrap_or_default();
-                if old.session != new.session {
-                    report.transitions += 1;
-                }
-                let (_, v) = judge_task(&rules, task, &old, &new, &snap, &at, gone);
-                report.violations.extend(v);
-                continue;
-            }
-            report.violations.extend(judge_merge(
-                &rules,
-                task,
-                &olds,
-                &new,
-                &snap,
-                &at,
-                gone,
-                &mut report.transitions,
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// A merge: a task whose session.json both sides advanced differently has diverged; a side

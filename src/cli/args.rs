@@ -77,11 +77,23 @@ pub enum Command {
         code: Option<String>,
     },
     /// Replay git history and check every transition was legal
+    ///
+    /// Each violation comes with the ways out that work from here: dropping a commit that is
+    /// not pushed, putting the file back as it was before it (verify reports that as repaired),
+    /// or accepting it on the record with --accept (reported as waived).
     Verify {
         /// Only commits in this range (A..B)
-        #[arg(long, value_name = "A..B")]
+        #[arg(long, value_name = "A..B", conflicts_with = "accept")]
         range: Option<String>,
+        /// Record a waiver for the violations in COMMIT (commits an
+        /// orchestration.verify.waiver event: author, time, reason, rules waived)
+        #[arg(long, value_name = "COMMIT", requires = "reason")]
+        accept: Option<String>,
+        /// Why the violations of --accept stay
+        #[arg(long, value_name = "TEXT", requires = "accept")]
+        reason: Option<String>,
         /// Only these tasks
+        #[arg(conflicts_with = "accept")]
         codes: Vec<String>,
     },
     /// Install or remove orch's git hooks

@@ -98,14 +98,68 @@ pub fn verify(p: &Project, out: &Out, range_arg: Option<&str>, codes: &[String])
     report_verify(out, &r)
 }
 
+/// `orch verify --accept COMMIT --reason TEXT`.
+pub fn accept(p: &Project, out: &Out, commit: &str, reason: &str) -> Result<()> {
+    let a = orch::ops::waiver::accept(p, commit, reason)?;
+    if out.json {
+        out.json_ok(&a, &[]);
+        return Ok(());
+    }
+    for t in &a.waivers {
+        out.say(&format!(
+            "{} {}: waived {} at {} ({}){}",
+            out.paint(Tone::Good, "✓"),
+            t.task,
+            t.waiver.rules.join(", "),
+            &t.waiver.commit[..7],
+            t.waiver.reason,
+            super::render::commit_note(t.recorded_in.as_ref())
+        ));
+    }
+    Ok(())
+}
+
+/// Violations that no longer stand, said aloud: a waiver or a repair is on the record, not
+/// a clean history.
+fn settled_lines(out: &Out, r: &verify::VerifyReport) -> Vec<String> {
+    let mut lines = vec![];
+    for w in &r.waived {
+        lines.push(format!(
+            "{} {} — accepted by {} at {}: {}",
+            out.paint(Tone::Warn, "waived:"),
+            w.violation.line(),
+            w.waiver.author,
+            w.waiver.at,
+            w.waiver.reason
+        ));
+    }
+    for rep in &r.repaired {
+        lines.push(format!(
+            "{} {} — undone by commit {}",
+            out.paint(Tone::Dim, "repaired:"),
+            rep.violation.line(),
+            &rep.repaired_by[..7]
+        ));
+    }
+    lines
+}
+
 fn report_verify(out: &Out, r: &verify::VerifyReport) -> Result<()> {
     if r.ok() {
         if out.json {
             out.json_ok(r, &[]);
         } else {
             out.say(&format!("{} {}", out.paint(Tone::Good, "✓"), r.verdict()));
+            for l in settled_lines(out, r) {
+                out.say(&l);
+            }
         }
         return Ok(());
+    }
+    if !out.json {
+        for l in settled_lines(out, r) {
+            eprintln!("{l}");
+        }
     }
     Err(Error::validation(r.verdict())
         .with_hint(
@@ -167,19 +221,27 @@ fn open_for_hook(cli: &Cli) -> Result<Option<Project>> {
 
 pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
     let changed = run_hook(cli, name, args)?;
-    // Hooks print nothing on success; `--json` still promises one document on stdout.
+    // Hooks print nothing on success but what the user must know; `--json` still promises
+    // one document on stdout.
     if out.json {
         let mut doc = serde_json::json!({ "hook": name });
-        if let Some(c) = changed {
-            doc["trailers_added"] = c.into();
+        if let Some(c) = &changed {
+            doc["trailers_added"] = c.changed.into();
+            doc["trailers_replaced"] = c.replaced.clone().into();
         }
         out.json_ok(&doc, &[]);
+    } else if let Some(c) = changed.filter(|c| !c.replaced.is_empty()) {
+        for l in &c.replaced {
+            eprintln!(
+                "orch commit-msg: removed the trailer \"{l}\": it disagrees with the task and phase this commit is made in"
+            );
+        }
     }
     Ok(())
 }
 
 /// Runs one hook; for commit-msg, whether trailers were added to the message.
-fn run_hook(cli: &Cli, name: &str, args: &[String]) -> Result<Option<bool>> {
+fn run_hook(cli: &Cli, name: &str, args: &[String]) -> Result<Option<hooks::CommitMsg>> {
     match name {
         "pre-commit" => {
             let Some(p) = open_for_hook(cli)? else {
@@ -197,7 +259,7 @@ fn run_hook(cli: &Cli, name: &str, args: &[String]) -> Result<Option<bool>> {
                 );
             };
             let Some(p) = open_for_hook(cli)? else {
-                return Ok(Some(false));
+                return Ok(Some(hooks::CommitMsg::default()));
             };
             hooks::commit_msg(&p, &super::cwd(cli)?.join(file)).map(Some)
         }

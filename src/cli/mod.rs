@@ -144,7 +144,16 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             cmd_event::add(cli, out, args, data.as_deref(), *commit)
         }
         Command::Log { code } => cmd_git::log(&open(cli)?, out, code.as_deref()),
-        Command::Verify { range, codes } => {
+        Command::Verify {
+            range,
+            accept: Some(commit),
+            reason,
+            ..
+        } => {
+            debug_assert!(range.is_none());
+            cmd_git::accept(&open(cli)?, out, commit, reason.as_deref().unwrap_or(""))
+        }
+        Command::Verify { range, codes, .. } => {
             cmd_git::verify(&open(cli)?, out, range.as_deref(), codes)
         }
         Command::Hooks(h) => cmd_git::hooks(cli, out, h),

@@ -1,4 +1,5 @@
-//! Trailers added to a commit message, placed the way `git interpret-trailers` places them.
+//! Trailers added to (and removed from) a commit message, found and placed the way
+//! `git interpret-trailers` finds and places them.
 
 const GIT_GENERATED: [&str; 2] = ["Signed-off-by: ", "(cherry picked from commit "];
 
@@ -172,6 +173,41 @@ pub fn add_trailers(msg: &str, new: &[(&str, &str)], comment: &str) -> String {
     }
     out.push_str(&s[end..]);
     out
+}
+
+/// Removes the trailers of the message's trailer block (found as `git interpret-trailers`
+/// finds it) for which `drop(token, value)` holds; returns the message and the lines removed.
+pub fn remove_trailers(
+    msg: &str,
+    comment: &str,
+    drop: impl Fn(&str, &str) -> bool,
+) -> (String, Vec<String>) {
+    let mut s = msg.to_string();
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    let end = end_of_message(&s, comment);
+    let start = trailer_block_start(&s, end, comment);
+    if start >= end {
+        return (msg.to_string(), vec![]);
+    }
+    let mut kept = String::new();
+    let mut removed = vec![];
+    for line in s[start..end].split_inclusive('\n') {
+        let l = line.trim_end_matches('\n');
+        let hit = separator_pos(l)
+            .filter(|&p| p >= 1)
+            .is_some_and(|p| drop(l[..p].trim(), l[p + 1..].trim()));
+        if hit {
+            removed.push(l.to_string());
+        } else {
+            kept.push_str(line);
+        }
+    }
+    if removed.is_empty() {
+        return (msg.to_string(), vec![]);
+    }
+    (format!("{}{kept}{}", &s[..start], &s[end..]), removed)
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use crate::git::history;
 use crate::git::staged::{head_tree, read_index, staged_changes, Staged};
-use crate::git::trailers::add_trailers;
+use crate::git::trailers::{add_trailers, remove_trailers};
 use crate::project::{Project, ORCH_DIR};
 use crate::session::Session;
-use crate::verify::{self, At, IndexSnapshot, RuleSet, TaskFiles, Violation, TASKS_DIR};
+use crate::verify::{self, trailers, At, IndexSnapshot, RuleSet, TaskFiles, Violation, TASKS_DIR};
 use crate::{Error, Result};
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
@@ -216,7 +216,17 @@ pub fn pre_commit(p: &Project) -> Result<()> {
         let gone = index
             .prefixed_entries_range(format!("{TASKS_DIR}/{task}/").as_bytes().as_bstr())
             .is_none_or(|r| r.is_empty());
-        let (_, v) = verify::judge_task(&rules, task, &old, &new, &snap, &at, gone);
+        let (_, mut v) = verify::judge_task(&rules, task, &old, &new, &snap, &at, gone);
+        if !v.is_empty() {
+            // Putting a file back as it was before a violation in HEAD's history is the
+            // repair verify recognises, not a transition.
+            let restores = verify::restorable(p, task)?;
+            v.retain(|x| {
+                let events = x.file.ends_with("/events.jsonl");
+                let staged = if events { &new.events } else { &new.session };
+                !restores.iter().any(|(e, r)| *e == events && r == staged)
+            });
+        }
         violations.extend(v);
     }
     if !violations.is_empty() {
@@ -321,12 +331,29 @@ fn code_gate(p: &Project, index: &gix::index::State, head: Option<ObjectId>) -> 
     Ok(())
 }
 
-/// commit-msg: adds `Orchestration-Task` and `Orchestration-Phase` when a current task has an
-/// active session. Returns whether the file changed.
-pub fn commit_msg(p: &Project, file: &Path) -> Result<bool> {
-    let Some((code, s)) = current_session(p, None)? else {
-        return Ok(false);
-    };
+/// What commit-msg did to the message.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommitMsg {
+    /// Whether the file changed.
+    pub changed: bool,
+    /// `Orchestration-*` trailer lines the message carried that disagreed with the task and
+    /// phase the commit is made in, and were taken out.
+    pub replaced: Vec<String>,
+}
+
+fn is_orch_trailer(token: &str) -> bool {
+    [trailers::TASK, trailers::PHASE, trailers::SESSION]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// commit-msg: the `Orchestration-*` trailers say what the commit records — the current
+/// task and its phase as the commit will have them (staged, else on disk). Typed ones that
+/// disagree are replaced, and without a current session they must agree with the staged
+/// session of the task they name, as `orch verify` will check (`trailer_mismatch`).
+pub fn commit_msg(p: &Project, file: &Path) -> Result<CommitMsg> {
+    let index = read_index(&p.git.repo)?;
+    let current = current_session(p, index.as_deref())?;
     let msg = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
     let comment = p
         .git
@@ -336,19 +363,91 @@ pub fn commit_msg(p: &Project, file: &Path) -> Result<bool> {
         .map(|c| c.to_string())
         .filter(|c| !c.is_empty() && c != "auto")
         .unwrap_or_else(|| "#".into());
-    let out = add_trailers(
-        &msg,
-        &[
-            ("Orchestration-Task", code.as_str()),
-            ("Orchestration-Phase", &s.current_phase),
-        ],
-        &comment,
-    );
+    let (out, replaced) = match &current {
+        Some((code, s)) => {
+            let agrees = |t: &str, v: &str| {
+                (t.eq_ignore_ascii_case(trailers::TASK) && v == code.as_str())
+                    || (t.eq_ignore_ascii_case(trailers::PHASE) && v == s.current_phase)
+                    || (t.eq_ignore_ascii_case(trailers::SESSION) && v == s.session_key)
+            };
+            let (stripped, removed) =
+                remove_trailers(&msg, &comment, |t, v| is_orch_trailer(t) && !agrees(t, v));
+            let added = add_trailers(
+                &stripped,
+                &[
+                    (trailers::TASK, code.as_str()),
+                    (trailers::PHASE, &s.current_phase),
+                ],
+                &comment,
+            );
+            (added, removed)
+        }
+        None if typed_trailers_disagree(p, index.as_deref(), &msg)? => {
+            remove_trailers(&msg, &comment, |t, _| is_orch_trailer(t))
+        }
+        None => (msg.clone(), vec![]),
+    };
     if out == msg {
+        return Ok(CommitMsg::default());
+    }
+    std::fs::write(file, &out).map_err(|e| Error::io(file, e))?;
+    Ok(CommitMsg {
+        changed: true,
+        replaced,
+    })
+}
+
+/// Without a current session: do the typed trailers disagree with the staged session of the
+/// task they name (or name no task at all)?
+fn typed_trailers_disagree(
+    p: &Project,
+    index: Option<&gix::index::State>,
+    msg: &str,
+) -> Result<bool> {
+    let typed = trailers::ours(&history::parse_trailers(msg));
+    if typed.is_empty() {
         return Ok(false);
     }
-    std::fs::write(file, out).map_err(|e| Error::io(file, e))?;
-    Ok(true)
+    let one = |token: &str| -> Vec<&str> {
+        let mut v: Vec<&str> = typed
+            .iter()
+            .filter(|(t, _)| t == token)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let (tasks, phases, keys) = (
+        one(trailers::TASK),
+        one(trailers::PHASE),
+        one(trailers::SESSION),
+    );
+    if tasks.len() != 1 || phases.len() > 1 || keys.len() > 1 {
+        return Ok(true);
+    }
+    let task = tasks[0];
+    let dir = format!("{TASKS_DIR}/{task}/");
+    let exists = index
+        .and_then(|i| i.prefixed_entries_range(dir.as_bytes().as_bstr()))
+        .is_some_and(|r| !r.is_empty());
+    let rel = format!("{dir}session.json");
+    let session = match index.and_then(|i| i.entry_by_path(rel.as_bytes().as_bstr())) {
+        Some(e) => Session::parse(
+            &String::from_utf8_lossy(&history::blob(&p.git.repo, e.id)?),
+            &rel,
+        )
+        .ok(),
+        None => None,
+    };
+    Ok(trailers::disagreement(
+        task,
+        exists,
+        session.as_ref(),
+        phases.first().copied(),
+        keys.first().copied(),
+    )
+    .is_some())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ pub mod session;
 pub mod status;
 pub mod task;
 pub mod transition;
+pub mod waiver;
 
 use crate::code::TaskCode;
 use crate::project::Project;

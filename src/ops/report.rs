@@ -116,6 +116,10 @@ pub struct Report {
     pub verdict: String,
     pub verified: bool,
     pub violations: Vec<verify::Violation>,
+    /// Violations accepted on the record with `orch verify --accept`.
+    pub waived: Vec<verify::Waived>,
+    /// Violations a later commit undid.
+    pub repaired: Vec<verify::Repaired>,
 }
 
 fn duration(a: &str, b: &str) -> Option<String> {
@@ -147,16 +151,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
             code_commits(p, code, head)?,
             verify::verify(p, &[head], &[], &[code.to_string()])?,
         ),
-        None => (
-            vec![],
-            VerifyReport {
-                commits: 0,
-                task_commits: 0,
-                transitions: 0,
-                tasks: vec![],
-                violations: vec![],
-            },
-        ),
+        None => (vec![], VerifyReport::default()),
     };
     code_commits.sort_by_key(|g| p.workflow.index_of(&g.phase).unwrap_or(usize::MAX));
     for g in &mut code_commits {
@@ -173,6 +168,8 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         verdict: verdict_report.verdict(),
         verified: verdict_report.ok(),
         violations: verdict_report.violations,
+        waived: verdict_report.waived,
+        repaired: verdict_report.repaired,
     })
 }
 
@@ -318,6 +315,22 @@ pub fn markdown(r: &Report) -> String {
     s.push_str(&format!("\n**Verify:** {mark} {}\n", r.verdict));
     for v in &r.violations {
         s.push_str(&format!("- {}\n", v.line()));
+    }
+    for w in &r.waived {
+        s.push_str(&format!(
+            "- waived: {} — accepted by {} at {}: {}\n",
+            w.violation.line(),
+            w.waiver.author,
+            w.waiver.at,
+            w.waiver.reason
+        ));
+    }
+    for rep in &r.repaired {
+        s.push_str(&format!(
+            "- repaired: {} — undone by commit {}\n",
+            rep.violation.line(),
+            short(&rep.repaired_by)
+        ));
     }
     s
 }
