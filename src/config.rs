@@ -121,8 +121,8 @@ impl Config {
 pub const PHASE_OPTIONS: [&str; 1] = ["hooks.code_allowed_from"];
 
 /// Refuses a phase-naming option the file sets to a phase the workflow does not define: an
-/// unknown phase would silently switch its rule off. Defaults are not checked, so a workflow
-/// without an `execute` phase keeps working without a config.
+/// unknown phase would silently switch its rule off. Defaults are not checked (even spelled
+/// out, as `orch init` writes them), so a workflow without an `execute` phase keeps working.
 pub fn check_phase_names(text: &str, path: &Path, phases: &[&str]) -> Result<()> {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return Ok(());
@@ -133,7 +133,11 @@ pub fn check_phase_names(text: &str, path: &Path, phases: &[&str]) -> Result<()>
             .get(table)
             .and_then(|t| t.get(name))
             .and_then(|v| v.as_str());
-        if let Some(v) = value.filter(|v| !phases.contains(v)) {
+        // The file `orch init` writes spells out the default; a workflow without that
+        // phase simply has no code gate, as without the line.
+        let default = key == "hooks.code_allowed_from"
+            && value == Some(HookOptions::default().code_allowed_from.as_str());
+        if let Some(v) = value.filter(|v| !phases.contains(v) && !default) {
             return Err(Error::usage(format!(
                 "{}: {key} = {v:?} names no phase of the workflow (phases: {})",
                 path.display(),
@@ -181,6 +185,7 @@ mod tests {
         let p = Path::new("c.toml");
         check_phase_names("[hooks]\ncode_allowed_from = \"execute\"\n", p, &phases).unwrap();
         check_phase_names("[workflow]\n", p, &["triage"]).unwrap();
+        check_phase_names(DEFAULT_CONFIG_TOML, p, &["triage"]).unwrap();
         let e = check_phase_names("[hooks]\ncode_allowed_from = \"qa\"\n", p, &phases).unwrap_err();
         assert!(
             e.message.contains("hooks.code_allowed_from = \"qa\""),
