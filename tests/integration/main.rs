@@ -15,6 +15,7 @@ mod cli;
 mod faults;
 mod git_layer;
 mod hooks;
+mod judge;
 mod layout;
 mod transitions_git;
 mod verify;

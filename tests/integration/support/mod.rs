@@ -385,6 +385,15 @@ impl Env {
         c
     }
 
+    /// Runs `sh -c script` in the repository with this environment, whatever its exit status:
+    /// for commands orch prints for the user to run, followed literally.
+    pub fn shell(&self, script: &str) -> Output {
+        self.command("sh", false)
+            .args(["-c", script])
+            .output()
+            .expect("run sh")
+    }
+
     /// Runs git in the repository, whatever its exit status.
     pub fn git_raw(&self, args: &[&str]) -> Output {
         self.git_cmd(args).output().expect("run git")

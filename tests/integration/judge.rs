@@ -1,10 +1,7 @@
 //! One judge everywhere: the rules in force are the committed ones, every fix verify prints
 //! works when followed literally with real git, and trailers cannot be forged.
 
-#![allow(dead_code)]
-
-mod gitenv;
-use gitenv::Env;
+use crate::support::*;
 use std::process::Output;
 
 const SESSION: &str = ".orchestration/tasks/TSK-1/session.json";
@@ -12,18 +9,33 @@ const SESSION: &str = ".orchestration/tasks/TSK-1/session.json";
 fn verify_json(e: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["--json", "verify"];
     a.extend_from_slice(args);
-    let o = e.orch(&a);
+    let o = e.orch(&a).output();
     let doc = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&o.stdout)));
     (o.status.code().unwrap(), doc)
 }
 
 fn head(e: &Env) -> String {
-    e.ok(e.git(&["rev-parse", "HEAD"])).trim().to_string()
+    e.head()
 }
 
 fn sh(e: &Env, cmd: &str) -> Output {
-    e.cmd("sh", &["-c", cmd], e.dir()).output().unwrap()
+    e.shell(cmd)
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The commands a fix quotes (`...`), in order.
@@ -49,20 +61,20 @@ fn commit_skip(e: &Env, from: &str, to: &str) -> String {
     let s = e.read(SESSION);
     e.write(
         SESSION,
-        &s.replace(
+        s.replace(
             &format!("\"current_phase\": \"{from}\""),
             &format!("\"current_phase\": \"{to}\""),
         ),
     );
-    e.ok(e.git(&["add", SESSION]));
-    e.ok(e.git(&["commit", "-q", "--no-verify", "-m", "skip ahead"]));
+    e.git(&["add", SESSION]);
+    e.git(&["commit", "-q", "--no-verify", "-m", "skip ahead"]);
     head(e)
 }
 
 fn with_remote(e: &Env) -> tempfile::TempDir {
     let remote = tempfile::tempdir().unwrap();
-    e.ok(e.git_in(remote.path(), &["init", "-q", "--bare"]));
-    e.ok(e.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]));
+    e.git_in(remote.path(), &["init", "-q", "--bare"]);
+    e.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
     remote
 }
 
@@ -78,56 +90,56 @@ fn rule_of(v: &serde_json::Value) -> &str {
 
 #[test]
 fn a_phase_option_naming_no_phase_is_an_error() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.write(
         ".orchestration/config.toml",
         "[git]\ncommit = false\n\n[hooks]\ncode_allowed_from = \"qa\"\n",
     );
-    let o = e.orch(&["task", "list"]);
-    assert_eq!(o.status.code(), Some(2), "{}", Env::stderr(&o));
-    let err = Env::stderr(&o);
+    let o = e.orch(&["task", "list"]).output();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
     assert!(err.contains("hooks.code_allowed_from = \"qa\""), "{err}");
     assert!(
         err.contains("intake, research, plan, execute, review, close"),
         "{err}"
     );
     // The hook refuses too instead of switching the code gate off.
-    e.ok(e.orch(&["hooks", "install"]));
+    e.orch_ok(&["hooks", "install"]);
     e.write("a.rs", "a\n");
-    e.ok(e.git(&["add", "a.rs"]));
-    assert!(!e.git(&["commit", "-q", "-m", "code"]).status.success());
+    e.git(&["add", "a.rs"]);
+    assert!(!e.git_raw(&["commit", "-q", "-m", "code"]).status.success());
 }
 
 #[test]
 fn a_commit_that_loosens_the_rules_cannot_use_them_at_once() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "intake");
     let strict = e.read(".orchestration/config.toml");
     e.write(
         ".orchestration/config.toml",
-        &format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
+        format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
     );
-    e.ok(e.orch(&["phase", "set", "TSK-1", "plan"]));
-    e.ok(e.git(&["add", "-A"]));
-    e.ok(e.git(&["commit", "-q", "-m", "allow skips and skip"]));
+    e.orch_ok(&["phase", "set", "TSK-1", "plan"]);
+    e.git(&["add", "-A"]);
+    e.git(&["commit", "-q", "-m", "allow skips and skip"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     assert_eq!(rule_of(&v), "phase_skip", "{v}");
     // Committed first, the looser rule is in force for the next commit.
-    e.ok(e.git(&["reset", "-q", "--hard", "HEAD~1"]));
+    e.git(&["reset", "-q", "--hard", "HEAD~1"]);
     e.write(
         ".orchestration/config.toml",
-        &format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
+        format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
     );
-    e.ok(e.git(&["commit", "-q", "-am", "allow skips"]));
-    e.ok(e.orch(&["phase", "set", "TSK-1", "plan"]));
+    e.git(&["commit", "-q", "-am", "allow skips"]);
+    e.orch_ok(&["phase", "set", "TSK-1", "plan"]);
     e.commit_task("TSK-1", "intake -> plan");
     assert_clean(&e);
 }
 
 #[test]
 fn an_unpushed_bad_commit_at_head_is_dropped_by_the_reset_verify_prints() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
     let bad = commit_skip(&e, "research", "execute");
     let (code, v) = verify_json(&e, &[]);
@@ -138,25 +150,25 @@ fn an_unpushed_bad_commit_at_head_is_dropped_by_the_reset_verify_prints() {
         fix.contains(&format!("git revert --no-edit {}", &bad[..7])),
         "{fix}"
     );
-    e.ok(sh(&e, &fix_command(&v, "git reset")));
+    ok(sh(&e, &fix_command(&v, "git reset")));
     assert_ne!(head(&e), bad);
     assert_clean(&e);
-    assert!(e.ok(e.git(&["status", "--porcelain"])).is_empty());
+    assert!(e.git(&["status", "--porcelain"]).is_empty());
 }
 
 #[test]
 fn an_unpushed_bad_commit_below_head_is_dropped_by_the_rebase_verify_prints() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
     let bad = commit_skip(&e, "research", "execute");
     e.write("later.txt", "later\n");
-    e.ok(e.git(&["add", "later.txt"]));
-    e.ok(e.git(&["commit", "-q", "-m", "later work"]));
+    e.git(&["add", "later.txt"]);
+    e.git(&["commit", "-q", "-m", "later work"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     let cmd = fix_command(&v, "git rebase");
     assert!(cmd.contains(&bad[..7]), "{cmd}");
-    e.ok(sh(&e, &cmd));
+    ok(sh(&e, &cmd));
     assert_clean(&e);
     // The later work stayed, the skip is gone.
     assert_eq!(e.read("later.txt"), "later\n");
@@ -165,26 +177,26 @@ fn an_unpushed_bad_commit_below_head_is_dropped_by_the_rebase_verify_prints() {
 
 #[test]
 fn an_unpushed_bad_commit_with_later_task_commits_is_dropped_with_them() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
     commit_skip(&e, "research", "execute");
-    e.ok(e.orch(&["event", "add", "TSK-1", "custom.note"]));
+    e.orch_ok(&["event", "add", "TSK-1", "custom.note"]);
     e.commit_task("TSK-1", "event");
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     let fix = v["diagnostics"][0]["fix"].as_str().unwrap();
     assert!(fix.contains("and the 1 later commit"), "{fix}");
-    e.ok(sh(&e, &fix_command(&v, "git reset --keep")));
+    ok(sh(&e, &fix_command(&v, "git reset --keep")));
     assert_clean(&e);
 }
 
 #[test]
 fn a_pushed_bad_commit_is_repaired_by_the_revert_verify_prints() {
-    let e = Env::new();
+    let e = Env::user_commits();
     let _remote = with_remote(&e);
     e.task_in("TSK-1", "research");
     let bad = commit_skip(&e, "research", "execute");
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    e.git(&["push", "-q", "origin", "main"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     let fix = v["diagnostics"][0]["fix"].as_str().unwrap();
@@ -192,150 +204,156 @@ fn a_pushed_bad_commit_is_repaired_by_the_revert_verify_prints() {
         !fix.contains("git reset") && !fix.contains("git rebase"),
         "{fix}"
     );
-    e.ok(sh(&e, &fix_command(&v, "git revert")));
+    ok(sh(&e, &fix_command(&v, "git revert")));
     let v = assert_clean(&e);
     assert_eq!(v["repaired"][0]["commit"], bad, "{v}");
     assert_eq!(v["repaired"][0]["rule"], "phase_skip", "{v}");
     assert_eq!(v["repaired"][0]["repaired_by"], head(&e), "{v}");
-    let human = e.ok(e.orch(&["verify"]));
+    let human = e.orch_ok(&["verify"]);
     assert!(human.contains("1 repaired"), "{human}");
     assert!(
         human.contains(&format!("repaired: commit {}", &bad[..7])),
         "{human}"
     );
     // Reverting the revert brings the violation back: it is not forgotten.
-    e.ok(e.git(&["revert", "--no-edit", "HEAD"]));
+    e.git(&["revert", "--no-edit", "HEAD"]);
     assert_eq!(verify_json(&e, &[]).0, 3);
 }
 
 #[test]
 fn a_pushed_bad_commit_with_later_changes_is_repaired_by_restoring_the_file() {
-    let e = Env::new();
+    let e = Env::user_commits();
     let _remote = with_remote(&e);
-    e.ok(e.orch(&["hooks", "install"]));
+    e.orch_ok(&["hooks", "install"]);
     e.task_in("TSK-1", "research");
     commit_skip(&e, "research", "execute");
-    e.ok(e.orch(&["event", "add", "TSK-1", "custom.note"]));
+    e.orch_ok(&["event", "add", "TSK-1", "custom.note"]);
     e.commit_task("TSK-1", "event");
-    e.ok(e.git(&["push", "-q", "--no-verify", "origin", "main"]));
+    e.git(&["push", "-q", "--no-verify", "origin", "main"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     // The restoring commit runs the pre-commit hook, which recognises the repair.
     let o = sh(&e, &fix_command(&v, "git restore"));
-    assert!(o.status.success(), "{}", Env::stderr(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let v = assert_clean(&e);
     assert_eq!(v["repaired"].as_array().unwrap().len(), 1, "{v}");
     assert!(e.read(SESSION).contains("\"current_phase\": \"research\""));
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    e.git(&["push", "-q", "origin", "main"]);
 }
 
 #[test]
 fn a_waiver_is_committed_and_reported_as_waived() {
-    let e = Env::new();
+    let e = Env::user_commits();
     let _remote = with_remote(&e);
     e.task_in("TSK-1", "research");
     let bad = commit_skip(&e, "research", "execute");
     e.write(".orchestration/config.toml", "[git]\ncommit = true\n");
-    e.ok(e.git(&["commit", "-q", "-am", "orch commits"]));
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    e.git(&["commit", "-q", "-am", "orch commits"]);
+    e.git(&["push", "-q", "origin", "main"]);
     let (_, v) = verify_json(&e, &[]);
     let cmd =
         fix_command(&v, "orch verify --accept").replace("<why>", "pushed before review; agreed");
-    e.ok(sh(&e, &cmd));
+    ok(sh(&e, &cmd));
     // One commit holding only the event, judged clean.
     assert_eq!(
-        e.ok(e.git(&["show", "--name-only", "--format=", "HEAD"])),
+        e.git(&["show", "--name-only", "--format=", "HEAD"]),
         ".orchestration/tasks/TSK-1/events.jsonl\n"
     );
-    assert!(e.ok(e.git(&["status", "--porcelain"])).is_empty());
+    assert!(e.git(&["status", "--porcelain"]).is_empty());
     let v = assert_clean(&e);
     let w = &v["waived"][0];
     assert_eq!(w["commit"], bad, "{v}");
     assert_eq!(w["rule"], "phase_skip", "{v}");
     assert_eq!(w["waiver"]["reason"], "pushed before review; agreed", "{v}");
-    assert_eq!(w["waiver"]["author"], "Ada <ada@example.com>", "{v}");
+    assert_eq!(w["waiver"]["author"], "Test User <test@example.com>", "{v}");
     assert_eq!(w["waiver"]["rules"][0], "phase_skip", "{v}");
     assert_eq!(w["waiver"]["at"], "2025-01-13T14:30:22Z", "{v}");
-    let human = e.ok(e.orch(&["verify"]));
+    let human = e.orch_ok(&["verify"]);
     assert!(human.contains("1 waived"), "{human}");
     assert!(human.contains("waived: commit"), "{human}");
-    let md = e.ok(e.orch(&["report", "TSK-1"]));
+    let md = e.orch_ok(&["report", "TSK-1"]);
     assert!(md.contains("waived: commit"), "{md}");
     assert!(md.contains("pushed before review; agreed"), "{md}");
     // Nothing left to accept.
-    let o = e.orch(&["verify", "--accept", &bad, "--reason", "again"]);
-    assert_eq!(o.status.code(), Some(4), "{}", Env::stderr(&o));
-    assert!(Env::stderr(&o).contains("already waived"));
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    let o = e
+        .orch(&["verify", "--accept", &bad, "--reason", "again"])
+        .output();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already waived"));
+    e.git(&["push", "-q", "origin", "main"]);
 }
 
 #[test]
 fn a_waiver_without_orch_commits_is_committed_as_the_fix_says() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
     commit_skip(&e, "research", "execute");
     let (_, v) = verify_json(&e, &[]);
-    e.ok(sh(&e, &fix_command(&v, "orch verify --accept")));
+    ok(sh(&e, &fix_command(&v, "orch verify --accept")));
     let v = assert_clean(&e);
     assert_eq!(v["waived"][0]["waiver"]["reason"], "<why>", "{v}");
 }
 
 #[test]
 fn accept_needs_a_commit_with_a_violation_and_a_reason() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "research");
-    let o = e.orch(&["verify", "--accept", "HEAD", "--reason", "x"]);
-    assert_eq!(o.status.code(), Some(4), "{}", Env::stderr(&o));
-    assert!(Env::stderr(&o).contains("breaks no rule"));
-    let o = e.orch(&["verify", "--accept", "HEAD"]);
-    assert_eq!(o.status.code(), Some(2), "{}", Env::stderr(&o));
-    let o = e.orch(&["verify", "--accept", "HEAD", "--reason", " "]);
-    assert_eq!(o.status.code(), Some(2), "{}", Env::stderr(&o));
+    let o = e
+        .orch(&["verify", "--accept", "HEAD", "--reason", "x"])
+        .output();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("breaks no rule"));
+    let o = e.orch(&["verify", "--accept", "HEAD"]).output();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = e
+        .orch(&["verify", "--accept", "HEAD", "--reason", " "])
+        .output();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]
 fn a_rewritten_event_log_is_repaired_by_restoring_it() {
-    let e = Env::new();
+    let e = Env::user_commits();
     let _remote = with_remote(&e);
     e.task_in("TSK-1", "research");
     let ev = ".orchestration/tasks/TSK-1/events.jsonl";
     let text = e.read(ev);
     e.write(
         ev,
-        &text
+        text
             .lines()
             .skip(1)
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
     );
-    e.ok(e.git(&["commit", "-q", "--no-verify", "-am", "drop an event"]));
-    e.ok(e.git(&["push", "-q", "origin", "main"]));
+    e.git(&["commit", "-q", "--no-verify", "-am", "drop an event"]);
+    e.git(&["push", "-q", "origin", "main"]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     assert_eq!(rule_of(&v), "events_rewritten");
     let cmd = fix_command(&v, "git revert");
-    e.ok(sh(&e, &cmd));
+    ok(sh(&e, &cmd));
     assert_eq!(e.read(ev), text);
     assert_clean(&e);
 }
 
 #[test]
 fn the_pre_commit_fix_for_a_rewritten_event_log_names_the_event_log() {
-    let e = Env::new();
-    e.ok(e.orch(&["hooks", "install"]));
+    let e = Env::user_commits();
+    e.orch_ok(&["hooks", "install"]);
     e.task_in("TSK-1", "research");
     let ev = ".orchestration/tasks/TSK-1/events.jsonl";
     let text = e.read(ev);
     e.write(
         ev,
-        &text
+        text
             .lines()
             .skip(1)
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
     );
-    e.ok(e.git(&["add", ev]));
-    let o = e.orch(&["--json", "hook", "pre-commit"]);
+    e.git(&["add", ev]);
+    let o = e.orch(&["--json", "hook", "pre-commit"]).output();
     assert_eq!(o.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let fix = v["diagnostics"][0]["fix"].as_str().unwrap();
@@ -345,29 +363,29 @@ fn the_pre_commit_fix_for_a_rewritten_event_log_names_the_event_log() {
         format!("git restore --staged --worktree {ev}"),
         "{fix}"
     );
-    e.ok(sh(&e, &cmd));
+    ok(sh(&e, &cmd));
     assert_eq!(e.read(ev), text);
-    e.ok(e.orch(&["hook", "pre-commit"]));
+    e.orch_ok(&["hook", "pre-commit"]);
 }
 
 #[test]
 fn commit_msg_replaces_typed_trailers_that_disagree() {
-    let e = Env::new();
-    e.ok(e.orch(&["hooks", "install"]));
+    let e = Env::user_commits();
+    e.orch_ok(&["hooks", "install"]);
     e.task_in("TSK-1", "execute");
     e.write("src/a.rs", "a\n");
-    e.ok(e.git(&["add", "src/a.rs"]));
-    let o = e.git(&[
+    e.git(&["add", "src/a.rs"]);
+    let o = e.git_raw(&[
         "commit",
         "-q",
         "-m",
         "work\n\nOrchestration-Task: FAKE-9\nOrchestration-Phase: close",
     ]);
-    assert!(o.status.success(), "{}", Env::stderr(&o));
-    let err = Env::stderr(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
     assert!(err.contains("Orchestration-Task: FAKE-9"), "{err}");
     assert!(err.contains("disagrees"), "{err}");
-    let trailers = e.ok(e.git(&["log", "-1", "--format=%(trailers:only,unfold)"]));
+    let trailers = e.git(&["log", "-1", "--format=%(trailers:only,unfold)"]);
     assert_eq!(
         trailers,
         "Orchestration-Task: TSK-1\nOrchestration-Phase: execute\n\n"
@@ -375,14 +393,14 @@ fn commit_msg_replaces_typed_trailers_that_disagree() {
     assert_clean(&e);
     // Trailers that agree stay once.
     e.write("src/b.rs", "b\n");
-    e.ok(e.git(&["add", "src/b.rs"]));
-    e.ok(e.git(&[
+    e.git(&["add", "src/b.rs"]);
+    e.git(&[
         "commit",
         "-q",
         "-m",
         "more\n\nOrchestration-Task: TSK-1\nOrchestration-Phase: execute",
-    ]));
-    let trailers = e.ok(e.git(&["log", "-1", "--format=%(trailers:only,unfold)"]));
+    ]);
+    let trailers = e.git(&["log", "-1", "--format=%(trailers:only,unfold)"]);
     assert_eq!(
         trailers,
         "Orchestration-Task: TSK-1\nOrchestration-Phase: execute\n\n"
@@ -391,35 +409,35 @@ fn commit_msg_replaces_typed_trailers_that_disagree() {
 
 #[test]
 fn commit_msg_without_a_session_removes_trailers_naming_no_task() {
-    let e = Env::new();
-    e.ok(e.orch(&["hooks", "install"]));
+    let e = Env::user_commits();
+    e.orch_ok(&["hooks", "install"]);
     e.write("a.txt", "a\n");
-    e.ok(e.git(&["add", "a.txt"]));
-    e.ok(e.git(&[
+    e.git(&["add", "a.txt"]);
+    e.git(&[
         "commit",
         "-q",
         "-m",
         "plain\n\nReviewed-by: B\nOrchestration-Task: FAKE-9\nOrchestration-Phase: close",
-    ]));
+    ]);
     assert_eq!(
-        e.ok(e.git(&["log", "-1", "--format=%(trailers:only,unfold)"])),
+        e.git(&["log", "-1", "--format=%(trailers:only,unfold)"]),
         "Reviewed-by: B\n\n"
     );
 }
 
 #[test]
 fn forged_trailers_past_the_hook_are_a_trailer_mismatch_with_a_working_fix() {
-    let e = Env::new();
+    let e = Env::user_commits();
     e.task_in("TSK-1", "execute");
     e.write("src/a.rs", "a\n");
-    e.ok(e.git(&["add", "src/a.rs"]));
-    e.ok(e.git(&[
+    e.git(&["add", "src/a.rs"]);
+    e.git(&[
         "commit",
         "-q",
         "--no-verify",
         "-m",
         "work\n\nOrchestration-Task: TSK-1\nOrchestration-Phase: close",
-    ]));
+    ]);
     let (code, v) = verify_json(&e, &[]);
     assert_eq!(code, 3, "{v}");
     assert_eq!(rule_of(&v), "trailer_mismatch", "{v}");
@@ -430,14 +448,14 @@ fn forged_trailers_past_the_hook_are_a_trailer_mismatch_with_a_working_fix() {
     );
     // A task that does not exist is a mismatch too.
     let (code, v2) = {
-        e.ok(e.git(&[
+        e.git(&[
             "commit",
             "-q",
             "--amend",
             "--no-verify",
             "-m",
             "work\n\nOrchestration-Task: FAKE-9\nOrchestration-Phase: execute",
-        ]));
+        ]);
         verify_json(&e, &[])
     };
     assert_eq!(code, 3, "{v2}");
@@ -445,10 +463,7 @@ fn forged_trailers_past_the_hook_are_a_trailer_mismatch_with_a_working_fix() {
         .as_str()
         .unwrap()
         .contains("FAKE-9, which does not exist"));
-    e.ok(sh(&e, &fix_command(&v2, "git reset --soft")));
-    assert_eq!(
-        e.ok(e.git(&["diff", "--cached", "--name-only"])),
-        "src/a.rs\n"
-    );
+    ok(sh(&e, &fix_command(&v2, "git reset --soft")));
+    assert_eq!(e.git(&["diff", "--cached", "--name-only"]), "src/a.rs\n");
     assert_clean(&e);
 }
