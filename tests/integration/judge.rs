@@ -320,8 +320,7 @@ fn a_rewritten_event_log_is_repaired_by_restoring_it() {
     let text = e.read(ev);
     e.write(
         ev,
-        text
-            .lines()
+        text.lines()
             .skip(1)
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
@@ -346,8 +345,7 @@ fn the_pre_commit_fix_for_a_rewritten_event_log_names_the_event_log() {
     let text = e.read(ev);
     e.write(
         ev,
-        text
-            .lines()
+        text.lines()
             .skip(1)
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
