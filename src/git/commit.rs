@@ -10,7 +10,6 @@
 //! index replace the old one. Any failure before the ref moved leaves the repository as it
 //! was, apart from unreachable objects that `git gc` collects.
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
@@ -18,6 +17,7 @@ use gix::index::entry::{Flags, Mode, Stage, Stat};
 use gix::objs::tree::{EntryKind, EntryMode};
 use gix::ObjectId;
 
+use super::index_file::{self, UserIndex};
 use super::interrupt;
 use super::repo::{gix_err, sparse_index_error, Repo};
 use crate::error::{Error, Result};
@@ -100,21 +100,23 @@ fn commit_paths_inner(
     let _protected = interrupt::protect();
     let index_path = repo.repo.index_path();
     let mut lock = acquire_index_lock(&index_path)?;
-    let mut index = read_index(repo, &index_path)?;
+    let mut user_index = read_index(repo, &index_path)?;
+    let index = &mut user_index.file;
     fault_point!(points::INDEX_LOCKED);
     let base = read_base(repo)?;
 
-    let candidates = collect(repo, &base, &index, &specs)?;
-    let mut changes = write_objects(repo, &index, candidates)?;
-    add_displaced_files(&base, &index, &mut changes)?;
+    let candidates = collect(repo, &base, index, &specs)?;
+    let mut changes = write_objects(repo, index, candidates)?;
+    add_displaced_files(&base, index, &mut changes)?;
     let Some(tree) = build_tree(&repo.repo, &base, &changes)? else {
         return Ok(None);
     };
-    prepare_index(&mut index, &changes);
+    let racy = find_racily_clean(repo, index, &changes);
+    prepare_index(index, &changes, &racy);
     let commit_id = write_commit(repo, &message, tree.id, base.parent)?;
     // The index goes into the lock now so that a write failure leaves the ref alone.
-    write_index(&index, &mut lock, &index_path, repo)?;
-    drop(index);
+    write_index(&user_index, &mut lock, &index_path, repo)?;
+    drop(user_index);
     fault_point!(points::OBJECTS_WRITTEN);
 
     before_ref_update();
@@ -156,31 +158,21 @@ fn check_can_commit(repo: &Repo) -> Result<()> {
 }
 
 /// Reads the index under its lock, so no concurrent `git add` can be lost, and refuses the
-/// index states a partial commit would corrupt (sparse entries, unmerged paths).
-fn read_index(repo: &Repo, index_path: &Path) -> Result<gix::index::File> {
-    // git itself does not verify the index checksum on read (only fsck does); hashing a
-    // large index would be a sizeable share of the commit's time.
-    let index = gix::index::File::at_or_default(
-        index_path,
-        repo.repo.object_hash(),
-        true,
-        Default::default(),
-    )
-    .map_err(gix_err(format_args!(
-        "read the index {}",
-        index_path.display()
-    )))?;
+/// index states a partial commit would corrupt (split or sparse entries, unmerged paths).
+fn read_index(repo: &Repo, index_path: &Path) -> Result<UserIndex> {
+    let user = index_file::read(index_path, repo.repo.object_hash())?;
+    let index = &user.file;
     if index.is_sparse() {
         return Err(sparse_index_error(index_path));
     }
     if let Some(e) = index.entries().iter().find(|e| e.stage_raw() != 0) {
         return Err(Error::state(format!(
             "the index has unmerged paths (for example {}); orch will not commit over a conflict",
-            e.path(&index)
+            e.path(index)
         ))
         .with_hint("resolve the conflicts and `git add` the files (or `git reset`), then run the command again"));
     }
-    Ok(index)
+    Ok(user)
 }
 
 /// HEAD's commit and tree, read after the index lock: the ref update later expects exactly
@@ -241,13 +233,7 @@ fn write_objects(
     index: &gix::index::State,
     cands: BTreeMap<BString, Candidate>,
 ) -> Result<Vec<Change>> {
-    let mut blobs = Blobs {
-        repo,
-        index,
-        file_mode: repo.config_bool("core.fileMode").unwrap_or(true),
-        symlinks: repo.config_bool("core.symlinks").unwrap_or(true),
-        pipeline: None,
-    };
+    let mut blobs = Blobs::new(repo, index);
     let mut changes = Vec::with_capacity(cands.len());
     let mut real_dirs: HashMap<BString, bool> = HashMap::new();
     for (path, cand) in cands {
@@ -299,7 +285,44 @@ struct Blobs<'a> {
     pipeline: Option<gix::filter::Pipeline<'a>>,
 }
 
-impl Blobs<'_> {
+impl<'a> Blobs<'a> {
+    fn new(repo: &'a Repo, index: &'a gix::index::State) -> Blobs<'a> {
+        Blobs {
+            repo,
+            index,
+            file_mode: repo.config_bool("core.fileMode").unwrap_or(true),
+            symlinks: repo.config_bool("core.symlinks").unwrap_or(true),
+            pipeline: None,
+        }
+    }
+
+    /// The blob id `git add` would give the worktree file, without storing it.
+    fn content_id(&mut self, abs: &Path, rela: &BStr, mode: Mode) -> Option<ObjectId> {
+        use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+        use std::io::Read;
+        let kind = self.repo.repo.object_hash();
+        let bytes = if mode == Mode::SYMLINK && self.symlinks {
+            let target = std::fs::read_link(abs).ok()?;
+            gix::path::into_bstr(target).ok()?.into_owned().into()
+        } else {
+            let file = std::fs::File::open(abs).ok()?;
+            let rela_path = to_path(rela).ok()?;
+            let index = self.index;
+            let pipeline = self.pipeline().ok()?;
+            let mut buf = Vec::new();
+            match pipeline.convert_to_git(file, &rela_path, index).ok()? {
+                ToGitOutcome::Unchanged(mut f) => f.read_to_end(&mut buf).ok()?,
+                ToGitOutcome::Buffer(b) => {
+                    buf.extend_from_slice(b);
+                    b.len()
+                }
+                ToGitOutcome::Process(mut r) => r.read_to_end(&mut buf).ok()?,
+            };
+            buf
+        };
+        gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &bytes).ok()
+    }
+
     fn worktree_state(&mut self, path: &BStr, prev_mode: Option<Mode>) -> Result<WorktreeState> {
         let abs = self.repo.workdir.join(to_path(path)?);
         let md = match gix::index::fs::Metadata::from_path_no_follow(&abs) {
@@ -350,8 +373,15 @@ impl Blobs<'_> {
     }
 
     fn file_blob(&mut self, abs: &Path, rela: &BStr) -> Result<ObjectId> {
-        let grepo = &self.repo.repo;
+        let (grepo, index) = (&self.repo.repo, self.index);
+        let pl = self.pipeline()?;
+        blob_from_file(grepo, pl, index, abs, rela)
+    }
+
+    /// The attribute filters (line endings, clean filters), set up on first use.
+    fn pipeline(&mut self) -> Result<&mut gix::filter::Pipeline<'a>> {
         if self.pipeline.is_none() {
+            let grepo = &self.repo.repo;
             let attrs = grepo
                 .attributes_only(
                     self.index,
@@ -363,8 +393,7 @@ impl Blobs<'_> {
                     .map_err(gix_err("set up the attribute filters"))?,
             );
         }
-        let pl = self.pipeline.as_mut().expect("just set");
-        blob_from_file(grepo, pl, self.index, abs, rela)
+        Ok(self.pipeline.as_mut().expect("just set"))
     }
 }
 
@@ -489,10 +518,25 @@ fn build_tree(
     Ok(Some(NewTree { id, changed_paths }))
 }
 
+/// Entries git would smudge when it writes the index: racily clean ones whose content differs
+/// (see `index_file::racily_clean_changed`). The committed paths are set afresh, so skipped.
+fn find_racily_clean(repo: &Repo, index: &gix::index::State, changes: &[Change]) -> Vec<usize> {
+    let mut skip: Vec<usize> = changes.iter().filter_map(|c| c.cand.index).collect();
+    skip.sort_unstable();
+    let mut blobs = Blobs::new(repo, index);
+    index_file::racily_clean_changed(index, &repo.workdir, &skip, |abs, rela, mode| {
+        blobs.content_id(abs, rela, mode)
+    })
+}
+
 /// The user's index with only the committed paths changed: they take the new blobs (as
 /// fresh entries, like `git add` makes them), every other entry stays byte-identical, and
 /// the tree cache is invalidated along each touched path so git cannot reuse a stale tree.
-fn prepare_index(index: &mut gix::index::File, changes: &[Change]) {
+fn prepare_index(index: &mut gix::index::File, changes: &[Change], racily_changed: &[usize]) {
+    // Positions are those of the index as read, so this comes before any restructuring.
+    for &i in racily_changed {
+        index.entries_mut()[i].stat.size = 0;
+    }
     let mut touched: Vec<&BStr> = Vec::new();
     let mut remove_at: Vec<usize> = Vec::new();
     let mut push: Vec<(&BStr, &Wanted)> = Vec::new();
@@ -780,28 +824,20 @@ fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
 }
 
 fn write_index(
-    index: &gix::index::File,
+    index: &UserIndex,
     lock: &mut gix::lock::File,
     index_path: &Path,
     repo: &Repo,
 ) -> Result<()> {
-    let options = gix::index::write::Options {
-        skip_hash: repo.config_bool("index.skipHash").unwrap_or(false),
-        ..Default::default()
-    };
-    let fail = |e: String| {
+    let skip_hash = repo.config_bool("index.skipHash").unwrap_or(false);
+    // gix writes each entry in many small pieces; unbuffered this is ~40x slower.
+    let out = std::io::BufWriter::with_capacity(64 * 1024, &mut *lock);
+    index_file::write(index, out, skip_hash).map_err(|e| {
         Error::runtime(format!(
             "could not write the new index {}: {e}",
             index_path.display()
         ))
-    };
-    // gix writes each entry in many small pieces; unbuffered this is ~40x slower.
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut *lock);
-    index
-        .write_to(&mut out, options)
-        .map_err(|e| fail(super::repo::describe(&"serialize it", &e)))?;
-    out.flush().map_err(|e| fail(e.to_string()))?;
-    Ok(())
+    })
 }
 
 /// git trusts a tree-cache node whose entry count is set; every directory above a changed

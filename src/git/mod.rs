@@ -4,6 +4,7 @@
 pub mod commit;
 pub mod diff;
 pub mod history;
+mod index_file;
 pub mod interrupt;
 pub mod recover;
 pub mod repo;

@@ -143,3 +143,101 @@ fn head_switched_before_the_ref_moves_exits_5_and_changes_nothing() {
     env.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
     assert!(!settle(&env, "intake"));
 }
+
+/// Modification time of `rel` in whole seconds.
+fn mtime_secs(env: &Env, rel: &str) -> u64 {
+    let t = std::fs::metadata(env.path(rel))
+        .unwrap()
+        .modified()
+        .unwrap();
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A file staged and changed again (same size) within the second the index was written is
+/// racily clean: orch's newer index must smudge it, as git does, so git still sees the change.
+#[test]
+fn a_racily_clean_entry_is_smudged_so_git_still_sees_the_change() {
+    let env = repo();
+    env.write("f.txt", "AAAA\n");
+    env.git(&["add", "f.txt"]);
+    env.git(&["commit", "-q", "-m", "f"]);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        // Start at the beginning of a second, so the three steps share it.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_nanos(
+            1_050_000_000 - u64::from(now.subsec_nanos()),
+        ));
+        env.write("f.txt", "BBBB\n");
+        env.git(&["add", "f.txt"]);
+        env.write("f.txt", "CCCC\n");
+        if mtime_secs(&env, "f.txt") == mtime_secs(&env, ".git/index") || attempts == 5 {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    complete_with(&env, "none", "off");
+    assert_ne!(
+        env.git(&["diff", "--name-only", "--", "f.txt"]),
+        "",
+        "git no longer sees that f.txt differs from what is staged"
+    );
+    assert_eq!(env.git(&["show", ":f.txt"]), "BBBB\n");
+}
+
+/// The resolve-undo records survive a transition: `git checkout -m` can still re-create the
+/// conflict the user resolved.
+#[test]
+fn resolve_undo_records_are_kept() {
+    let env = repo();
+    env.git(&["commit", "-q", "-m", "notes"]);
+    env.write("a.txt", "base\n");
+    env.git(&["add", "a.txt"]);
+    env.git(&["commit", "-q", "-m", "a"]);
+    env.git(&["checkout", "-q", "-b", "side"]);
+    env.write("a.txt", "side\n");
+    env.git(&["commit", "-q", "-a", "-m", "side"]);
+    env.git(&["checkout", "-q", "main"]);
+    env.write("a.txt", "main\n");
+    env.git(&["commit", "-q", "-a", "-m", "main"]);
+    assert!(!env.git_raw(&["merge", "-q", "side"]).status.success());
+    env.write("a.txt", "resolved\n");
+    env.git(&["add", "a.txt"]);
+    env.git(&["commit", "-q", "--no-edit"]);
+    let done = complete_with(&env, "none", "off");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    env.git(&["checkout", "-m", "a.txt"]);
+    assert_ne!(
+        env.git(&["ls-files", "-u", "a.txt"]),
+        "",
+        "conflict not re-created"
+    );
+}
+
+/// A split index is refused before anything changes, rather than written back un-split.
+#[test]
+fn a_split_index_is_refused_and_nothing_changes() {
+    let env = repo();
+    env.git(&["update-index", "--split-index"]);
+    env.write("more.txt", "more\n");
+    env.git(&["add", "more.txt"]);
+    let index_before = std::fs::read(env.path(".git/index")).unwrap();
+    let done = env
+        .orch(&["phase", "complete", CODE, "--override", "--reason", "r"])
+        .fails(4);
+    assert!(done.stderr.contains("split index"), "{}", done.stderr);
+    assert!(done.stderr.contains("--no-split-index"), "{}", done.stderr);
+    assert_eq!(std::fs::read(env.path(".git/index")).unwrap(), index_before);
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        ""
+    );
+    let session = env.read(&format!(".orchestration/tasks/{CODE}/session.json"));
+    assert!(
+        session.contains("\"current_phase\": \"intake\""),
+        "{session}"
+    );
+}
