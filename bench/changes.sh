@@ -35,7 +35,7 @@ import subprocess, sys, time, statistics
 orch, base, head, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 cmds = {
     "orch changes --stdout": [orch, "changes", "TSK-000000", "--stdout", "--base", base, "--head", head],
-    "git diff --numstat": ["git", "diff", "--numstat", "--no-renames", base, head, "--", ".", ":!.orchestration"],
+    "git diff --numstat": ["git", "diff", "--numstat", base, head, "--", ".", ":!.orchestration"],
 }
 for cmd in cmds.values():
     subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm-up

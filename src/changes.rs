@@ -42,6 +42,10 @@ pub struct CommitInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileEntry {
     pub path: String,
+    /// Where a renamed file came from.
+    pub old_path: Option<String>,
+    /// How similar a renamed file is to its source, in percent.
+    pub similarity: Option<u32>,
     pub status: Status,
     pub old_mode: Option<String>,
     pub new_mode: Option<String>,
@@ -73,6 +77,8 @@ impl Changes {
             .iter()
             .map(|f| FileEntry {
                 path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                similarity: f.similarity,
                 status: f.status,
                 old_mode: f.old.map(|s| diff::mode_str(s.kind).to_string()),
                 new_mode: f.new.map(|s| diff::mode_str(s.kind).to_string()),
@@ -211,7 +217,9 @@ fn commits(
     base: Option<ObjectId>,
     head: ObjectId,
 ) -> Result<(Vec<CommitInfo>, usize)> {
-    let repo = &p.git.repo;
+    // Each commit's root tree is compared with its parent's: caches keep a long range from
+    // inflating the same delta bases over and over.
+    let repo = &crate::git::history::for_walking(&p.git.repo);
     if Some(head) == base {
         return Ok((vec![], 0));
     }
@@ -385,15 +393,18 @@ fn render_files(c: &Changes, s: &mut String) {
 fn file_row(f: &FileDiff, s: &mut String) {
     use std::fmt::Write as _;
     s.push_str("| ");
-    push_md_code(s, &f.path);
+    push_md_code(s, &display_path(f));
     s.push_str(" | ");
     s.push_str(f.status.as_str());
+    if let Some(pct) = f.similarity {
+        let _ = write!(s, " ({pct}%)");
+    }
     let mode = diff::mode_str;
     match (f.status, f.old, f.new) {
         (Status::ModeChanged | Status::TypeChanged, Some(a), Some(b)) => {
             let _ = write!(s, " {} → {}", mode(a.kind), mode(b.kind));
         }
-        (Status::Modified, Some(a), Some(b)) if a.kind != b.kind => {
+        (Status::Modified | Status::Renamed, Some(a), Some(b)) if a.kind != b.kind => {
             let _ = write!(s, ", mode {} → {}", mode(a.kind), mode(b.kind));
         }
         (_, _, Some(b)) | (_, Some(b), None) if b.kind == gix::objs::tree::EntryKind::Link => {
@@ -440,7 +451,7 @@ fn render_commits(c: &Changes, s: &mut String) {
 fn render_patch(c: &Changes, s: &mut String) {
     s.push_str("\n## Patch\n");
     for f in &c.files {
-        s.push_str(&format!("\n### {}\n\n", md_code(&f.path)));
+        s.push_str(&format!("\n### {}\n\n", md_code(&display_path(f))));
         match &f.hunks {
             _ if f.binary => s.push_str("Binary file, not shown.\n"),
             Some(h) if !h.is_empty() => {
@@ -450,6 +461,14 @@ fn render_patch(c: &Changes, s: &mut String) {
             }
             _ => s.push_str("No text changes.\n"),
         }
+    }
+}
+
+/// The path as git's `--stat` prints it: a rename as `dir/{old => new}.rs`.
+fn display_path(f: &FileDiff) -> std::borrow::Cow<'_, str> {
+    match &f.old_path {
+        Some(old) => crate::git::rename::pprint(old, &f.path).into(),
+        None => f.path.as_str().into(),
     }
 }
 

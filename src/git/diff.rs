@@ -1,13 +1,12 @@
-//! Diffs between two commits, counted and printed the way `git diff --no-renames` does:
+//! Diffs between two commits, counted and printed the way `git diff` does by default:
 //! per-file insertions and deletions (`--numstat`), the summary line (`--shortstat`) and the
-//! hunks of the unified diff (`-U3`). Trees are compared with gix; lines with `imara-diff` (the
-//! Myers diff and indent heuristic of git's xdiff), fed lines with their terminators: gix's own
-//! blob diff strips them and so misses CRLF and missing-final-newline changes.
+//! hunks of the unified diff (`-U3`), with renames detected as `diff.renames` does. Trees are
+//! compared with gix; lines with a port of git's own xdiff ([`super::xdiff`]), renames with
+//! a port of its rename detection ([`super::rename`]).
 
 use crate::{Error, Result};
 use gix::objs::tree::EntryKind;
 use gix::ObjectId;
-use imara_diff::InternedInput;
 
 /// How a path changed between the two trees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -16,6 +15,8 @@ pub enum Status {
     Added,
     Deleted,
     Modified,
+    /// Moved from `old_path`, perhaps edited (and its mode changed) on the way.
+    Renamed,
     /// Same content, other mode (e.g. 100644 → 100755).
     ModeChanged,
     /// A file became a symlink or submodule, or the other way round.
@@ -28,6 +29,7 @@ impl Status {
             Status::Added => "added",
             Status::Deleted => "deleted",
             Status::Modified => "modified",
+            Status::Renamed => "renamed",
             Status::ModeChanged => "mode change",
             Status::TypeChanged => "type change",
         }
@@ -56,10 +58,15 @@ pub fn mode_str(kind: EntryKind) -> &'static str {
 pub struct FileDiff {
     /// Repository-relative path with `/` separators (lossy if not UTF-8).
     pub path: String,
+    /// Where a renamed file came from.
+    pub old_path: Option<String>,
+    /// How similar a renamed file is to its source, in percent as git prints it.
+    pub similarity: Option<u32>,
     pub status: Status,
     pub old: Option<Side>,
     pub new: Option<Side>,
-    /// Either side has a NUL byte in its first 8000 bytes; git then counts no lines.
+    /// Either side has a NUL byte in its first 8000 bytes; git then counts no lines (even
+    /// when only the mode changed).
     pub binary: bool,
     pub insertions: usize,
     pub deletions: usize,
@@ -415,15 +422,22 @@ pub fn diff(
         if (a.is_none() && b.is_none()) || excluded(&path, &opts.exclude) {
             continue;
         }
-        pairs.push((path.into(), a, b));
+        pairs.push(Pair {
+            path: path.into(),
+            old_path: None,
+            a,
+            b,
+            score: None,
+        });
     }
-    pairs.sort_by(|x, y| x.0.cmp(&y.0));
+    pairs.sort_by(|x, y| x.path.cmp(&y.path));
+    let pairs = find_renames(&objects, pairs)?;
 
     let each = |objects: &Objects<'_>, pairs: &[Pair]| -> Vec<Result<FileDiff>> {
         let mut bufs = (Vec::new(), Vec::new());
         pairs
             .iter()
-            .map(|(p, a, b)| file_diff(objects, &mut bufs, p, *a, *b, opts.patch))
+            .map(|p| file_diff(objects, &mut bufs, p, opts.patch))
             .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -474,7 +488,64 @@ pub fn diff(
     done.into_iter().flat_map(|(_, r)| r).collect()
 }
 
-type Pair = (Vec<u8>, Option<Side>, Option<Side>);
+/// A path to diff: both sides, or for a rename where it came from and how similar it is.
+struct Pair {
+    path: Vec<u8>,
+    old_path: Option<Vec<u8>>,
+    a: Option<Side>,
+    b: Option<Side>,
+    score: Option<u32>,
+}
+
+/// The pairs with deletions and additions that git sees as renames joined, each at its new
+/// path's place (git's output order).
+fn find_renames(objects: &Objects<'_>, pairs: Vec<Pair>) -> Result<Vec<Pair>> {
+    use super::rename;
+    fn file(p: &Pair, s: Side) -> rename::File<'_> {
+        rename::File {
+            path: &p.path,
+            kind: s.kind,
+            id: s.id,
+        }
+    }
+    let (mut src_at, mut dst_at) = (Vec::new(), Vec::new());
+    let (mut srcs, mut dsts) = (Vec::new(), Vec::new());
+    for (i, p) in pairs.iter().enumerate() {
+        match (p.a, p.b) {
+            (Some(a), None) => {
+                src_at.push(i);
+                srcs.push(file(p, a));
+            }
+            (None, Some(b)) => {
+                dst_at.push(i);
+                dsts.push(file(p, b));
+            }
+            _ => {}
+        }
+    }
+    let found = rename::detect(&srcs, &dsts, |id| {
+        let mut buf = Vec::new();
+        objects.read(id, &mut buf, "blob")?;
+        Ok(buf)
+    })?;
+    drop((srcs, dsts));
+    if found.is_empty() {
+        return Ok(pairs);
+    }
+    let mut pairs: Vec<Option<Pair>> = pairs.into_iter().map(Some).collect();
+    let mut moved = Vec::new();
+    for r in &found {
+        let src = pairs[src_at[r.src]].take().expect("a source is used once");
+        moved.push((dst_at[r.dst], src, r.score));
+    }
+    for (at, src, score) in moved {
+        let dst = pairs[at].as_mut().expect("a destination is used once");
+        dst.old_path = Some(src.path);
+        dst.a = src.a;
+        dst.score = Some(score);
+    }
+    Ok(pairs.into_iter().flatten().collect())
+}
 
 /// From this many files on, the line diffs run on all cores.
 const PARALLEL_FROM: usize = 64;
@@ -494,16 +565,10 @@ fn content<'b>(objects: &Objects<'_>, s: Option<Side>, buf: &'b mut Vec<u8>) -> 
     Ok(buf)
 }
 
-fn file_diff(
-    objects: &Objects<'_>,
-    (old_buf, new_buf): &mut (Vec<u8>, Vec<u8>),
-    path: &[u8],
-    a: Option<Side>,
-    b: Option<Side>,
-    patch: bool,
-) -> Result<FileDiff> {
+fn status_of(p: &Pair) -> Status {
     let is_file = |k: EntryKind| matches!(k, EntryKind::Blob | EntryKind::BlobExecutable);
-    let status = match (a, b) {
+    match (p.a, p.b) {
+        _ if p.old_path.is_some() => Status::Renamed,
         (None, _) => Status::Added,
         (_, None) => Status::Deleted,
         (Some(x), Some(y)) if x.kind == y.kind || (is_file(x.kind) && is_file(y.kind)) => {
@@ -514,37 +579,54 @@ fn file_diff(
             }
         }
         _ => Status::TypeChanged,
-    };
-    let (old, new): (&[u8], &[u8]) = if status == Status::ModeChanged {
-        (b"", b"")
+    }
+}
+
+fn file_diff(
+    objects: &Objects<'_>,
+    (old_buf, new_buf): &mut (Vec<u8>, Vec<u8>),
+    p: &Pair,
+    patch: bool,
+) -> Result<FileDiff> {
+    let status = status_of(p);
+    // The same blob on both sides (a mode change, a rename without edits) is read once: git
+    // still looks at it to call it binary, but diffs nothing.
+    let same = matches!((p.a, p.b), (Some(x), Some(y)) if x.id == y.id);
+    let old = content(objects, p.a, old_buf)?;
+    let new: &[u8] = if same {
+        old
     } else {
-        (content(objects, a, old_buf)?, content(objects, b, new_buf)?)
+        content(objects, p.b, new_buf)?
     };
     let binary = is_binary(old) || is_binary(new);
     let (mut insertions, mut deletions) = (0, 0);
     let mut hunks = None;
-    if !binary {
-        if status == Status::TypeChanged {
-            // git shows a type change as a deletion followed by an addition.
-            deletions = count_lines(old);
-            insertions = count_lines(new);
-            if patch {
+    if !binary && !same {
+        // A type change is counted as one diff of the two contents but printed as a
+        // deletion followed by an addition, as git does both.
+        (insertions, deletions) = line_stat(old, new);
+        if patch {
+            hunks = Some(if status == Status::TypeChanged {
                 let mut h = unified(old, b"");
                 h.extend(unified(b"", new));
-                hunks = Some(h);
-            }
-        } else {
-            (insertions, deletions) = line_stat(old, new);
-            if patch {
-                hunks = Some(unified(old, new));
-            }
+                h
+            } else {
+                unified(old, new)
+            });
         }
+    } else if patch && !binary {
+        hunks = Some(Vec::new());
     }
+    let lossy = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
     Ok(FileDiff {
-        path: String::from_utf8_lossy(path).into_owned(),
+        path: lossy(&p.path),
+        old_path: p.old_path.as_deref().map(lossy),
+        similarity: p
+            .score
+            .map(|s| (f64::from(s) * 100.0 / f64::from(super::rename::MAX_SCORE)) as u32),
         status,
-        old: a,
-        new: b,
+        old: p.a,
+        new: p.b,
         binary,
         insertions,
         deletions,
@@ -557,153 +639,15 @@ pub fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
 }
 
-/// Lines as git counts them: a last line without a newline counts too.
-fn count_lines(data: &[u8]) -> usize {
-    data.iter().filter(|&&c| c == b'\n').count()
-        + usize::from(data.last().is_some_and(|&c| c != b'\n'))
-}
-
-/// The changed line ranges, as git's xdiff finds them: Myers, then the sliders moved by the
-/// indent heuristic (git's default `diff.indentHeuristic`). Lines keep their terminators, so a
-/// CRLF or a missing final newline is a change, as in git.
-fn hunks_of<'a>(a: &'a [u8], b: &'a [u8]) -> (Vec<imara_diff::Hunk>, InternedInput<&'a [u8]>) {
-    let input = InternedInput::new(
-        imara_diff::sources::byte_lines(a),
-        imara_diff::sources::byte_lines(b),
-    );
-    let mut d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
-    d.postprocess_lines(&input);
-    (d.hunks().collect(), input)
-}
-
-/// The texts without the lines they share at the start, then without those they share at the
-/// end of what is left, as xdiff and imara-diff trim them before diffing. Lines keep their
-/// terminators, so `x` and `x\n` differ.
-fn trim_common_lines<'a>(a: &'a [u8], b: &'a [u8]) -> (&'a [u8], &'a [u8]) {
-    // Whole lines within the common bytes: up to the last newline among them.
-    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let start = if same == a.len() && same == b.len() {
-        same
-    } else {
-        a[..same]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1)
-    };
-    let (a, b) = (&a[start..], &b[start..]);
-    let same = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    if same == 0 {
-        return (a, b);
-    }
-    // The shared tail starts a line in both texts when each has a newline (or its start)
-    // right before it; otherwise the shared lines begin after its first newline.
-    let line_start = |t: &[u8]| t.len() == same || t[t.len() - same - 1] == b'\n';
-    let tail = if line_start(a) && line_start(b) {
-        same
-    } else {
-        let tail = &a[a.len() - same..];
-        match tail.iter().position(|&c| c == b'\n') {
-            Some(i) => same - i - 1,
-            None => 0,
-        }
-    };
-    (&a[..a.len() - tail], &b[..b.len() - tail])
-}
-
-/// Lines added and removed, as `git diff --numstat` counts them. The shared head and tail are
-/// trimmed first, as the diff itself does; what is left is often one-sided (lines appended or
-/// cut), and then needs no diff.
+/// Lines added and removed, as `git diff --numstat` counts them.
 pub fn line_stat(a: &[u8], b: &[u8]) -> (usize, usize) {
-    if a == b {
-        return (0, 0);
-    }
-    let (a, b) = trim_common_lines(a, b);
-    if a.is_empty() || b.is_empty() {
-        return (count_lines(b), count_lines(a));
-    }
-    let input = InternedInput::new(
-        imara_diff::sources::byte_lines(a),
-        imara_diff::sources::byte_lines(b),
-    );
-    let d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
-    (d.count_additions() as usize, d.count_removals() as usize)
-}
-
-const CONTEXT: u32 = 3;
-
-/// git's hunk range: `start,len`, `start` alone when len is 1, and the line before when empty.
-fn range_str(start: u32, len: u32) -> String {
-    match len {
-        0 => format!("{start},0"),
-        1 => format!("{}", start + 1),
-        n => format!("{},{n}", start + 1),
-    }
+    super::xdiff::count(a, b)
 }
 
 /// The hunks of `git diff -U3` between two texts: `@@ -a,b +c,d @@` headers (no function
 /// context), ` `/`-`/`+` lines, and `\ No newline at end of file` after a last line without one.
 pub fn unified(a: &[u8], b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    if a == b {
-        return out;
-    }
-    let (hunks, input) = hunks_of(a, b);
-    let (old, new) = (&input.before, &input.after);
-    let (old_n, new_n) = (old.len() as u32, new.len() as u32);
-    let tok = |t: imara_diff::Token| -> &[u8] { input.interner[t] };
-    let line = |out: &mut Vec<u8>, tag: u8, text: &[u8]| {
-        out.push(tag);
-        out.extend_from_slice(text);
-        if !text.ends_with(b"\n") {
-            out.extend_from_slice(b"\n\\ No newline at end of file\n");
-        }
-    };
-    // Changes closer than twice the context share one hunk, as in git.
-    let mut i = 0;
-    while i < hunks.len() {
-        let mut j = i;
-        while j + 1 < hunks.len() && hunks[j + 1].before.start - hunks[j].before.end <= 2 * CONTEXT
-        {
-            j += 1;
-        }
-        let (first, last) = (&hunks[i], &hunks[j]);
-        let pre = first.before.start.min(CONTEXT);
-        let post = (old_n - last.before.end).min(CONTEXT);
-        let (o0, n0) = (first.before.start - pre, first.after.start - pre);
-        let (o1, n1) = (last.before.end + post, last.after.end + post);
-        let _ = new_n;
-        out.extend_from_slice(
-            format!(
-                "@@ -{} +{} @@\n",
-                range_str(o0, o1 - o0),
-                range_str(n0, n1 - n0)
-            )
-            .as_bytes(),
-        );
-        let mut at = o0;
-        for h in &hunks[i..=j] {
-            for k in at..h.before.start {
-                line(&mut out, b' ', tok(old[k as usize]));
-            }
-            for k in h.before.clone() {
-                line(&mut out, b'-', tok(old[k as usize]));
-            }
-            for k in h.after.clone() {
-                line(&mut out, b'+', tok(new[k as usize]));
-            }
-            at = h.before.end;
-        }
-        for k in at..o1 {
-            line(&mut out, b' ', tok(old[k as usize]));
-        }
-        i = j + 1;
-    }
-    out
+    super::xdiff::unified(a, b)
 }
 
 #[cfg(test)]
@@ -744,43 +688,5 @@ mod tests {
             "@@ -0,0 +1 @@\n+x\n"
         );
         assert_eq!(line_stat(b"a\r\n", b"a\n"), (1, 1));
-    }
-
-    #[test]
-    fn trimming_keeps_whole_lines_with_their_terminators() {
-        let t = |a: &str, b: &str| {
-            let (x, y) = trim_common_lines(a.as_bytes(), b.as_bytes());
-            (
-                String::from_utf8(x.to_vec()).unwrap(),
-                String::from_utf8(y.to_vec()).unwrap(),
-            )
-        };
-        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
-        assert_eq!(t("a\nb\n", "a\nb\nc\n"), s("", "c\n"));
-        assert_eq!(t("a\nb", "a\nb\n"), s("b", "b\n"));
-        assert_eq!(t("x\ny\n", "z\ny\n"), s("x\n", "z\n"));
-        assert_eq!(t("ab\nc\n", "b\nc\n"), s("ab\n", "b\n"));
-        assert_eq!(t("a\nxc\n", "a\nyc\n"), s("xc\n", "yc\n"));
-        assert_eq!(t("c\n", "b\nc\n"), s("", "b\n"));
-        assert_eq!(t("", "a"), s("", "a"));
-        assert_eq!(t("a\na\n", "a\n"), s("a\n", ""));
-        for (a, b) in [
-            ("a\nb", "a\nb\n"),
-            ("p\nq\nr\n", "p\nX\nq\nr\n"),
-            ("1\n2\n3\n4\n", "1\n3\n2\n4\n"),
-            ("ab\nc\n", "b\nc\n"),
-        ] {
-            // The same counts as a diff of the untrimmed texts.
-            let input = InternedInput::new(
-                imara_diff::sources::byte_lines(a.as_bytes()),
-                imara_diff::sources::byte_lines(b.as_bytes()),
-            );
-            let d = imara_diff::Diff::compute(imara_diff::Algorithm::Myers, &input);
-            assert_eq!(
-                line_stat(a.as_bytes(), b.as_bytes()),
-                (d.count_additions() as usize, d.count_removals() as usize),
-                "{a:?} {b:?}"
-            );
-        }
     }
 }

@@ -7,9 +7,11 @@ pub mod history;
 mod index_file;
 pub mod interrupt;
 pub mod recover;
+pub mod rename;
 pub mod repo;
 pub mod staged;
 pub mod trailers;
+pub mod xdiff;
 
 pub use commit::{commit_paths, CommitOutcome};
 pub use repo::{Identity, Repo};

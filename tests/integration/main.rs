@@ -12,6 +12,7 @@ mod support;
 mod bug_corpus;
 mod changes;
 mod cli;
+mod diff_vs_git;
 mod faults;
 mod git_layer;
 mod hooks;

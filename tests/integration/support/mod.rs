@@ -25,6 +25,7 @@ macro_rules! snap {
     };
 }
 
+pub mod gitdiff;
 pub mod in_process;
 pub mod json;
 
