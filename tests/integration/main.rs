@@ -1,10 +1,11 @@
 //! The integration tests, all in one test binary so that `cargo test` links them once.
 //!
-//! Each module runs the built `orch` (or, in `git_layer`, the library) against real git
-//! repositories in temporary folders, set up and checked through the one harness in
-//! `support`. A new test goes into the module of the command or layer it is about; a new
-//! module is a file in `tests/integration/` declared below (the `layout` test fails for a
-//! test file that is not reached from here).
+//! Most modules run the built `orch` against real git repositories in temporary folders; the
+//! library's own tests (`git_layer`, `bug_corpus`) call it in-process. Those that need a
+//! repository set it up and check it through the one harness in `support`. A new test goes
+//! into the module of the command or layer it is about; a new module is a file in
+//! `tests/integration/` declared below (the `layout` test fails for a test file that is not
+//! reached from here).
 
 #[macro_use]
 mod support;
