@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Missing,
-    /// A folder, socket, or anything else that is not a file.
+    /// A folder, a symbolic link within the repository, a socket, or anything else that is
+    /// not a regular file.
     NotAFile,
     /// A symbolic link whose target leaves the repository (or dangles).
     LeavesRepository,
@@ -39,11 +40,12 @@ impl ArtifactSource for DiskSource {
             Err(_) => return Entry::Missing,
         };
         if meta.file_type().is_symlink() {
-            match std::fs::canonicalize(&path) {
-                Ok(real) if real.starts_with(&self.root) && real.is_file() => {}
-                Ok(real) if real.starts_with(&self.root) => return Entry::NotAFile,
-                _ => return Entry::LeavesRepository,
-            }
+            // An artifact is a regular file: a link's target is not part of the task's
+            // commit, so it would not count in `orch verify` either.
+            return match std::fs::canonicalize(&path) {
+                Ok(real) if real.starts_with(&self.root) => Entry::NotAFile,
+                _ => Entry::LeavesRepository,
+            };
         } else if !meta.is_file() {
             return Entry::NotAFile;
         }

@@ -209,6 +209,99 @@ impl Snapshot for IndexSnapshot<'_> {
     }
 }
 
+/// What a commit of one folder from the working tree would hold: the folder `scope` as the
+/// disk has it, with `writes` (repository-relative path → content) laid over it, and
+/// everything else as HEAD has it. Operations judge their commit against HEAD through it
+/// before writing anything.
+pub struct WorktreeSnapshot<'r> {
+    pub repo: &'r gix::Repository,
+    pub head_root: Option<ObjectId>,
+    pub workdir: std::path::PathBuf,
+    /// Repository-relative folder (or file) taken from the disk.
+    pub scope: String,
+    pub writes: HashMap<String, Vec<u8>>,
+    blobs: std::cell::RefCell<HashMap<ObjectId, Vec<u8>>>,
+}
+
+impl<'r> WorktreeSnapshot<'r> {
+    pub fn new(
+        repo: &'r gix::Repository,
+        head_root: Option<ObjectId>,
+        workdir: std::path::PathBuf,
+        scope: String,
+        writes: HashMap<String, Vec<u8>>,
+    ) -> WorktreeSnapshot<'r> {
+        WorktreeSnapshot {
+            repo,
+            head_root,
+            workdir,
+            scope,
+            writes,
+            blobs: Default::default(),
+        }
+    }
+
+    fn keep(&self, bytes: Vec<u8>) -> ObjectId {
+        let id = gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, &bytes)
+            .unwrap_or_else(|_| ObjectId::null(self.repo.object_hash()));
+        self.blobs.borrow_mut().insert(id, bytes);
+        id
+    }
+
+    fn in_scope(&self, path: &str) -> bool {
+        path == self.scope || path.starts_with(&format!("{}/", self.scope))
+    }
+
+    /// The file at `path` as the commit would have it: written, on disk, or (outside the
+    /// scope) at HEAD.
+    pub fn bytes(&self, path: &str) -> Option<Vec<u8>> {
+        match self.node(path)? {
+            SnapNode::Blob(id) => self.read(id),
+            _ => None,
+        }
+    }
+}
+
+impl Snapshot for WorktreeSnapshot<'_> {
+    fn node(&self, path: &str) -> Option<SnapNode> {
+        if !self.in_scope(path) {
+            return history::entry_at(self.repo, self.head_root?, path)
+                .ok()
+                .flatten()
+                .map(node_kind);
+        }
+        if let Some(b) = self.writes.get(path) {
+            return Some(SnapNode::Blob(self.keep(b.clone())));
+        }
+        let abs = self.workdir.join(path);
+        let meta = std::fs::symlink_metadata(&abs).ok();
+        match meta {
+            Some(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&abs).ok()?;
+                Some(SnapNode::Link(
+                    self.keep(target.to_string_lossy().into_owned().into_bytes()),
+                ))
+            }
+            Some(m) if m.is_file() => Some(SnapNode::Blob(self.keep(std::fs::read(&abs).ok()?))),
+            Some(m) if m.is_dir() => Some(SnapNode::Dir),
+            Some(_) => Some(SnapNode::Other),
+            None => {
+                let prefix = format!("{path}/");
+                self.writes
+                    .keys()
+                    .any(|k| k.starts_with(&prefix))
+                    .then_some(SnapNode::Dir)
+            }
+        }
+    }
+    fn read(&self, id: ObjectId) -> Option<Vec<u8>> {
+        if let Some(b) = self.blobs.borrow().get(&id) {
+            return Some(b.clone());
+        }
+        history::blob(self.repo, id).ok()
+    }
+}
+
 /// A task folder inside a snapshot, as the phase checks read it.
 pub struct FolderSource<'a> {
     pub snap: &'a dyn Snapshot,
@@ -241,10 +334,8 @@ impl ArtifactSource for FolderSource<'_> {
                         c => parts.push(c),
                     }
                 }
+                // An artifact is a regular file; a link inside the repository is not one.
                 match self.snap.node(&parts.join("/")) {
-                    Some(SnapNode::Blob(id)) => {
-                        self.snap.read(id).map_or(Entry::Missing, Entry::File)
-                    }
                     None | Some(SnapNode::Link(_)) => Entry::LeavesRepository,
                     Some(_) => Entry::NotAFile,
                 }

@@ -444,6 +444,7 @@ fn typed_trailers_disagree(
         task,
         exists,
         session.as_ref(),
+        &p.workflow.first().name,
         phases.first().copied(),
         keys.first().copied(),
     )

@@ -10,6 +10,7 @@
 
 pub mod changes;
 pub mod event;
+mod guard;
 pub mod hooks;
 pub mod init;
 pub mod link;
@@ -75,6 +76,12 @@ pub fn apply(
     commit_paths: &[&str],
     commit: Option<&str>,
 ) -> Result<Applied> {
+    guard::before_commit(
+        p,
+        &writes,
+        commit_paths,
+        commit.is_some() && p.config.git.commit,
+    )?;
     let head_before = p.git.head_id()?.map(|i| i.to_string());
     let txn = store::Txn::begin(&p.journal_dir(), head_before, &writes)?;
     let outcome = (|| -> Result<Applied> {

@@ -334,7 +334,12 @@ fn replay<'a>(
     for id in commits {
         let c = rp.commit_tasks(id)?;
         if let Some(trailers) = &c.trailers {
-            let v = super::trailers::judge(repo, &c, trailers, &only)?;
+            let parent_root = match c.first_parent {
+                Some(par) => Some(history::commit_tree_parents(repo, par)?.0),
+                None => None,
+            };
+            let first = rp.rules_at(parent_root)?.0.first().name.clone();
+            let v = super::trailers::judge(repo, &c, trailers, &first, &only)?;
             report.violations.extend(v);
         }
         let mut changed = rp.changed_tasks(&c)?;

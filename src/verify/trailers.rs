@@ -51,22 +51,24 @@ pub fn ours(all: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// What a commit's trailers should say about `task`, given its session.json in that commit:
-/// the phase (`none` without an active session, as orch writes it) and the session key.
+/// the phase (`none` without an active session, as orch writes it; a task without a session
+/// yet is in the workflow's `first` phase) and the session key.
 pub fn disagreement(
     task: &str,
     exists: bool,
     session: Option<&Session>,
+    first: &str,
     phase: Option<&str>,
     key: Option<&str>,
 ) -> Option<String> {
     if !exists {
-        return Some(format!("names task {task}, which does not exist there"));
+        return Some(format!("name task {task}, which does not exist there"));
     }
     if let Some(ph) = phase {
         let ok = match (ph, session) {
             ("none", s) => s.is_none_or(|s| !s.active),
             (ph, Some(s)) => s.current_phase == ph,
-            (_, None) => false,
+            (ph, None) => ph == first,
         };
         if !ok {
             let was = match session {
@@ -74,13 +76,13 @@ pub fn disagreement(
                 Some(s) => format!("{task}'s session had ended in {}", s.current_phase),
                 None => format!("{task} had no session"),
             };
-            return Some(format!("says {task} was in phase {ph}, but {was}"));
+            return Some(format!("say {task} was in phase {ph}, but {was}"));
         }
     }
     if let Some(k) = key.filter(|k| *k != "none") {
         if session.is_none_or(|s| s.session_key != k) {
             return Some(format!(
-                "names session {k}, which is not {task}'s session there"
+                "name session {k}, which is not {task}'s session there"
             ));
         }
     }
@@ -93,6 +95,7 @@ pub(super) fn judge(
     repo: &gix::Repository,
     c: &CommitTasks,
     trailers: &[(String, String)],
+    first: &str,
     only: &HashSet<&str>,
 ) -> Result<Vec<Violation>> {
     let values = |token: &str| -> BTreeSet<&str> {
@@ -138,8 +141,10 @@ pub(super) fn judge(
         .and_then(|b| Session::parse(&String::from_utf8_lossy(&b), &file).ok());
     let phase = phases.iter().next().copied();
     let key = keys.iter().next().copied();
-    Ok(disagreement(task, exists, session.as_ref(), phase, key)
-        .map(v)
-        .into_iter()
-        .collect())
+    Ok(
+        disagreement(task, exists, session.as_ref(), first, phase, key)
+            .map(v)
+            .into_iter()
+            .collect(),
+    )
 }

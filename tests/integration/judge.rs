@@ -114,12 +114,20 @@ fn a_phase_option_naming_no_phase_is_an_error() {
 fn a_commit_that_loosens_the_rules_cannot_use_them_at_once() {
     let e = Env::user_commits();
     e.task_in("TSK-1", "intake");
-    let strict = e.read(".orchestration/config.toml");
+    let cfg = ".orchestration/config.toml";
+    let strict = e.read(cfg);
     e.write(
-        ".orchestration/config.toml",
+        cfg,
         format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
     );
+    // orch obeys only committed rules...
+    e.orch(&["phase", "set", "TSK-1", "plan"])
+        .fails(4)
+        .stderr_contains("workflow.allow_phase_skip");
+    // ...so the looser rule is committed, used, and the two squashed into one commit.
+    e.git(&["commit", "-q", "-m", "allow skips", "--", cfg]);
     e.orch_ok(&["phase", "set", "TSK-1", "plan"]);
+    e.git(&["reset", "-q", "--soft", "HEAD~1"]);
     e.git(&["add", "-A"]);
     e.git(&["commit", "-q", "-m", "allow skips and skip"]);
     let (code, v) = verify_json(&e, &[]);
@@ -128,7 +136,7 @@ fn a_commit_that_loosens_the_rules_cannot_use_them_at_once() {
     // Committed first, the looser rule is in force for the next commit.
     e.git(&["reset", "-q", "--hard", "HEAD~1"]);
     e.write(
-        ".orchestration/config.toml",
+        cfg,
         format!("{strict}\n[workflow]\nallow_phase_skip = true\n"),
     );
     e.git(&["commit", "-q", "-am", "allow skips"]);
@@ -460,8 +468,164 @@ fn forged_trailers_past_the_hook_are_a_trailer_mismatch_with_a_working_fix() {
     assert!(v2["diagnostics"][0]["message"]
         .as_str()
         .unwrap()
-        .contains("FAKE-9, which does not exist"));
+        .contains("name task FAKE-9, which does not exist"));
     ok(sh(&e, &fix_command(&v2, "git reset --soft")));
     assert_eq!(e.git(&["diff", "--cached", "--name-only"]), "src/a.rs\n");
     assert_clean(&e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// before every commit orch makes
+
+const EVENTS: &str = ".orchestration/tasks/TSK-1/events.jsonl";
+
+/// A refusal that names `file` and `rule`, changed nothing, and whose fix works: the quoted
+/// `git restore`, then the same orch command again, after which verify is clean.
+fn refused_then_repaired(e: &Env, args: &[&str], file: &str, rule: &str) {
+    let before = e.fingerprint();
+    let head_before = e.head();
+    let mut json = vec!["--json"];
+    json.extend_from_slice(args);
+    let d = e.orch(&json).status(4);
+    let v: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+    let diag = &v["diagnostics"][0];
+    assert_eq!(diag["code"], rule, "{v}");
+    assert_eq!(diag["target"], file, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(file),
+        "{v}"
+    );
+    assert_eq!(e.fingerprint(), before, "a refusal changed the repository");
+    assert_eq!(e.head(), head_before);
+    let fix = diag["fix"].as_str().unwrap();
+    let restore = commands(fix).into_iter().next().unwrap();
+    assert_eq!(
+        restore,
+        format!("git restore --source=HEAD -- {file}"),
+        "{fix}"
+    );
+    ok(sh(e, &restore));
+    e.orch(args).succeeds();
+    assert_clean(e);
+    e.fsck();
+}
+
+#[test]
+fn a_rewritten_event_log_is_refused_before_orch_commits_it() {
+    let e = Env::started("TSK-1");
+    let text = e.read(EVENTS);
+    e.write(
+        EVENTS,
+        text.lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    refused_then_repaired(
+        &e,
+        &["phase", "complete", "TSK-1"],
+        EVENTS,
+        "events_rewritten",
+    );
+}
+
+#[test]
+fn a_deleted_event_log_is_refused_before_orch_commits_it() {
+    let e = Env::started("TSK-1");
+    e.rm(EVENTS);
+    refused_then_repaired(
+        &e,
+        &["event", "add", "TSK-1", "custom.note", "--commit"],
+        EVENTS,
+        "events_deleted",
+    );
+}
+
+#[test]
+fn a_hand_edited_phase_is_refused_before_orch_commits_it() {
+    let e = Env::started("TSK-1");
+    e.advance_to("TSK-1", "research");
+    let s = e.read(SESSION);
+    e.write(
+        SESSION,
+        s.replace(
+            "\"current_phase\": \"research\"",
+            "\"current_phase\": \"execute\"",
+        ),
+    );
+    refused_then_repaired(
+        &e,
+        &["phase", "complete", "TSK-1", "--override", "--reason", "x"],
+        SESSION,
+        "phase_skip",
+    );
+}
+
+#[test]
+fn a_deleted_session_is_refused_before_session_start_drops_the_history() {
+    let e = Env::started("TSK-1");
+    e.advance_to("TSK-1", "plan");
+    e.rm(SESSION);
+    let before = e.fingerprint();
+    e.orch(&["session", "start", "TSK-1"])
+        .fails(4)
+        .stderr_contains(SESSION)
+        .stderr_contains("session_deleted")
+        .stderr_contains(&format!("git restore --source=HEAD -- {SESSION}"));
+    assert_eq!(e.fingerprint(), before);
+    ok(sh(&e, &format!("git restore --source=HEAD -- {SESSION}")));
+    assert_eq!(e.phase("TSK-1"), "plan");
+    e.orch(&["session", "start", "TSK-1", "--continue"])
+        .succeeds();
+    assert_clean(&e);
+}
+
+#[test]
+fn a_deleted_task_file_is_refused_before_orch_commits_the_deletion() {
+    let e = Env::started("TSK-1");
+    e.advance_to("TSK-1", "plan");
+    let ctx = ".orchestration/tasks/TSK-1/CONTEXT.md";
+    e.rm(ctx);
+    refused_then_repaired(
+        &e,
+        &["phase", "set", "TSK-1", "research"],
+        ctx,
+        "file_deleted",
+    );
+}
+
+#[test]
+fn uncommitted_rules_are_refused_and_committed_ones_obeyed() {
+    let e = Env::started("TSK-1");
+    let cfg = ".orchestration/config.toml";
+    let strict = e.read(cfg);
+    assert!(strict.contains("allow_phase_skip = false"));
+    e.write(
+        cfg,
+        strict.replace("allow_phase_skip = false", "allow_phase_skip = true"),
+    );
+    let before = e.fingerprint();
+    e.orch(&["phase", "set", "TSK-1", "plan"])
+        .fails(4)
+        .stderr_contains("workflow.allow_phase_skip")
+        .stderr_contains("uncommitted changes")
+        .stderr_contains(&format!(
+            "git commit -m \"Change the workflow rules\" -- {cfg}"
+        ));
+    assert_eq!(e.fingerprint(), before);
+    // Committed, the rule is in force — for orch and for verify alike.
+    e.git(&["commit", "-q", "-m", "Change the workflow rules", "--", cfg]);
+    e.orch(&["phase", "set", "TSK-1", "plan"]).succeeds();
+    assert_clean(&e);
+    // An uncommitted workflow.yaml, too.
+    e.artifact("TSK-1", "PLAN.md");
+    let builtin = include_str!("../../workflow/workflow.yaml");
+    e.write(".orchestration/workflow.yaml", builtin);
+    e.orch(&["phase", "complete", "TSK-1"])
+        .fails(4)
+        .stderr_contains(".orchestration/workflow.yaml");
+    e.rm(".orchestration/workflow.yaml");
+    // What is no rule (a comment, `[git]`) needs no commit.
+    e.write(cfg, format!("{}# a note\n", e.read(cfg)));
+    e.orch(&["phase", "complete", "TSK-1"]).succeeds();
 }

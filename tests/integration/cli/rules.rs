@@ -400,7 +400,8 @@ fn a_symlink_leaving_the_repository_does_not_count() {
     std::fs::remove_file(env.task_file("TSK-1", "CONTEXT.md")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/x.md", env.task_file("TSK-1", "CONTEXT.md")).unwrap();
     env.orch(&["phase", "complete"]).fails(3);
-    // A link to a real file inside the repository counts.
+    // A link to a real file inside the repository does not count either: an artifact is a
+    // regular file, and the link's target is not part of the task's commit.
     std::fs::remove_file(env.task_file("TSK-1", "CONTEXT.md")).unwrap();
     env.write("docs/context.md", "# Context\n\nWritten in docs/.\n");
     std::os::unix::fs::symlink(
@@ -408,6 +409,11 @@ fn a_symlink_leaving_the_repository_does_not_count() {
         env.task_file("TSK-1", "CONTEXT.md"),
     )
     .unwrap();
+    env.orch(&["phase", "complete"])
+        .fails(3)
+        .stderr_contains("is not a regular file");
+    std::fs::remove_file(env.task_file("TSK-1", "CONTEXT.md")).unwrap();
+    env.artifact("TSK-1", "CONTEXT.md");
     env.orch(&["phase", "complete"]).succeeds();
 }
 
@@ -542,6 +548,7 @@ build:
   next_step: "Write notes/BUILD.md"
 "#,
     );
+    env.commit_rules();
     env.orch(&["session", "start", "TSK-1"])
         .succeeds()
         .stdout_contains("started in triage");
@@ -573,6 +580,7 @@ fn repository_template_overrides_the_built_in_one() {
         ".orchestration/templates/context_template.md",
         "# Our context for {{ code }}\n\nTODO\n",
     );
+    env.commit_rules();
     env.orch(&["session", "start", "TSK-1"]).succeeds();
     env.orch(&["phase", "complete"])
         .succeeds()

@@ -507,8 +507,49 @@ impl Env {
         )
     }
 
+    /// Writes config.toml and, in a repository with commits, commits it: orch obeys only
+    /// the rules HEAD has.
     pub fn config(&self, toml: &str) -> &Env {
-        self.write(".orchestration/config.toml", toml)
+        self.write(".orchestration/config.toml", toml);
+        self.commit_rules()
+    }
+
+    /// Commits config.toml, workflow.yaml and the templates as they are on disk (past any
+    /// hooks), when the repository has a commit to build on.
+    pub fn commit_rules(&self) -> &Env {
+        if !self
+            .git_raw(&["rev-parse", "-q", "--verify", "HEAD"])
+            .status
+            .success()
+        {
+            return self;
+        }
+        let paths: Vec<&str> = [
+            ".orchestration/config.toml",
+            ".orchestration/workflow.yaml",
+            ".orchestration/templates",
+        ]
+        .into_iter()
+        .filter(|p| self.path(p).exists() || !self.git(&["ls-files", "--", p]).is_empty())
+        .collect();
+        if paths.is_empty() {
+            return self;
+        }
+        let mut add = vec!["add", "-A", "--"];
+        add.extend(&paths);
+        self.git(&add);
+        let mut commit = vec![
+            "commit",
+            "-q",
+            "--no-verify",
+            "--allow-empty",
+            "-m",
+            "rules",
+            "--",
+        ];
+        commit.extend(&paths);
+        self.git(&commit);
+        self
     }
 
     pub fn session(&self, code: &str) -> json::Session {
