@@ -135,6 +135,7 @@ fn intake(out: &Out, p: &Project, code: &TaskCode) -> Result<()> {
             description: Some("greet() should end its greeting with an exclamation mark.".into()),
             tags: vec!["demo".into()],
             sprint: None,
+            criteria: vec![],
         },
     )?;
     // What an agent does in intake: fill in what the task still lacks.
@@ -154,7 +155,10 @@ fn intake(out: &Out, p: &Project, code: &TaskCode) -> Result<()> {
         out,
         "orch phase complete DEMO-1   (intake: TASK.md has title, status and description)",
     );
-    brief(out, &ops::phase::complete(p, code, None, None)?);
+    brief(
+        out,
+        &ops::phase::complete(p, code, None, None, &mut |_| {})?,
+    );
     Ok(())
 }
 
@@ -164,7 +168,7 @@ fn research_and_plan(out: &Out, p: &Project, code: &TaskCode) -> Result<()> {
         out,
         "orch phase complete DEMO-1   (research, before CONTEXT.md exists: refused)",
     );
-    match ops::phase::complete(p, code, None, None) {
+    match ops::phase::complete(p, code, None, None, &mut |_| {}) {
         Err(e) => {
             out.say(&format!(
                 "{} {} (exit {})",
@@ -181,10 +185,16 @@ fn research_and_plan(out: &Out, p: &Project, code: &TaskCode) -> Result<()> {
         out,
         "orch phase complete DEMO-1   (research, with CONTEXT.md written)",
     );
-    brief(out, &ops::phase::complete(p, code, None, None)?);
+    brief(
+        out,
+        &ops::phase::complete(p, code, None, None, &mut |_| {})?,
+    );
     write(&task_dir, "PLAN.md", "# Plan for DEMO-1\n\n1. Append `!` in `greet` (src/lib.rs).\n2. Check by reading the output.\n")?;
     step(out, "orch phase complete DEMO-1   (plan)");
-    brief(out, &ops::phase::complete(p, code, None, None)?);
+    brief(
+        out,
+        &ops::phase::complete(p, code, None, None, &mut |_| {})?,
+    );
     Ok(())
 }
 
@@ -204,10 +214,16 @@ fn execute_to_end(out: &Out, p: &Project, dir: &Path, code: &TaskCode) -> Result
     let task_dir = p.task_dir(code);
     write(&task_dir, "NOTES.md", "# Notes for DEMO-1\n\n## Log\n\n- Changed the format string in src/lib.rs.\n\n## Deviations from plan\n\nNone.\n")?;
     step(out, "orch phase complete DEMO-1   (execute)");
-    brief(out, &ops::phase::complete(p, code, None, None)?);
+    brief(
+        out,
+        &ops::phase::complete(p, code, None, None, &mut |_| {})?,
+    );
     write(&task_dir, "REVIEW.md", "# Review of DEMO-1\n\n## Verdict\n\napprove\n\n## What was checked\n\nsrc/lib.rs: the greeting now ends with `!`.\n")?;
     step(out, "orch phase complete DEMO-1   (review)");
-    brief(out, &ops::phase::complete(p, code, None, None)?);
+    brief(
+        out,
+        &ops::phase::complete(p, code, None, None, &mut |_| {})?,
+    );
     write(
         &task_dir,
         "SUMMARY.md",

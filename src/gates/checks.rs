@@ -205,9 +205,9 @@ pub fn tail(output: &str, max_lines: usize, max_bytes: usize) -> String {
     rest.to_string()
 }
 
-/// How to rerun `name`, as printed in a fix.
+/// How to rerun `name`, as printed in a fix (in backticks, so it reads as the command).
 pub fn rerun(name: &str) -> String {
-    format!("orch check {name}")
+    format!("`orch check {name}`")
 }
 
 /// Judges the phase's required checks against the recorded runs (oldest first): each needs a
@@ -268,7 +268,7 @@ pub fn judge(
                     run.short_commit()
                 ),
                 format!(
-                    "commit or restore the changes (git status lists them), then {}",
+                    "commit or restore the changes (git status lists them), then run {}",
                     rerun(name)
                 ),
             ));
@@ -278,7 +278,7 @@ pub fn judge(
 }
 
 /// `check_failed`, with the tail of the output and the command to rerun.
-fn failed(name: &str, run: &Run, head: Option<&str>) -> Diagnostic {
+pub fn failed(name: &str, run: &Run, head: Option<&str>) -> Diagnostic {
     let how = if run.timed_out {
         "timed out".to_string()
     } else {
@@ -287,21 +287,17 @@ fn failed(name: &str, run: &Run, head: Option<&str>) -> Diagnostic {
             None => "was killed or could not start".to_string(),
         }
     };
-    let tail = if run.tail.is_empty() {
-        String::new()
+    // The first line says what failed; the output's last lines follow, indented.
+    let tail: String = run.tail.lines().map(|l| format!("\n    | {l}")).collect();
+    let at = if run.commit.as_deref() == head {
+        run.short_commit()
     } else {
-        let lines: Vec<String> = run.tail.lines().map(|l| format!("    {l}")).collect();
-        format!("; its output ended:\n{}", lines.join("\n"))
+        format!("{} (HEAD {})", run.short_commit(), short(head))
     };
     Diagnostic::error(
         "check_failed",
         &format!("check:{name}"),
-        format!(
-            "the {name} check ({}) {how} on {} (HEAD {}){tail}",
-            run.command,
-            run.short_commit(),
-            short(head)
-        ),
+        format!("the {name} check ({}) {how} on {at}{tail}", run.command),
         format!("make it pass, commit, and rerun it: {}", rerun(name)),
     )
 }
@@ -415,28 +411,68 @@ mod tests {
                 .collect()
         };
         assert_eq!(codes(&[]), ["Error:check_not_run"]);
-        assert_eq!(codes(&[run("tests", "h0", true, true)]), ["Error:check_not_run"]);
-        assert_eq!(codes(&[run("tests", "h1", false, true)]), ["Error:check_failed"]);
-        assert_eq!(codes(&[run("tests", "h1", true, false)]), ["Error:check_not_run"]);
+        assert_eq!(
+            codes(&[run("tests", "h0", true, true)]),
+            ["Error:check_not_run"]
+        );
+        assert_eq!(
+            codes(&[run("tests", "h1", false, true)]),
+            ["Error:check_failed"]
+        );
+        assert_eq!(
+            codes(&[run("tests", "h1", true, false)]),
+            ["Error:check_not_run"]
+        );
         assert!(codes(&[run("tests", "h1", true, true)]).is_empty());
         assert!(codes(&[run("tests", "h1b", true, true)]).is_empty());
         // The latest run on the code decides.
         assert_eq!(
-            codes(&[run("tests", "h1", true, true), run("tests", "h1b", false, true)]),
+            codes(&[
+                run("tests", "h1", true, true),
+                run("tests", "h1b", false, true)
+            ]),
             ["Error:check_failed"]
         );
-        assert!(codes(&[run("tests", "h1", false, true), run("tests", "h1", true, true)]).is_empty());
+        assert!(codes(&[
+            run("tests", "h1", false, true),
+            run("tests", "h1", true, true)
+        ])
+        .is_empty());
         // A run of another command does not count for the one configured now.
         let mut old = run("tests", "h1", true, true);
         old.command = "make test".into();
         let d = judge(&req, &checks, &[old], Some("h1b"), &same);
         assert_eq!(d[0].code, "check_not_run");
         assert!(d[0].message.contains("`make test`"), "{}", d[0].message);
-        let stale = judge(&req, &checks, &[run("tests", "h0", true, true)], Some("h1b"), &same);
-        assert!(stale[0].message.contains("code changed since"), "{}", stale[0].message);
-        let failed = judge(&req, &checks, &[run("tests", "h1", false, true)], Some("h1b"), &same);
-        assert!(failed[0].message.contains("FAILED (failures=1)"), "{}", failed[0].message);
-        assert!(failed[0].message.contains("exited with 1"), "{}", failed[0].message);
+        let stale = judge(
+            &req,
+            &checks,
+            &[run("tests", "h0", true, true)],
+            Some("h1b"),
+            &same,
+        );
+        assert!(
+            stale[0].message.contains("code changed since"),
+            "{}",
+            stale[0].message
+        );
+        let failed = judge(
+            &req,
+            &checks,
+            &[run("tests", "h1", false, true)],
+            Some("h1b"),
+            &same,
+        );
+        assert!(
+            failed[0].message.contains("FAILED (failures=1)"),
+            "{}",
+            failed[0].message
+        );
+        assert!(
+            failed[0].message.contains("exited with 1"),
+            "{}",
+            failed[0].message
+        );
         assert!(failed[0].fix.contains("orch check tests"));
         // Unconfigured checks are skipped.
         assert!(judge(&["lint".into()], &checks, &[], Some("h1"), &same).is_empty());

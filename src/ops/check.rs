@@ -76,7 +76,10 @@ pub fn checks_in_force(p: &Project) -> Result<Checks> {
 }
 
 /// The checks to run for `names` (all configured ones when empty), in the order given.
-pub fn select<'c>(checks: &'c Checks, names: &[String]) -> Result<Vec<(&'c str, &'c checks::Command)>> {
+pub fn select<'c>(
+    checks: &'c Checks,
+    names: &[String],
+) -> Result<Vec<(&'c str, &'c checks::Command)>> {
     if checks.commands.is_empty() {
         return Err(Error::usage(format!(
             "no checks are configured in {ORCH_DIR}/config.toml"
@@ -214,6 +217,38 @@ pub fn record_write(p: &Project, code: &TaskCode, runs: &[Run]) -> Result<crate:
     super::event::appended(p, code, &events)
 }
 
+/// With `[checks] run_on_complete`, runs the phase's required checks that have no passing
+/// run on HEAD's code yet, and appends their events. The caller holds the project lock. On a
+/// worktree with uncommitted code nothing runs: such a run would not count.
+pub fn run_due(
+    p: &Project,
+    code: &TaskCode,
+    phase: &crate::workflow::Phase,
+    sink: &mut dyn FnMut(Progress),
+) -> Result<Vec<Run>> {
+    let checks = committed_checks(p)?;
+    if !checks.run_on_complete {
+        return Ok(vec![]);
+    }
+    let due: Vec<String> = super::gates::check_diagnostics(p, code, phase)?
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| d.target.strip_prefix("check:").map(str::to_string))
+        .collect();
+    if due.is_empty() || !crate::git::status::uncommitted_outside(&p.git.repo, ORCH_DIR)?.is_empty()
+    {
+        return Ok(vec![]);
+    }
+    let timeout = Duration::from_secs(checks.timeout_seconds);
+    let mut runs = Vec::new();
+    for (name, cmd) in select(&checks, &due)? {
+        runs.push(run_one(p, name, cmd, timeout, sink)?);
+    }
+    let write = record_write(p, code, &runs)?;
+    super::apply(p, vec![write], &[&p.task_rel(code)], None)?;
+    Ok(runs)
+}
+
 /// The recorded runs of a task, oldest first.
 pub fn runs_of(events: &[Event]) -> Vec<Run> {
     events
@@ -308,8 +343,14 @@ fn execute(
     };
     let (tx, rx) = mpsc::channel::<String>();
     let readers: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()

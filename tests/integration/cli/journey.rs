@@ -23,7 +23,8 @@ fn six_phases_from_intake_to_close() {
             .succeeds()
             .stdout_contains(&format!("{phase} →"));
     }
-    // execute requires nothing; NOTES.md is optional.
+    // execute requires a code commit; NOTES.md is optional.
+    env.code_commit("TSK-1");
     env.orch(&["phase", "complete"])
         .succeeds()
         .stdout_contains("execute → review");
@@ -40,6 +41,7 @@ fn six_phases_from_intake_to_close() {
         .stderr_contains("close is the last phase")
         .stderr_contains("orch session end TSK-1");
     env.artifact("TSK-1", "SUMMARY.md");
+    env.tick_criteria("TSK-1");
     env.orch(&["session", "end"])
         .succeeds()
         .stdout_contains("Session sess_TSK-1_20250113_143222 ended");
