@@ -86,14 +86,14 @@ pub fn execute_facts(
     Ok(facts)
 }
 
-/// `a1b2c3d..HEAD (from "orch(T-1): plan -> execute")`, as a reader wants to see it.
+/// `a1b2c3d..HEAD, the commits after "orch(T-1): research -> plan"`, as a reader wants it.
 pub fn describe_range(p: &Project, base: Option<ObjectId>) -> String {
     match base {
-        None => "from the first commit to HEAD".into(),
+        None => "every commit up to HEAD".into(),
         Some(b) => {
             let short = b.to_hex_with_len(7).to_string();
             match history::commit_meta(&p.git.repo, b) {
-                Ok(m) => format!("{short}..HEAD, from \"{}\"", m.subject()),
+                Ok(m) => format!("{short}..HEAD, the commits after \"{}\"", m.subject()),
                 Err(_) => format!("{short}..HEAD"),
             }
         }

@@ -280,3 +280,30 @@ pub struct DemoDoc {
     pub events: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
+
+/// One recorded check run, as `orch check --json` and the check events carry it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRun {
+    pub check: String,
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub passed: bool,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    pub commit: Option<String>,
+    pub clean: bool,
+    pub tail: String,
+    pub log: Option<String>,
+}
+
+/// `orch check --json` when every check passed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDoc {
+    pub ok: bool,
+    pub task: Option<String>,
+    pub runs: Vec<CheckRun>,
+    pub passed: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
