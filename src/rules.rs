@@ -122,9 +122,11 @@ fn gate(
             )));
         }
         let errors: Vec<&Diagnostic> = checks.iter().filter(|d| d.is_error()).collect();
+        // The error line names the first problem; its details (a check's output) are listed
+        // with the diagnostics below it.
         let first = errors
             .first()
-            .map(|d| d.message.clone())
+            .map(|d| d.message.lines().next().unwrap_or("").to_string())
             .unwrap_or_default();
         let more = if errors.len() > 1 {
             format!(" (and {} more)", errors.len() - 1)

@@ -44,6 +44,8 @@ pub struct Vars {
     pub tags: Vec<String>,
     pub sprint: String,
     pub task_dir: String,
+    /// The committed `[checks]`: name → command as written, for instructions that name them.
+    pub checks: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,6 +118,9 @@ impl Templates {
 fn env() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_keep_trailing_newline(true);
+    // A `{% ... %}` tag on a line of its own leaves no line behind (next_step texts).
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env
 }

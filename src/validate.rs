@@ -173,7 +173,12 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
             }
         }
     }
-    out.extend(gate_diagnostics(src, phase, ctx));
+    let gates = gate_diagnostics(src, phase, ctx);
+    // An empty checklist section is said once, by the criteria gate.
+    if gates.iter().any(|d| d.code == "no_criteria") {
+        out.retain(|d| !(d.code == "empty_section" && d.target == gates_criteria_target()));
+    }
+    out.extend(gates);
     for a in &phase.def.artifacts.optional {
         if let Some((code, message)) = artifact_problem(src, a, ctx) {
             out.push(Diagnostic::warning(
@@ -213,6 +218,10 @@ pub fn check_phase(src: &dyn ArtifactSource, phase: &Phase, ctx: &Context) -> Ve
         }
     }
     out
+}
+
+fn gates_criteria_target() -> String {
+    format!("TASK.md#{}", crate::gates::criteria::SECTION)
 }
 
 /// The checklist and verdict gates of `phase`, read from the artifact source.
@@ -322,7 +331,6 @@ close:
             judge("intake", vec![("TASK.md", task.clone())]),
             [
                 "empty_section:TASK.md#Problem",
-                "empty_section:TASK.md#Acceptance criteria",
                 "no_criteria:TASK.md#Acceptance criteria"
             ]
         );

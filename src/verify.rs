@@ -455,6 +455,7 @@ fn task_vars(
         tags: doc.map(|d| d.tags()).unwrap_or_default(),
         sprint: doc.and_then(|d| d.str_field("sprint")).unwrap_or_default(),
         task_dir: task_dir.to_string(),
+        checks: Default::default(),
     }
 }
 

@@ -306,3 +306,37 @@ pub fn valid_check_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::{render_str, Vars};
+
+    /// Every built-in next_step renders, with and without configured checks, and names them.
+    #[test]
+    fn builtin_instructions_render_and_name_the_checks() {
+        let t = Templates::builtin_only();
+        let wf = Workflow::builtin(&t).unwrap();
+        let mut vars = Vars {
+            code: "T-1".into(),
+            ..Vars::default()
+        };
+        for p in &wf.phases {
+            let text = render_str(&p.def.next_step, &vars).unwrap();
+            assert!(!text.contains("cargo"), "{}: {text}", p.name);
+            if p.name == "execute" {
+                assert!(text.contains("No tests check is configured"), "{text}");
+            }
+        }
+        vars.checks
+            .insert("tests".into(), "python3 -m unittest".into());
+        let exec = wf.phase("execute").unwrap();
+        let text = render_str(&exec.def.next_step, &vars).unwrap();
+        assert!(
+            text.contains("   orch check tests    (runs python3 -m unittest)\n4."),
+            "{text}"
+        );
+        assert!(!text.contains("No tests check"), "{text}");
+        assert!(!text.contains("{%"), "{text}");
+    }
+}

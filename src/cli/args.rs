@@ -107,6 +107,23 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run the configured checks ([checks] in config.toml) and record each run
+    ///
+    /// Runs the named checks (all configured ones when none are named) at the current commit,
+    /// streaming their output, and records an `orchestration.check.<name>` event for the
+    /// current task: exit code, duration, commit, whether the worktree was clean, and the
+    /// last lines of output (the full log stays in the git dir). Only the committed
+    /// config.toml counts. Exits 3 when a check fails.
+    Check {
+        /// Checks to run (default: all configured)
+        names: Vec<String>,
+        /// Record the runs for this task (default: the current task; none: not recorded)
+        #[arg(long, value_name = "CODE")]
+        task: Option<String>,
+        /// Stop a check after this many seconds (default: [checks] timeout_seconds)
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+    },
     /// Write CHANGES.md from the execute phase's diff
     Changes {
         /// Task code (default: the current task)
@@ -157,6 +174,9 @@ pub enum TaskCmd {
         /// Sprint name
         #[arg(long)]
         sprint: Option<String>,
+        /// An acceptance criterion, written as a `- [ ]` item of TASK.md (repeatable)
+        #[arg(long = "criterion", value_name = "TEXT")]
+        criteria: Vec<String>,
     },
     /// Overview of all tasks
     List {

@@ -38,14 +38,18 @@ pub fn log(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
             (true, Some(r)) => format!("  {} {r}", out.paint(Tone::Warn, "override:")),
             _ => String::new(),
         };
-        let short = |c: &Option<String>| {
-            c.as_deref()
-                .map_or("…".to_string(), |c| c[..c.len().min(7)].to_string())
-        };
+        let short = |c: &str| c[..c.len().min(7)].to_string();
+        // An open range (execute not left yet) runs to whatever HEAD is then.
         let range = e
             .execute_range
             .as_ref()
-            .map(|r| format!("  execute range {}..{}", short(&r.base), short(&r.head)))
+            .map(|r| {
+                let base = r.base.as_deref().map_or("(first commit)".into(), short);
+                match r.head.as_deref() {
+                    Some(h) => format!("  execute range {base}..{}", short(h)),
+                    None => format!("  execute range starts after {base}"),
+                }
+            })
             .unwrap_or_default();
         s.push_str(&format!(
             "{}  {}  {}  {what}{ov}{range}\n",

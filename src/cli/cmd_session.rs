@@ -78,7 +78,12 @@ pub fn phase_complete(cli: &Cli, out: &Out, a: &CompleteArgs) -> Result<()> {
     let p = super::open(cli)?;
     let code = p.resolve_code(a.code.as_deref())?;
     let reason = super::override_reason(a.override_, &a.reason, out.json)?;
-    let t = ops::phase::complete(&p, &code, reason.as_deref(), a.from.as_deref())?;
+    let mut live = super::cmd_check::Live::new(out);
+    let t = ops::phase::complete(&p, &code, reason.as_deref(), a.from.as_deref(), &mut |e| {
+        live.show(e)
+    });
+    live.done();
+    let t = t?;
     out.transition(&t);
     Ok(())
 }
@@ -95,7 +100,12 @@ pub fn phase_set(
     let (code, phase) = super::code_and(args);
     let code = p.resolve_code(code)?;
     let reason = super::override_reason(override_, reason, out.json)?;
-    let t = ops::phase::set(&p, &code, phase, reason.as_deref(), from)?;
+    let mut live = super::cmd_check::Live::new(out);
+    let t = ops::phase::set(&p, &code, phase, reason.as_deref(), from, &mut |e| {
+        live.show(e)
+    });
+    live.done();
+    let t = t?;
     out.transition(&t);
     Ok(())
 }

@@ -17,6 +17,7 @@ pub fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
             description,
             tags,
             sprint,
+            criteria,
         } => {
             let req = NewTask {
                 code: code.clone(),
@@ -24,6 +25,7 @@ pub fn task(cli: &Cli, out: &Out, t: &TaskCmd) -> Result<()> {
                 description: description.clone(),
                 tags: tags.clone(),
                 sprint: sprint.clone(),
+                criteria: criteria.clone(),
             };
             new(&super::open(cli)?, out, &req)
         }

@@ -4,6 +4,7 @@
 
 mod args;
 mod cmd_changes;
+mod cmd_check;
 mod cmd_event;
 mod cmd_git;
 mod cmd_init;
@@ -175,6 +176,11 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             };
             cmd_changes::changes(&open(cli)?, out, code.as_deref(), &opts, *stdout)
         }
+        Command::Check {
+            names,
+            task,
+            timeout,
+        } => cmd_check::check(cli, out, names, task.as_deref(), *timeout),
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }

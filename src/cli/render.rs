@@ -183,11 +183,28 @@ impl Out {
                 self.paint(Tone::Warn, "!"),
                 self.paint(Tone::Bold, &n.command)
             ));
-        } else {
+        } else if n.ready {
             s.push_str(&format!(
                 "When ready: {}\n",
                 self.paint(Tone::Bold, &n.command)
             ));
+        } else {
+            s.push_str(&format!(
+                "Not ready yet: {} would refuse because\n",
+                n.complete_command
+            ));
+            for d in &n.blockers {
+                let first = d.message.lines().next().unwrap_or("");
+                s.push_str(&format!("  {} {first}\n", self.paint(Tone::Bad, "✗")));
+                s.push_str(&format!(
+                    "    {}\n",
+                    self.paint(Tone::Dim, &format!("fix: {}", d.fix))
+                ));
+            }
+            if !n.command.is_empty() {
+                s.push_str(&format!("Next: {}\n", self.paint(Tone::Bold, &n.command)));
+            }
+            s.push_str(&format!("When ready: {}\n", n.complete_command));
         }
         match &n.next_phase {
             Some(p) => s.push_str(&format!("Next phase: {p}\n")),

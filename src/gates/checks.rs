@@ -205,39 +205,41 @@ pub fn tail(output: &str, max_lines: usize, max_bytes: usize) -> String {
     rest.to_string()
 }
 
-/// How to rerun `name`, as printed in a fix.
+/// How to rerun `name`, as printed in a fix (in backticks, so it reads as the command).
 pub fn rerun(name: &str) -> String {
-    format!("orch check {name}")
+    format!("`orch check {name}`")
 }
 
 /// Judges the phase's required checks against the recorded runs (oldest first): each needs a
-/// passing run on `head` with a clean worktree. Unconfigured names only warn, so a workflow
-/// can ask for `tests` in a repository that has not configured it yet.
+/// passing run, with a clean worktree and the configured command, on a commit whose code is
+/// HEAD's. `same_code` says whether a run's commit has HEAD's tree outside `.orchestration/`,
+/// so the commits orch itself makes after a run do not make it stale. A required check the
+/// config does not define is skipped: the phase's instructions say how to add it.
 pub fn judge(
     required: &[String],
     checks: &Checks,
     runs: &[Run],
     head: Option<&str>,
-    phase: &str,
+    same_code: &dyn Fn(Option<&str>) -> bool,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for name in required {
         let Some(cmd) = checks.get(name) else {
-            out.push(Diagnostic::warning(
-                "check_not_configured",
-                &format!("check:{name}"),
-                format!("phase {phase} asks for the {name} check, but .orchestration/config.toml configures none"),
-                format!("add it under [checks] in .orchestration/config.toml, e.g. {name} = \"<command that runs the {name}>\", and commit it"),
-            ));
             continue;
         };
         let target = format!("check:{name}");
         let mut mine = runs.iter().filter(|r| &r.check == name);
-        let on_head = mine.clone().rfind(|r| r.commit.as_deref() == head);
-        let Some(run) = on_head else {
+        let current = mine
+            .clone()
+            .rfind(|r| r.command == cmd.display && same_code(r.commit.as_deref()));
+        let Some(run) = current else {
             let message = match mine.next_back() {
+                Some(r) if r.command != cmd.display => format!(
+                    "the {name} check last ran `{}`, but the configured command is now `{}`",
+                    r.command, cmd.display
+                ),
                 Some(r) => format!(
-                    "the {name} check last ran on {}, not on HEAD {}: it has to pass on the commit being completed",
+                    "the {name} check last ran on {}, and the code changed since (HEAD is {})",
                     r.short_commit(),
                     short(head)
                 ),
@@ -256,52 +258,48 @@ pub fn judge(
             continue;
         };
         if !run.passed {
-            let how = if run.timed_out {
-                "timed out".to_string()
-            } else {
-                match run.exit_code {
-                    Some(c) => format!("exited with {c}"),
-                    None => "was killed".to_string(),
-                }
-            };
-            let tail = if run.tail.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "\n{}",
-                    run.tail
-                        .lines()
-                        .map(|l| format!("    {l}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            };
-            out.push(Diagnostic::error(
-                "check_failed",
-                &target,
-                format!(
-                    "the {name} check ({}) {how} on HEAD {}{tail}",
-                    run.command,
-                    short(head)
-                ),
-                format!("make it pass, commit, and rerun it: {}", rerun(name)),
-            ));
+            out.push(failed(name, run, head));
         } else if !run.clean {
             out.push(Diagnostic::error(
                 "check_not_run",
                 &target,
                 format!(
-                    "the {name} check passed on HEAD {}, but with uncommitted changes in the worktree, so it did not test the commit",
-                    short(head)
+                    "the {name} check passed on {}, but with uncommitted changes in the worktree, so it did not test a commit",
+                    run.short_commit()
                 ),
                 format!(
-                    "commit or restore the changes (git status lists them), then {}",
+                    "commit or restore the changes (git status lists them), then run {}",
                     rerun(name)
                 ),
             ));
         }
     }
     out
+}
+
+/// `check_failed`, with the tail of the output and the command to rerun.
+pub fn failed(name: &str, run: &Run, head: Option<&str>) -> Diagnostic {
+    let how = if run.timed_out {
+        "timed out".to_string()
+    } else {
+        match run.exit_code {
+            Some(c) => format!("exited with {c}"),
+            None => "was killed or could not start".to_string(),
+        }
+    };
+    // The first line says what failed; the output's last lines follow, indented.
+    let tail: String = run.tail.lines().map(|l| format!("\n    | {l}")).collect();
+    let at = if run.commit.as_deref() == head {
+        run.short_commit()
+    } else {
+        format!("{} (HEAD {})", run.short_commit(), short(head))
+    };
+    Diagnostic::error(
+        "check_failed",
+        &format!("check:{name}"),
+        format!("the {name} check ({}) {how} on {at}{tail}", run.command),
+        format!("make it pass, commit, and rerun it: {}", rerun(name)),
+    )
 }
 
 #[cfg(test)]
@@ -404,60 +402,79 @@ mod tests {
     fn required_checks_need_a_clean_pass_on_head() {
         let checks = parse("[checks]\ntests = \"python3 -m unittest\"\n").unwrap();
         let req = vec!["tests".to_string()];
-        let codes = |runs: &[Run], head: &str| -> Vec<String> {
-            judge(&req, &checks, runs, Some(head), "execute")
+        // h1 and h1b hold the same code (h1b only added orch's files).
+        let same = |c: Option<&str>| matches!(c, Some("h1" | "h1b"));
+        let codes = |runs: &[Run]| -> Vec<String> {
+            judge(&req, &checks, runs, Some("h1b"), &same)
                 .into_iter()
                 .map(|d| format!("{:?}:{}", d.severity, d.code))
                 .collect()
         };
-        assert_eq!(codes(&[], "h1"), ["Error:check_not_run"]);
+        assert_eq!(codes(&[]), ["Error:check_not_run"]);
         assert_eq!(
-            codes(&[run("tests", "h0", true, true)], "h1"),
+            codes(&[run("tests", "h0", true, true)]),
             ["Error:check_not_run"]
         );
         assert_eq!(
-            codes(&[run("tests", "h1", false, true)], "h1"),
+            codes(&[run("tests", "h1", false, true)]),
             ["Error:check_failed"]
         );
         assert_eq!(
-            codes(&[run("tests", "h1", true, false)], "h1"),
+            codes(&[run("tests", "h1", true, false)]),
             ["Error:check_not_run"]
         );
-        assert!(codes(&[run("tests", "h1", true, true)], "h1").is_empty());
-        // The latest run on HEAD decides.
+        assert!(codes(&[run("tests", "h1", true, true)]).is_empty());
+        assert!(codes(&[run("tests", "h1b", true, true)]).is_empty());
+        // The latest run on the code decides.
         assert_eq!(
-            codes(
-                &[
-                    run("tests", "h1", true, true),
-                    run("tests", "h1", false, true)
-                ],
-                "h1"
-            ),
+            codes(&[
+                run("tests", "h1", true, true),
+                run("tests", "h1b", false, true)
+            ]),
             ["Error:check_failed"]
         );
-        assert!(codes(
-            &[
-                run("tests", "h1", false, true),
-                run("tests", "h1", true, true)
-            ],
-            "h1"
-        )
+        assert!(codes(&[
+            run("tests", "h1", false, true),
+            run("tests", "h1", true, true)
+        ])
         .is_empty());
+        // A run of another command does not count for the one configured now.
+        let mut old = run("tests", "h1", true, true);
+        old.command = "make test".into();
+        let d = judge(&req, &checks, &[old], Some("h1b"), &same);
+        assert_eq!(d[0].code, "check_not_run");
+        assert!(d[0].message.contains("`make test`"), "{}", d[0].message);
+        let stale = judge(
+            &req,
+            &checks,
+            &[run("tests", "h0", true, true)],
+            Some("h1b"),
+            &same,
+        );
+        assert!(
+            stale[0].message.contains("code changed since"),
+            "{}",
+            stale[0].message
+        );
         let failed = judge(
             &req,
             &checks,
             &[run("tests", "h1", false, true)],
-            Some("h1"),
-            "execute",
+            Some("h1b"),
+            &same,
         );
         assert!(
             failed[0].message.contains("FAILED (failures=1)"),
             "{}",
             failed[0].message
         );
+        assert!(
+            failed[0].message.contains("exited with 1"),
+            "{}",
+            failed[0].message
+        );
         assert!(failed[0].fix.contains("orch check tests"));
-        let unconfigured = judge(&["lint".into()], &checks, &[], Some("h1"), "review");
-        assert_eq!(unconfigured[0].code, "check_not_configured");
-        assert!(!unconfigured[0].is_error());
+        // Unconfigured checks are skipped.
+        assert!(judge(&["lint".into()], &checks, &[], Some("h1"), &same).is_empty());
     }
 }

@@ -179,7 +179,7 @@ pub fn execute_diagnostics(
             "no_code_commits",
             "execute_range",
             format!(
-                "{code}: phase {phase} has no commit outside .orchestration/ (execute range {})",
+                "phase {phase} made no commit outside .orchestration/ (execute range {})",
                 facts.range
             ),
             format!(
@@ -198,7 +198,7 @@ pub fn execute_diagnostics(
         out.push(Diagnostic::error(
             "uncommitted_code",
             "worktree",
-            format!("{code}: {n} tracked {files} outside .orchestration/ with uncommitted changes: {list}"),
+            format!("{n} tracked {files} outside .orchestration/ with uncommitted changes: {list}"),
             format!(
                 "commit them (`git commit -m \"...\" -- {}`) or set them aside (`git stash`)",
                 quoted(&facts.uncommitted[..n.min(SHOWN)])

@@ -10,6 +10,7 @@ pub mod recover;
 pub mod rename;
 pub mod repo;
 pub mod staged;
+pub mod status;
 pub mod trailers;
 pub mod xdiff;
 

@@ -9,7 +9,9 @@
 //! 5. return plain data; the binary (or any other front end) renders it.
 
 pub mod changes;
+pub mod check;
 pub mod event;
+pub mod gates;
 mod guard;
 pub mod hooks;
 pub mod init;

@@ -24,7 +24,17 @@ pub struct NextStep {
     pub goal: String,
     pub artifacts: Vec<ArtifactStatus>,
     pub instructions: String,
+    /// Whether the command that ends this phase (`complete_command`) would succeed now.
+    pub ready: bool,
+    /// What keeps the phase from completing, each with its fix; empty when ready.
+    pub blockers: Vec<Diagnostic>,
+    /// What to run next: `complete_command` when ready; otherwise the command that clears the
+    /// first blocker that has one (`orch check tests`, `git commit …`), or empty when the
+    /// next step is an edit the blockers describe.
     pub command: String,
+    /// The command that ends this phase: `phase complete`, `session end`, or `session start`
+    /// without an active session.
+    pub complete_command: String,
     pub next_phase: Option<String>,
     pub session_key: Option<String>,
     pub active: bool,
@@ -62,6 +72,14 @@ pub(crate) fn vars(
         tags: doc.map(|d| d.tags()).unwrap_or_default(),
         sprint: doc.and_then(|d| d.str_field("sprint")).unwrap_or_default(),
         task_dir: p.task_rel(code),
+        checks: super::check::committed_checks(p)
+            .map(|c| {
+                c.commands
+                    .into_iter()
+                    .map(|(n, c)| (n, c.display))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -112,12 +130,46 @@ fn on_disk<R>(
     f(&src, &ctx)
 }
 
-/// The checks of `phase` for the task, against the working tree.
+/// The checks of `phase` for the task: its artifacts in the working tree, then the gates git
+/// judges (code commits, uncommitted code, checks).
 pub fn check(p: &Project, t: &Loaded, phase: &Phase) -> Result<Vec<Diagnostic>> {
-    let v = vars(p, &t.code, t.doc.as_ref().ok(), &phase.name)?;
-    Ok(on_disk(p, &t.code, t.session.as_ref(), &v, |src, ctx| {
+    check_with(p, &t.code, t.doc.as_ref().ok(), t.session.as_ref(), phase)
+}
+
+fn check_with(
+    p: &Project,
+    code: &TaskCode,
+    doc: Option<&TaskDoc>,
+    session: Option<&Session>,
+    phase: &Phase,
+) -> Result<Vec<Diagnostic>> {
+    let v = vars(p, code, doc, &phase.name)?;
+    let mut out = on_disk(p, code, session, &v, |src, ctx| {
         validate::check_phase(src, phase, ctx)
-    }))
+    });
+    out.extend(super::gates::diagnostics(p, code, session, phase)?);
+    Ok(out)
+}
+
+/// Blockers whose fix is a command to run, not an edit: the fix's first `quoted` command.
+const RUNNABLE: &[&str] = &[
+    "check_not_run",
+    "check_failed",
+    "rework_verdict",
+    "uncommitted_code",
+    "no_code_commits",
+];
+
+/// The command that clears the first blocker that has one.
+fn unblocking_command(blockers: &[Diagnostic]) -> Option<String> {
+    blockers
+        .iter()
+        .filter(|d| RUNNABLE.contains(&d.code.as_str()))
+        .find_map(|d| {
+            let (_, rest) = d.fix.split_once('`')?;
+            let (cmd, _) = rest.split_once('`')?;
+            Some(cmd.to_string())
+        })
 }
 
 /// The current phase of the task (`session`, or the first phase before any session), what
@@ -153,12 +205,26 @@ pub fn next_step(
             .collect::<Vec<_>>()
     });
     let active = session.is_some_and(|s| s.active);
-    let command = if !active {
+    let complete_command = if !active {
         format!("orch session start {code}")
     } else if p.workflow.last().name == phase.name {
         format!("orch session end {code}")
     } else {
         format!("orch phase complete {code}")
+    };
+    let blockers: Vec<Diagnostic> = if active && p.config.workflow.require_artifact_validation {
+        check_with(p, code, Some(doc), session, phase)?
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect()
+    } else {
+        vec![]
+    };
+    let ready = active && blockers.is_empty();
+    let command = if ready || !active {
+        complete_command.clone()
+    } else {
+        unblocking_command(&blockers).unwrap_or_default()
     };
     Ok(NextStep {
         task: code.to_string(),
@@ -168,7 +234,10 @@ pub fn next_step(
         goal: phase.def.goal.trim().to_string(),
         artifacts,
         instructions: instructions.trim_end().to_string(),
+        ready,
+        blockers,
         command,
+        complete_command,
         next_phase: p.workflow.next_after(&phase.name).map(|n| n.name.clone()),
         session_key: session.map(|s| s.session_key.clone()),
         active,

@@ -1,5 +1,6 @@
 //! `orch phase complete` and `orch phase set`: moving a task's session between phases.
 
+use super::check::Progress;
 use super::next::check;
 use super::session::with_session;
 use super::transition::{record, Transition};
@@ -11,13 +12,15 @@ use crate::{Error, Result};
 
 /// `orch phase complete`: forward by one, once the current phase's checks pass (or are
 /// overridden with a reason). `from` refuses if the task is no longer where the caller saw it.
+/// `sink` shows the checks `[checks] run_on_complete` runs on the way.
 pub fn complete(
     p: &Project,
     code: &TaskCode,
     override_reason: Option<&str>,
     from: Option<&str>,
+    sink: &mut dyn FnMut(Progress),
 ) -> Result<Transition> {
-    move_phase(p, code, None, override_reason, from)
+    move_phase(p, code, None, override_reason, from, sink)
 }
 
 /// `orch phase set`: to any phase the rules allow (back always; forward past the next one
@@ -28,9 +31,10 @@ pub fn set(
     target: &str,
     override_reason: Option<&str>,
     from: Option<&str>,
+    sink: &mut dyn FnMut(Progress),
 ) -> Result<Transition> {
     p.workflow.require(target)?;
-    move_phase(p, code, Some(target), override_reason, from)
+    move_phase(p, code, Some(target), override_reason, from, sink)
 }
 
 /// Forward by one (`target` None) or to `target`, as the rules allow.
@@ -40,6 +44,7 @@ fn move_phase(
     target: Option<&str>,
     override_reason: Option<&str>,
     from: Option<&str>,
+    sink: &mut dyn FnMut(Progress),
 ) -> Result<Transition> {
     p.require_task(code)?;
     super::preflight(p)?;
@@ -47,8 +52,16 @@ fn move_phase(
     let (t, s) = with_session(p, code)?;
     expect_phase(&s, from)?;
     let (st, _) = super::stamp(p)?;
+    let leaving_forward =
+        target.is_none_or(|to| p.workflow.index_of(to) > p.workflow.index_of(&s.current_phase));
     let checks = match p.workflow.phase(&s.current_phase) {
-        Some(ph) => check(p, &t, ph)?,
+        Some(ph) => {
+            // Going back needs no checks; going forward may run them first.
+            if leaving_forward {
+                super::check::run_due(p, code, ph, sink)?;
+            }
+            check(p, &t, ph)?
+        }
         None => vec![],
     };
     let head = p.git.head_id()?.map(|i| i.to_string());

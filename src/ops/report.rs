@@ -113,6 +113,12 @@ pub struct Report {
     pub phases: Vec<PhaseRow>,
     pub code_commits: Vec<PhaseCommits>,
     pub artifacts: Vec<ArtifactLink>,
+    /// TASK.md's acceptance criteria with their state.
+    pub criteria: Vec<crate::gates::criteria::Criterion>,
+    /// The review's verdict and who gave it, once REVIEW.md says.
+    pub review: Option<Review>,
+    /// The last recorded run of each check.
+    pub checks: Vec<crate::gates::checks::Run>,
     pub verdict: String,
     pub verified: bool,
     pub violations: Vec<verify::Violation>,
@@ -120,6 +126,49 @@ pub struct Report {
     pub waived: Vec<verify::Waived>,
     /// Violations a later commit undid.
     pub repaired: Vec<verify::Repaired>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    pub verdict: crate::gates::verdict::Verdict,
+    /// REVIEW.md's `reviewer:`, else whoever completed the review phase.
+    pub reviewer: Option<String>,
+}
+
+/// The verdict of the review artifact the workflow names, if it gives one.
+fn review(p: &Project, code: &TaskCode, events: &[crate::event::Event]) -> Option<Review> {
+    let (phase, name) = p
+        .workflow
+        .phases
+        .iter()
+        .find_map(|ph| ph.def.validation.verdict.as_ref().map(|v| (ph, v)))?;
+    let text = std::fs::read_to_string(p.task_dir(code).join(name)).ok()?;
+    let crate::gates::verdict::Reading::Given { verdict, reviewer } =
+        crate::gates::verdict::read(&text)
+    else {
+        return None;
+    };
+    let ended = crate::event::phase_end(&phase.name);
+    let reviewer = reviewer.or_else(|| {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.type_ == ended)
+            .map(|e| e.actor.clone())
+    });
+    Some(Review { verdict, reviewer })
+}
+
+/// The newest run of each check, by check name.
+fn last_runs(events: &[crate::event::Event]) -> Vec<crate::gates::checks::Run> {
+    let mut out: Vec<crate::gates::checks::Run> = Vec::new();
+    for r in super::check::runs_of(events) {
+        match out.iter_mut().find(|x| x.check == r.check) {
+            Some(x) => *x = r,
+            None => out.push(r),
+        }
+    }
+    out
 }
 
 fn duration(a: &str, b: &str) -> Option<String> {
@@ -157,6 +206,8 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
     for g in &mut code_commits {
         g.commits.reverse();
     }
+    let events = super::event::read(p, code)?;
+    let task_text = std::fs::read_to_string(p.task_dir(code).join("TASK.md")).unwrap_or_default();
     Ok(Report {
         task: code.to_string(),
         title: doc.title(),
@@ -165,6 +216,9 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         phases,
         code_commits,
         artifacts: artifacts(p, code),
+        criteria: crate::gates::criteria::parse(&task_text).items,
+        review: review(p, code, &events),
+        checks: last_runs(&events),
         verdict: verdict_report.verdict(),
         verified: verdict_report.ok(),
         violations: verdict_report.violations,
@@ -302,6 +356,43 @@ pub fn markdown(r: &Report) -> String {
         s.push_str(&format!("- **{}** ({})\n", g.phase, g.commits.len()));
         for c in &g.commits {
             s.push_str(&format!("  - `{}` {}\n", short(&c.commit), c.subject));
+        }
+    }
+    s.push_str("\n### Acceptance criteria\n\n");
+    if r.criteria.is_empty() {
+        s.push_str("None listed.\n");
+    }
+    for c in &r.criteria {
+        let line = match &c.state {
+            crate::gates::criteria::State::Open => format!("- [ ] {} — open", c.text),
+            crate::gates::criteria::State::Done => format!("- [x] {}", c.text),
+            crate::gates::criteria::State::Dropped { reason } => {
+                format!("- [~] ~~{}~~ — dropped: {reason}", c.text)
+            }
+        };
+        s.push_str(&line);
+        s.push('\n');
+    }
+    if let Some(rv) = &r.review {
+        let by = rv
+            .reviewer
+            .as_deref()
+            .map(|w| format!(" by {w}"))
+            .unwrap_or_default();
+        s.push_str(&format!("\n**Review:** {}{by}\n", rv.verdict.as_str()));
+    }
+    if !r.checks.is_empty() {
+        s.push_str("\n### Checks (last run)\n\n");
+        for c in &r.checks {
+            let mark = if c.passed { "✅" } else { "❌" };
+            let at = c.commit.as_deref().map(short).unwrap_or("—");
+            let clean = if c.clean { "" } else { ", uncommitted changes" };
+            s.push_str(&format!(
+                "- {mark} {} (`{}`) on `{at}`, {:.1} s{clean}\n",
+                c.check,
+                c.command,
+                c.duration_ms as f64 / 1000.0
+            ));
         }
     }
     s.push_str("\n### Artifacts\n\n");

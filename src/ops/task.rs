@@ -18,6 +18,8 @@ pub struct NewTask {
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub sprint: Option<String>,
+    /// Acceptance criteria, written as open `- [ ]` items of TASK.md's checklist.
+    pub criteria: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +38,13 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     if req.tags.iter().any(|t| t.trim().is_empty()) {
         return Err(Error::usage("--tag needs a non-empty value")
             .with_hint("pass --tag NAME once per tag, or leave --tag out"));
+    }
+    if req.criteria.iter().any(|c| c.trim().is_empty()) {
+        return Err(
+            Error::usage("--criterion needs a non-empty value").with_hint(
+                "pass --criterion \"a statement a reviewer can check\" once per criterion",
+            ),
+        );
     }
     super::preflight(p)?;
     let _lock = p.lock()?;
@@ -98,6 +107,7 @@ fn task_text(p: &Project, code: &TaskCode, req: &NewTask, st: &Stamp) -> Result<
         tags: req.tags.clone(),
         sprint: req.sprint.clone().unwrap_or_default(),
         task_dir: p.task_rel(code),
+        checks: Default::default(),
     };
     let template = p
         .workflow
@@ -110,7 +120,12 @@ fn task_text(p: &Project, code: &TaskCode, req: &NewTask, st: &Stamp) -> Result<
         .and_then(|a| a.template.clone())
         .unwrap_or_else(|| "task_template".into());
     let text = p.templates.render(&template, &v)?;
-    settle_fields(text, &template, &v.title, req.description.as_deref())
+    let text = settle_fields(text, &template, &v.title, req.description.as_deref())?;
+    Ok(crate::gates::sections::append_to_section(
+        &text,
+        crate::gates::criteria::SECTION,
+        &crate::gates::criteria::open_lines(&req.criteria),
+    ))
 }
 
 /// The rendered task must read back with the values given, whatever the template does; the

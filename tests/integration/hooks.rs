@@ -21,7 +21,10 @@ fn code_commit_is_refused_before_execute_and_accepted_in_execute() {
     // Still staged, nothing committed.
     assert_eq!(e.git(&["diff", "--cached", "--name-only"]), "src/lib.rs\n");
 
-    e.write(".orchestration/tasks/TSK-1/PLAN.md", "# Plan\n\nSteps.\n");
+    e.write(
+        ".orchestration/tasks/TSK-1/PLAN.md",
+        filled_artifact("TSK-1", "PLAN.md"),
+    );
     e.orch_ok(&["phase", "complete", "TSK-1"]);
     e.git(&["restore", "--staged", "src/lib.rs"]);
     e.commit_task("TSK-1", "plan -> execute");

@@ -15,6 +15,7 @@ mod changes;
 mod cli;
 mod diff_vs_git;
 mod faults;
+mod gates;
 mod git_layer;
 mod hooks;
 mod judge;

@@ -10,11 +10,19 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// A repository of a few user files, in one commit, on the wall clock as for a user.
+/// A repository of a few user files, in one commit, on the wall clock as for a user. These
+/// tests are about how transitions commit, with the user's own changes left staged, so the
+/// repository's workflow turns execute's code gates off.
 fn repo_builder() -> Builder {
-    Env::builder()
-        .clock(Clock::Wall)
-        .file("a.txt", "a\n")
+    user_files(Env::builder().clock(Clock::Wall).file(
+        ".orchestration/workflow.yaml",
+        workflow_without_code_gates(),
+    ))
+}
+
+/// The user files of [`repo_builder`] added to `b`, and committed.
+fn user_files(b: Builder) -> Builder {
+    b.file("a.txt", "a\n")
         .file("del.txt", "delete me\n")
         .file("script.sh", "#!/bin/sh\necho hi\n")
         .file("keep.txt", "keep\n")
@@ -64,10 +72,11 @@ impl TransitionsEnv for Env {
     }
 
     fn write_artifacts(&self, code: &str) {
+        self.fill_task(code);
         for name in ["CONTEXT", "PLAN", "REVIEW", "SUMMARY"] {
             self.write(
                 &format!(".orchestration/tasks/{code}/{name}.md"),
-                format!("# {name} of {code}\n\nWritten by hand for the test.\n"),
+                filled_artifact(code, &format!("{name}.md")),
             );
         }
     }
@@ -947,6 +956,8 @@ fn linked_worktree_has_its_own_head_index_lock_and_current_task() {
     fx.orch_ok(&["init"]);
     fx.task_with_artifacts("TSK-1");
     fx.task_with_artifacts("TSK-2");
+    // TASK.md's filled-in Problem committed for both tasks; the other artifacts stay untracked.
+    fx.orch_ok(&["event", "add", "TSK-1", "custom.note", "--commit"]);
     fx.orch_ok(&["event", "add", "TSK-2", "custom.note", "--commit"]);
     let wt = fx.base.join("wt");
     fx.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
@@ -1008,7 +1019,7 @@ fn linked_worktree_has_its_own_head_index_lock_and_current_task() {
 
 #[test]
 fn commit_false_writes_files_without_committing() {
-    let fx = repo();
+    let fx = user_files(Env::builder().clock(Clock::Wall)).build();
     fx.write(".orchestration/config.toml", "[git]\ncommit = false\n");
     let head = fx.head();
     let index = std::fs::read(fx.git_dir().join("index")).unwrap();

@@ -97,10 +97,7 @@ fn log_lists_what_git_log_lists() {
     e.git(&["add", "side.txt"]);
     e.git(&["commit", "-q", "-m", "side work"]);
     e.git(&["checkout", "-q", "main"]);
-    e.write(
-        ".orchestration/tasks/TSK-1/CONTEXT.md",
-        "# Context\n\nFound it.\n",
-    );
+    e.artifact("TSK-1", "CONTEXT.md");
     e.orch_ok(&["phase", "complete", "TSK-1"]);
     e.commit_task("TSK-1", "research -> plan");
     e.git(&["merge", "-q", "--no-edit", "side"]);

@@ -45,6 +45,10 @@ fn the_example_state_folder_is_valid() {
     assert!(out.stdout.contains("PHASE: Plan"), "{}", out.stdout);
     let st: StatusDoc = env.orch(&["status", "EX-1", "--json"]).succeeds().json();
     assert_eq!(st.next_phase.as_deref(), Some("execute"));
+    // In plan, only the missing PLAN.md blocks it.
+    let blockers: Vec<&str> = st.blockers.iter().map(|d| d.target.as_str()).collect();
+    assert_eq!(blockers, ["PLAN.md"]);
+    assert!(!st.ready);
 
     let s = env.session("EX-1");
     assert_eq!(s.current_phase, "plan");

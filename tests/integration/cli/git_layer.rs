@@ -43,6 +43,7 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
             "orch(TSK-1): session end (close)",
             "orch(TSK-1): review -> close",
             "orch(TSK-1): execute -> review",
+            "Work on TSK-1 (0)",
             "orch(TSK-1): plan -> execute",
             "orch(TSK-1): research -> plan",
             "orch(TSK-1): intake -> research",
@@ -52,14 +53,14 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
             "initial",
         ]
     );
-    let trailers = env.git(&["log", "-1", "--skip=5", "--format=%(trailers)"]);
+    let trailers = env.git(&["log", "-1", "--skip=6", "--format=%(trailers)"]);
     assert_eq!(
         trailers,
         format!("Orchestration-Task: TSK-1\nOrchestration-Session: {key}\nOrchestration-Phase: research\n\n")
     );
     // Each transition commit touches only the task's folder.
     for rev in [
-        "HEAD", "HEAD~1", "HEAD~2", "HEAD~3", "HEAD~4", "HEAD~5", "HEAD~6", "HEAD~7",
+        "HEAD", "HEAD~1", "HEAD~2", "HEAD~4", "HEAD~5", "HEAD~6", "HEAD~7", "HEAD~8",
     ] {
         for f in env.git(&["show", "--name-only", "--format=", rev]).lines() {
             assert!(
@@ -68,7 +69,7 @@ fn every_transition_is_a_commit_of_the_task_folder_only() {
             );
         }
     }
-    let init_files = env.git(&["show", "--name-only", "--format=", "HEAD~8"]);
+    let init_files = env.git(&["show", "--name-only", "--format=", "HEAD~9"]);
     assert_eq!(
         init_files,
         ".orchestration/.gitattributes\n.orchestration/config.toml\n"

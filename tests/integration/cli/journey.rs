@@ -23,7 +23,8 @@ fn six_phases_from_intake_to_close() {
             .succeeds()
             .stdout_contains(&format!("{phase} →"));
     }
-    // execute requires nothing; NOTES.md is optional.
+    // execute requires a code commit; NOTES.md is optional.
+    env.code_commit("TSK-1");
     env.orch(&["phase", "complete"])
         .succeeds()
         .stdout_contains("execute → review");
@@ -40,6 +41,7 @@ fn six_phases_from_intake_to_close() {
         .stderr_contains("close is the last phase")
         .stderr_contains("orch session end TSK-1");
     env.artifact("TSK-1", "SUMMARY.md");
+    env.tick_criteria("TSK-1");
     env.orch(&["session", "end"])
         .succeeds()
         .stdout_contains("Session sess_TSK-1_20250113_143222 ended");
@@ -468,11 +470,17 @@ fn readme_walkthrough_runs_as_written() {
                 env.orch(&args).succeeds();
                 ran += 1;
             }
+            "$EDITOR" if words[1].ends_with("/TASK.md") => env.fill_task("TSK-1"),
+            "$EDITOR" if words[1].starts_with(".orchestration/") => {
+                let name = words[1].rsplit('/').next().unwrap();
+                env.write(&words[1], filled_artifact("TSK-1", name));
+            }
             "$EDITOR" => {
-                env.write(
-                    &words[1],
-                    "# Context\n\nThe timeout is set in src/auth.rs:40.\n",
-                );
+                env.write(&words[1], "pub const TIMEOUT_MINUTES: u32 = 30;\n");
+            }
+            "git" => {
+                let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+                env.git(&args);
             }
             other => panic!("unexpected walkthrough line starting with {other}: {line}"),
         }

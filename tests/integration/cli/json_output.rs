@@ -33,10 +33,13 @@ fn every_command_prints_exactly_one_document() {
             "a",
             "--tag",
             "b",
+            "--criterion",
+            CRITERION,
             "--json",
         ])
         .succeeds()
         .json();
+    env.fill_task("TSK-1");
     assert_eq!(
         (t.task.as_str(), t.path.as_str()),
         ("TSK-1", ".orchestration/tasks/TSK-1/TASK.md")

@@ -34,7 +34,7 @@ fn missing_required_fields_of_task_md_block_intake() {
     let env = Env::started("TSK-1");
     env.write(
         ".orchestration/tasks/TSK-1/TASK.md",
-        "---\ntitle: Only a title\nstatus: \"\"\n---\nbody\n",
+        "---\ntitle: Only a title\nstatus: \"\"\n---\n## Problem\n\nIt breaks.\n\n## Acceptance criteria\n\n- [ ] it works\n",
     );
     let doc: ErrorDoc =
         env.unchanged(|env| env.orch(&["phase", "complete", "--json"]).fails(3).json());
@@ -177,6 +177,7 @@ fn skipping_forward_needs_permission() {
         ("intake", Some("execute"), Some("skip"))
     );
     // Forward by one with `phase set` is a plain completion, checks included.
+    env.code_commit("TSK-1");
     env.orch(&["phase", "set", "review"]).succeeds();
     env.unchanged(|env| {
         env.orch(&["phase", "set", "close"])
@@ -403,7 +404,7 @@ fn a_symlink_leaving_the_repository_does_not_count() {
     // A link to a real file inside the repository does not count either: an artifact is a
     // regular file, and the link's target is not part of the task's commit.
     std::fs::remove_file(env.task_file("TSK-1", "CONTEXT.md")).unwrap();
-    env.write("docs/context.md", "# Context\n\nWritten in docs/.\n");
+    env.write("docs/context.md", filled_artifact("TSK-1", "CONTEXT.md"));
     std::os::unix::fs::symlink(
         "../../../docs/context.md",
         env.task_file("TSK-1", "CONTEXT.md"),
@@ -470,7 +471,8 @@ fn sync_files_scaffolds_the_next_phase_and_an_untouched_scaffold_still_fails() {
     // Filled in, it counts; an existing file is never overwritten by the next scaffold.
     std::fs::write(
         env.task_file("TSK-1", "CONTEXT.md"),
-        format!("{text}\nFound: src/auth.rs:10.\n"),
+        text.replace("## Summary\n", "## Summary\n\nFound: src/auth.rs:10.\n")
+            .replace("## Relevant code\n", "## Relevant code\n\nsrc/auth.rs:10\n"),
     )
     .unwrap();
     env.artifact("TSK-1", "PLAN.md");
@@ -482,7 +484,7 @@ fn sync_files_scaffolds_the_next_phase_and_an_untouched_scaffold_still_fails() {
     );
     assert_eq!(
         std::fs::read_to_string(env.task_file("TSK-1", "PLAN.md")).unwrap(),
-        "# PLAN.md for TSK-1\n\nReal findings, written by hand.\n"
+        filled_artifact("TSK-1", "PLAN.md")
     );
 }
 
@@ -578,7 +580,7 @@ fn repository_template_overrides_the_built_in_one() {
     env.config("[workflow]\nsync_files_on_phase_complete = true\n");
     env.write(
         ".orchestration/templates/context_template.md",
-        "# Our context for {{ code }}\n\nTODO\n",
+        "# Our context for {{ code }}\n\n## Summary\n\nTODO\n\n## Relevant code\n\nTODO\n",
     );
     env.commit_rules();
     env.orch(&["session", "start", "TSK-1"]).succeeds();
@@ -587,7 +589,7 @@ fn repository_template_overrides_the_built_in_one() {
         .stdout_contains("scaffolded .orchestration/tasks/TSK-1/CONTEXT.md");
     assert_eq!(
         env.read(".orchestration/tasks/TSK-1/CONTEXT.md"),
-        "# Our context for TSK-1\n\nTODO\n"
+        "# Our context for TSK-1\n\n## Summary\n\nTODO\n\n## Relevant code\n\nTODO\n"
     );
     // The overriding template is the one an untouched file is compared with.
     env.orch(&["phase", "complete"])
@@ -595,7 +597,7 @@ fn repository_template_overrides_the_built_in_one() {
         .stderr_contains("untouched template");
     env.write(
         ".orchestration/tasks/TSK-1/CONTEXT.md",
-        "# Our context for TSK-1\n\nDone.\n",
+        "# Our context for TSK-1\n\n## Summary\n\nDone.\n\n## Relevant code\n\nsrc/auth.rs:10\n",
     );
     env.orch(&["phase", "complete"]).succeeds();
     // A new task is scaffolded from an overriding task template.

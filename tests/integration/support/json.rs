@@ -51,7 +51,10 @@ pub struct NextStep {
     pub goal: String,
     pub artifacts: Vec<Artifact>,
     pub instructions: String,
+    pub ready: bool,
+    pub blockers: Vec<Diagnostic>,
     pub command: String,
+    pub complete_command: String,
     pub next_phase: Option<String>,
     pub session_key: Option<String>,
     pub active: bool,
@@ -69,7 +72,10 @@ pub struct StatusDoc {
     pub goal: String,
     pub artifacts: Vec<Artifact>,
     pub instructions: String,
+    pub ready: bool,
+    pub blockers: Vec<Diagnostic>,
     pub command: String,
+    pub complete_command: String,
     pub next_phase: Option<String>,
     pub session_key: Option<String>,
     pub active: bool,
@@ -272,5 +278,32 @@ pub struct DemoDoc {
     pub dir: String,
     pub task: String,
     pub events: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One recorded check run, as `orch check --json` and the check events carry it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRun {
+    pub check: String,
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub passed: bool,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    pub commit: Option<String>,
+    pub clean: bool,
+    pub tail: String,
+    pub log: Option<String>,
+}
+
+/// `orch check --json` when every check passed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDoc {
+    pub ok: bool,
+    pub task: Option<String>,
+    pub runs: Vec<CheckRun>,
+    pub passed: bool,
     pub diagnostics: Vec<Diagnostic>,
 }

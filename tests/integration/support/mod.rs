@@ -113,6 +113,68 @@ enum Step {
     Write(String, Vec<u8>),
     CommitAll(String),
     Orch(Vec<String>),
+    FillTask(String),
+}
+
+/// The built-in workflow with execute's code gates (a code commit, nothing uncommitted)
+/// turned off, as a repository's own `.orchestration/workflow.yaml` may: for tests of the
+/// commit machinery that walk every phase with the user's changes left staged.
+pub fn workflow_without_code_gates() -> String {
+    let text = include_str!("../../../workflow/workflow.yaml");
+    let gates = "    code_commits: true\n    clean_worktree: true\n";
+    assert!(
+        text.contains(gates),
+        "the built-in execute phase lost its code gates"
+    );
+    text.replace(gates, "")
+}
+
+/// The acceptance criterion every harness task is created with.
+pub const CRITERION: &str = "a session lasts 30 minutes without activity";
+
+/// Filled-in text of a built-in artifact: every section the built-in workflow requires holds
+/// text of its own (REVIEW.md approves).
+pub fn filled_artifact(code: &str, name: &str) -> String {
+    let sections: &[&str] = match name {
+        "CONTEXT.md" => &["Summary", "Relevant code"],
+        "PLAN.md" => &["Approach", "Steps", "Tests"],
+        "REVIEW.md" => &["Verdict", "What was checked"],
+        "SUMMARY.md" => &["What changed", "How it was verified"],
+        _ => &[],
+    };
+    let front = if name == "REVIEW.md" {
+        "---\nverdict: approve\n---\n"
+    } else {
+        ""
+    };
+    let mut s = format!("{front}# {name} for {code}\n\nReal findings, written by hand.\n");
+    for sec in sections {
+        s.push_str(&format!("\n## {sec}\n\nWritten by hand for {code}.\n"));
+    }
+    s
+}
+
+/// TASK.md with its Problem written (and the text kept otherwise), as an agent leaves it
+/// after intake.
+/// A TASK.md that lists no criterion gets one, already met (`- [x]`), so both intake and
+/// close accept it.
+pub fn fill_task_text(text: &str) -> String {
+    let mut t = text.to_string();
+    if !t.contains("Sessions expire too early.") {
+        t = t.replacen(
+            "## Problem\n",
+            "## Problem\n\nSessions expire too early.\n",
+            1,
+        );
+    }
+    if !t.contains("\n- [ ] ") && !t.contains("\n- [x] ") {
+        t = t.replacen(
+            "## Acceptance criteria\n",
+            &format!("## Acceptance criteria\n\n- [x] {CRITERION}\n"),
+            1,
+        );
+    }
+    t
 }
 
 /// Declares the repository a test starts from; [`Builder::build`] makes it.
@@ -178,9 +240,10 @@ impl Builder {
         self.orch(&["init"])
     }
 
-    /// `orch task new <code>` with a title and a description.
-    pub fn task(self, code: &str) -> Builder {
-        self.orch(&[
+    /// `orch task new <code>` with a title, a description and one criterion, then its
+    /// Problem written, so intake can complete.
+    pub fn task(mut self, code: &str) -> Builder {
+        self = self.orch(&[
             "task",
             "new",
             code,
@@ -188,7 +251,11 @@ impl Builder {
             "Fix login timeout",
             "--description",
             "Sessions expire after 5 min",
-        ])
+            "--criterion",
+            CRITERION,
+        ]);
+        self.steps.push(Step::FillTask(code.into()));
+        self
     }
 
     /// `orch session start <code>`.
@@ -231,6 +298,7 @@ impl Builder {
                     let args: Vec<&str> = args.iter().map(String::as_str).collect();
                     env.orch(&args).succeeds();
                 }
+                Step::FillTask(code) => env.fill_task(&code),
             }
         }
         env
@@ -310,8 +378,44 @@ impl Env {
             "Fix login timeout",
             "--description",
             "Sessions expire after 5 min",
+            "--criterion",
+            CRITERION,
         ])
         .succeeds();
+        self.fill_task(code);
+    }
+
+    /// Writes the task's Problem into TASK.md (uncommitted, as an agent would).
+    pub fn fill_task(&self, code: &str) {
+        let rel = format!(".orchestration/tasks/{code}/TASK.md");
+        let text = self.read(&rel);
+        self.write(&rel, fill_task_text(&text));
+    }
+
+    /// Ticks every open acceptance criterion of the task's TASK.md.
+    pub fn tick_criteria(&self, code: &str) {
+        let rel = format!(".orchestration/tasks/{code}/TASK.md");
+        let text = self.read(&rel);
+        self.write(&rel, text.replace("- [ ] ", "- [x] "));
+    }
+
+    /// A commit of code (a file outside .orchestration/), as the execute phase makes them.
+    pub fn code_commit(&self, code: &str) -> String {
+        let n = std::fs::read_dir(self.path("work"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let rel = format!("work/{code}-{n}.txt");
+        self.write(&rel, format!("change {n} for {code}\n"));
+        self.git(&["add", "--", &rel]);
+        self.git(&[
+            "commit",
+            "-q",
+            "-m",
+            &format!("Work on {code} ({n})"),
+            "--",
+            &rel,
+        ]);
+        self.head()
     }
 
     /// Sets an environment variable for every later orch and git run.
@@ -499,11 +603,12 @@ impl Env {
         }
     }
 
-    /// Writes a real, filled-in artifact into the task folder.
+    /// Writes a real, filled-in artifact into the task folder (with the sections the
+    /// built-in workflow requires).
     pub fn artifact(&self, code: &str, name: &str) -> &Env {
         self.write(
             &format!(".orchestration/tasks/{code}/{name}"),
-            format!("# {name} for {code}\n\nReal findings, written by hand.\n"),
+            filled_artifact(code, name),
         )
     }
 
@@ -602,7 +707,13 @@ impl Env {
                     self.artifact(code, a);
                 }
             }
+            if cur == "execute" {
+                self.code_commit(code);
+            }
             self.orch(&["phase", "complete", code]).succeeds();
+            if self.session(code).current_phase == "close" {
+                self.tick_criteria(code);
+            }
         }
     }
 
@@ -617,7 +728,10 @@ impl Env {
             "Fix it",
             "--description",
             "Make it work",
+            "--criterion",
+            CRITERION,
         ]);
+        self.fill_task(code);
         self.commit_task(code, "new task");
         self.orch_ok(&["session", "start", code]);
         self.commit_task(code, "session start");
@@ -629,8 +743,11 @@ impl Env {
             if let Some((_, a)) = artifacts.iter().find(|(p, _)| *p == w[0]) {
                 self.write(
                     &format!(".orchestration/tasks/{code}/{a}"),
-                    format!("# {a}\n\nReal findings for {code}.\n"),
+                    filled_artifact(code, a),
                 );
+            }
+            if w[0] == "execute" {
+                self.code_commit(code);
             }
             self.orch_ok(&["phase", "complete", code]);
             self.commit_task(code, &format!("{} -> {}", w[0], w[1]));
