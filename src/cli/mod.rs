@@ -7,6 +7,7 @@ mod cmd_changes;
 mod cmd_event;
 mod cmd_git;
 mod cmd_init;
+mod cmd_search;
 mod cmd_session;
 mod cmd_status;
 mod cmd_task;
@@ -175,6 +176,8 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             };
             cmd_changes::changes(&open(cli)?, out, code.as_deref(), &opts, *stdout)
         }
+        Command::Search(a) => cmd_search::search(&open(cli)?, out, a),
+        Command::Sprint(s) => cmd_search::sprint(&open(cli)?, out, s),
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }

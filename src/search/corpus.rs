@@ -223,6 +223,7 @@ fn task_md(path: &str, task: &str, text: &str) -> Vec<Doc> {
     d.sprint = field(&fm, "sprint");
     d.phase = "intake".into();
     d.section = "front matter".into();
+    let title = d.title.clone();
     let mut out = vec![d];
     out.extend(sections(
         path,
@@ -232,6 +233,12 @@ fn task_md(path: &str, task: &str, text: &str) -> Vec<Doc> {
         body_line,
         "intake",
     ));
+    // The `# Title` line repeats the front matter's title: the task document carries it.
+    for s in out.iter_mut().skip(1) {
+        if s.section == title {
+            s.title.clear();
+        }
+    }
     out
 }
 
@@ -315,11 +322,11 @@ fn json_text(v: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// The phase named by a built-in event type, e.g. `orchestration.phase.plan.end` → plan.
+/// The phase an event type names, e.g. `orchestration.phase.plan.decision` → plan.
 fn phase_of_type(type_: &str) -> Option<&str> {
     let rest = type_.strip_prefix("orchestration.phase.")?;
-    let (phase, what) = rest.split_once('.')?;
-    matches!(what, "start" | "end").then_some(phase)
+    let (phase, _) = rest.split_once('.')?;
+    Some(phase)
 }
 
 /// Events in log order (time, then id), duplicates of a union merge dropped, each with the

@@ -173,16 +173,29 @@ fn blob_id(bytes: &[u8]) -> String {
 
 /// The indexed files under the working tree: every searched file of every task and bug.
 fn walk(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
     let tasks = root.join(corpus::TASKS_PREFIX);
-    for code in list_dir(&tasks) {
-        for name in list_dir(&tasks.join(&code)) {
-            let rel = format!("{}{code}/{name}", corpus::TASKS_PREFIX);
-            if corpus::source(&rel).is_some() {
-                out.push(rel);
-            }
-        }
-    }
+    let codes = list_dir(&tasks);
+    // Listing ten thousand folders one after another is most of a cold search's wait.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = codes.len().div_ceil(threads).max(1);
+    let mut out: Vec<String> = std::thread::scope(|sc| {
+        let handles: Vec<_> = codes
+            .chunks(chunk)
+            .map(|part| {
+                sc.spawn(|| {
+                    part.iter()
+                        .flat_map(|c| task_files(root, c))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     for name in list_dir(&root.join(corpus::BUGS_PREFIX)) {
         let rel = format!("{}{name}", corpus::BUGS_PREFIX);
         if corpus::source(&rel).is_some() {

@@ -359,12 +359,10 @@ impl Searcher<'_> {
                 other => must.push((Occur::Must, self.clause(other)?)),
             }
         }
-        let kinds: Vec<String> = if scope.kinds.is_empty() {
-            super::query::KINDS.iter().map(|k| k.to_string()).collect()
-        } else {
-            scope.kinds.iter().map(|k| k.as_str().to_string()).collect()
-        };
-        must.push((Occur::Must, filter(set(f.kind, kinds))));
+        if !scope.kinds.is_empty() {
+            let kinds = scope.kinds.iter().map(|k| k.as_str().to_string());
+            must.push((Occur::Must, filter(set(f.kind, kinds))));
+        }
         if let Some(tasks) = &scope.tasks {
             must.push((Occur::Must, filter(set(f.task, tasks.iter().cloned()))));
         }
@@ -392,6 +390,11 @@ impl Searcher<'_> {
                     (Occur::Should, not_event),
                 ]))),
             ));
+        }
+        if must.len() == 1 && must[0].0 == Occur::Must {
+            // One clause alone keeps its own shape, which lets tantivy skip blocks that cannot
+            // reach the top results.
+            return Ok(must.pop().expect("one clause").1);
         }
         Ok(Box::new(BooleanQuery::new(must)))
     }

@@ -164,69 +164,71 @@ fn lex(input: &str) -> Result<Vec<Raw>> {
 }
 
 fn clause(raw: &Raw) -> Result<Option<Clause>> {
-    let c =
-        if raw.quoted {
-            let w = words(&raw.text);
-            if w.is_empty() {
+    let c = if raw.quoted {
+        let w = words(&raw.text);
+        if w.is_empty() {
+            return Err(usage(format!(
+                "the phrase \"{}\" holds no word to search for",
+                raw.text
+            )));
+        }
+        Clause::Text(Text::Phrase(w))
+    } else if let Some((field, value)) = raw.text.split_once(':').filter(|(f, v)| {
+        // `https://…` is text to look for, not a field.
+        !f.is_empty()
+            && f.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+            && !v.starts_with("//")
+    }) {
+        if !FIELDS.contains(&field) {
+            return Err(usage(format!(
+                "unknown field `{field}` in {:?}; the fields are {}",
+                raw.text,
+                FIELDS.join(", ")
+            )));
+        }
+        if value.is_empty() {
+            return Err(usage(format!(
+                "the filter `{field}:` has no value, e.g. `{field}:{}`",
+                example(field)
+            )));
+        }
+        if field == "kind" && !KINDS.contains(&value) {
+            return Err(usage(format!(
+                "unknown kind `{value}`; the kinds are {}",
+                KINDS.join(", ")
+            )));
+        }
+        Clause::Filter {
+            field: field.to_string(),
+            value: value.to_string(),
+        }
+    } else if let Some(stem) = raw.text.strip_suffix('*') {
+        let w = words(stem);
+        match w.as_slice() {
+            [] => {
                 return Err(usage(format!(
-                    "the phrase \"{}\" holds no word to search for",
+                    "the prefix {:?} needs at least one letter or digit before the *",
                     raw.text
-                )));
+                )))
             }
-            Clause::Text(Text::Phrase(w))
-        } else if let Some((field, value)) = raw.text.split_once(':').filter(|(f, _)| {
-            !f.is_empty() && f.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
-        }) {
-            if !FIELDS.contains(&field) {
+            [one] if stem.chars().all(char::is_alphanumeric) => {
+                Clause::Text(Text::Prefix(one.clone()))
+            }
+            _ => {
                 return Err(usage(format!(
-                    "unknown field `{field}` in {:?}; the fields are {}",
-                    raw.text,
-                    FIELDS.join(", ")
-                )));
+                    "the prefix {:?} must be one word of letters and digits",
+                    raw.text
+                )))
             }
-            if value.is_empty() {
-                return Err(usage(format!(
-                    "the filter `{field}:` has no value, e.g. `{field}:{}`",
-                    example(field)
-                )));
-            }
-            if field == "kind" && !KINDS.contains(&value) {
-                return Err(usage(format!(
-                    "unknown kind `{value}`; the kinds are {}",
-                    KINDS.join(", ")
-                )));
-            }
-            Clause::Filter {
-                field: field.to_string(),
-                value: value.to_string(),
-            }
-        } else if let Some(stem) = raw.text.strip_suffix('*') {
-            let w = words(stem);
-            match w.as_slice() {
-                [] => {
-                    return Err(usage(format!(
-                        "the prefix {:?} needs at least one letter or digit before the *",
-                        raw.text
-                    )))
-                }
-                [one] if stem.chars().all(char::is_alphanumeric) => {
-                    Clause::Text(Text::Prefix(one.clone()))
-                }
-                _ => {
-                    return Err(usage(format!(
-                        "the prefix {:?} must be one word of letters and digits",
-                        raw.text
-                    )))
-                }
-            }
-        } else {
-            let w = words(&raw.text);
-            if w.is_empty() {
-                // Punctuation alone (e.g. `--` or `+`) says nothing to search for.
-                return Ok(None);
-            }
-            Clause::Text(Text::Phrase(w))
-        };
+        }
+    } else {
+        let w = words(&raw.text);
+        if w.is_empty() {
+            // Punctuation alone (e.g. `--` or `+`) says nothing to search for.
+            return Ok(None);
+        }
+        Clause::Text(Text::Phrase(w))
+    };
     Ok(Some(if raw.negated {
         Clause::Not(Box::new(c))
     } else {

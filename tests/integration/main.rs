@@ -19,5 +19,6 @@ mod git_layer;
 mod hooks;
 mod judge;
 mod layout;
+mod search;
 mod transitions_git;
 mod verify;
