@@ -54,6 +54,18 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     ))
 }
 
+/// Replaces a table whole (temporary file, then rename) without waiting for the disk: the
+/// tables are a cache, and one lost in a crash fails the generation check and is rebuilt.
+fn write_table(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+}
+
 fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -364,7 +376,7 @@ fn write_files(paths: &Paths, generation: u64, files: &BTreeMap<String, Rec>) ->
             if r.dirty { 1 } else { 0 }
         );
     }
-    crate::store::write_atomic(&paths.files(), text.as_bytes())
+    write_table(&paths.files(), text.as_bytes())
 }
 
 /// A stamp that can be trusted later: not so fresh that a change in the same tick would keep it.
@@ -686,7 +698,7 @@ fn save(
         watch,
     };
     let text = serde_json::to_string(&state).expect("state serialises");
-    crate::store::write_atomic(&cx.paths.state(), text.as_bytes())
+    write_table(&cx.paths.state(), text.as_bytes())
 }
 
 /// Reads every file and builds the index from nothing, in a fresh folder that replaces the
