@@ -126,7 +126,10 @@ pub fn source(path: &str) -> Option<Source<'_>> {
 /// The documents of the file at `path` with content `text`.
 pub fn docs(path: &str, text: &str, phases: &ArtifactPhases) -> Vec<Doc> {
     match source(path) {
-        Some(Source::Markdown { task, name }) if name == "TASK.md" => task_md(path, task, text),
+        Some(Source::Markdown {
+            task,
+            name: "TASK.md",
+        }) => task_md(path, task, text),
         Some(Source::Markdown { task, name }) => {
             let phase = phases.get(name).cloned().unwrap_or_default();
             sections(path, task, name, strip_comments(text).as_str(), 1, &phase)
@@ -170,14 +173,12 @@ fn split_front_matter(text: &str) -> (Option<&str>, &str, u64) {
         return (None, t, 1);
     };
     let mut offset = 0;
-    let mut line = 2;
-    for l in rest.split_inclusive('\n') {
+    for (line, l) in (2u64..).zip(rest.split_inclusive('\n')) {
         let trimmed = l.trim_end_matches(['\n', '\r']);
         if trimmed == "---" || trimmed == "..." {
             return (Some(&rest[..offset]), &rest[offset + l.len()..], line + 1);
         }
         offset += l.len();
-        line += 1;
     }
     (None, t, 1)
 }

@@ -104,6 +104,14 @@ fn search(env: &Env, args: &[&str]) -> SearchDoc {
     a.extend_from_slice(args);
     let d: SearchDoc = env.orch(&a).succeeds().json();
     assert!(d.ok && d.diagnostics.is_empty());
+    assert_eq!(d.query, args[0]);
+    for h in &d.hits {
+        assert_eq!(h.task.as_ref(), h.tasks.first(), "{h:?}");
+        assert!(h.kind == "event" || h.kind == "bug" || !h.title.is_empty() || h.section.is_some());
+    }
+    let i = &d.index;
+    assert!(i.rebuilt || (i.files_read <= i.files_checked && i.files_removed <= i.files_checked));
+    assert!(i.files_reindexed == 0 || i.documents > 0, "{i:?}");
     d
 }
 
@@ -435,10 +443,12 @@ const VOCAB: [&str; 8] = [
     "amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "haze",
 ];
 
+/// Per task: sprint index, then words of the title, the CONTEXT.md section and two events.
+type GenTask = (usize, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>);
+
 #[derive(Debug, Clone)]
 struct Gen {
-    /// Per task: sprint index, then words of the title, the CONTEXT.md section and two events.
-    tasks: Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>)>,
+    tasks: Vec<GenTask>,
 }
 
 fn words(ix: &[usize]) -> String {
