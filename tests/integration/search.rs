@@ -104,7 +104,12 @@ fn search(env: &Env, args: &[&str]) -> SearchDoc {
     a.extend_from_slice(args);
     let d: SearchDoc = env.orch(&a).succeeds().json();
     assert!(d.ok && d.diagnostics.is_empty());
-    assert_eq!(d.query, args[0]);
+    let words: Vec<&str> = args
+        .iter()
+        .copied()
+        .take_while(|a| !a.starts_with("--"))
+        .collect();
+    assert_eq!(d.query, words.join(" "));
     for h in &d.hits {
         assert_eq!(h.task.as_ref(), h.tasks.first(), "{h:?}");
         assert!(h.kind == "event" || h.kind == "bug" || !h.title.is_empty() || h.section.is_some());
