@@ -100,6 +100,15 @@ impl Event {
     }
 }
 
+/// The id of an event line written without one: derived from its content, so identical lines
+/// (a union merge's repeats) get the same id and collapse.
+pub fn content_id(line: &str) -> String {
+    format!(
+        "evt_{:016x}",
+        fnv(line.trim().as_bytes(), 0xcbf2_9ce4_8422_2325)
+    )
+}
+
 /// Parses a log: drops repeated ids, orders by `ts` then `id`. A line without an id gets one
 /// derived from its content, so identical lines still collapse.
 pub fn parse_log(text: &str, file: &str) -> Result<Vec<Event>> {
@@ -115,10 +124,7 @@ pub fn parse_log(text: &str, file: &str) -> Result<Vec<Event>> {
             )
         })?;
         if e.id.is_empty() {
-            e.id = format!(
-                "evt_{:016x}",
-                fnv(line.trim().as_bytes(), 0xcbf2_9ce4_8422_2325)
-            );
+            e.id = content_id(line);
         }
         if seen.insert(e.id.clone()) {
             out.push(e);

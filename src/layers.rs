@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("rules", &["validate", "rules"]),
     ("storage", &["store", "git", "project", "listing"]),
-    ("history", &["changes", "verify"]),
+    ("history", &["changes", "verify", "search"]),
     ("operations", &["ops"]),
 ];
 

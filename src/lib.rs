@@ -21,6 +21,7 @@ pub mod listing;
 pub mod ops;
 pub mod project;
 pub mod rules;
+pub mod search;
 pub mod session;
 pub mod store;
 pub mod task;

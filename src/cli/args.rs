@@ -149,10 +149,63 @@ pub enum Command {
         #[arg(long, default_value = "markdown")]
         format: String,
     },
+    /// Ranked full-text search over tasks, artifacts, events and bugs
+    Search(SearchArgs),
+    /// Sprints: the tasks each `sprint:` groups, by phase, with progress
+    #[command(subcommand)]
+    Sprint(SprintCmd),
     /// Walk a throwaway repository through every phase, for a first look
     Demo {
         /// Where to create the repository (default: a new temporary folder)
         dir: Option<PathBuf>,
+    },
+}
+
+/// QUERY: words (all must match), "a phrase", a prefix like time*, -word to exclude, a OR b,
+/// and filters type:T task:CODE phase:P kind:K sprint:S.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to search for (several words are joined with spaces)
+    #[arg(required_unless_present = "reindex")]
+    pub query: Vec<String>,
+    /// session, task, sprint or project (default: the current task's sprint if it has one,
+    /// else the project)
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Search this task (implies --scope task unless --scope says otherwise)
+    #[arg(long, value_name = "CODE")]
+    pub task: Option<String>,
+    /// Search this sprint (implies --scope sprint unless --scope says otherwise)
+    #[arg(long, value_name = "SPRINT")]
+    pub sprint: Option<String>,
+    /// Only events of this type (a full type, or a suffix such as `decision`)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_: Option<String>,
+    /// Only this kind: event, artifact, bug or task (repeatable)
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Only events and bugs from this date (2025-01-31) or time (RFC 3339) on
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// At most this many results
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// Rebuild the search index from every file first (alone: only rebuild)
+    #[arg(long)]
+    pub reindex: bool,
+    /// Print the results as Markdown (matches in **bold**)
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SprintCmd {
+    /// Every sprint: its tasks by phase and how many are done
+    List,
+    /// One sprint and its tasks
+    Show {
+        /// The sprint's name, as in `sprint:` of TASK.md
+        sprint: String,
     },
 }
 

@@ -8,6 +8,7 @@ mod cmd_check;
 mod cmd_event;
 mod cmd_git;
 mod cmd_init;
+mod cmd_search;
 mod cmd_session;
 mod cmd_status;
 mod cmd_task;
@@ -181,6 +182,8 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             task,
             timeout,
         } => cmd_check::check(cli, out, names, task.as_deref(), *timeout),
+        Command::Search(a) => cmd_search::search(&open(cli)?, out, a),
+        Command::Sprint(s) => cmd_search::sprint(&open(cli)?, out, s),
         Command::Demo { dir } => demo::run(out, dir.clone()),
     }
 }

@@ -19,6 +19,7 @@ pub mod link;
 pub mod next;
 pub mod phase;
 pub mod report;
+pub mod search;
 pub mod session;
 pub mod status;
 pub mod task;
@@ -98,6 +99,11 @@ pub fn apply(
         Ok(Applied { commit })
     })();
     txn.finish(outcome.is_ok());
+    if outcome.is_ok() {
+        // The search index learns of the change without scanning for it.
+        let written: Vec<std::path::PathBuf> = writes.iter().map(|w| w.path.clone()).collect();
+        crate::search::note_written(p, &written);
+    }
     outcome
 }
 

@@ -20,5 +20,6 @@ mod git_layer;
 mod hooks;
 mod judge;
 mod layout;
+mod search;
 mod transitions_git;
 mod verify;

@@ -1,0 +1,816 @@
+//! Keeping the index true to the files: what changed since the last search, found cheaply.
+//!
+//! The index lives in `<git dir>/orchestration/search/` with two tables beside it:
+//! `state.json` (small, read by every search) and `files.tsv` (every indexed file with the git
+//! blob id of the content indexed and its stat data, read only when something changed).
+//! The generation number in both must equal the one the index's last commit recorded; any
+//! mismatch, an unreadable table, another format version or other workflow rules mean the
+//! index is rebuilt, never trusted.
+//!
+//! A search looks for change without reading every file:
+//! - HEAD moved (commit, branch switch, merge, reset, pull): the two commits' trees under
+//!   `.orchestration/` are compared and only the paths whose blob id differs are looked at;
+//! - the git index changed while HEAD did not (checkout of paths, stash, conflicted merge,
+//!   add): every indexed file is stat'ed;
+//! - a task folder or bug appeared or went away: the folder listings show it;
+//! - the files in `state.json`'s watch list are stat'ed on every search: every file while
+//!   there are at most [`WATCH_ALL`], else the current task's files, the files indexed from
+//!   the working tree and not yet seen committed, and any file whose stat data was too fresh
+//!   to trust (git's "racy" rule);
+//! - orch's own writes are noted by `note_written` and picked up by the next search.
+//!
+//! A file that looks changed is read and hashed; only when its blob id differs from the one
+//! indexed are its documents replaced. So a file whose blob id is unchanged is never parsed
+//! again, and a file whose blob id is unchanged in HEAD is not even read.
+
+use super::corpus::{self, ArtifactPhases};
+use super::index::Store;
+use crate::project::Project;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the schema or the way documents are made changes: an older index is
+/// rebuilt, not misread.
+const VERSION: u32 = 1;
+/// Up to this many files, every search stat's all of them: a few milliseconds at most.
+pub const WATCH_ALL: usize = 4096;
+/// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
+const RACY_NS: i64 = 3_000_000_000;
+const JOURNAL: &str = "written";
+
+/// mtime (ns), size and inode: what tells a file changed without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp(pub i64, pub u64, pub u64);
+
+pub fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).ok()?;
+    Some(Stamp(
+        m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        m.size(),
+        m.ino(),
+    ))
+}
+
+/// Replaces a table whole (temporary file, then rename) without waiting for the disk: the
+/// tables are a cache, and one lost in a crash fails the generation check and is rebuilt.
+fn write_table(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// One indexed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rec {
+    pub path: String,
+    pub blob: String,
+    /// `None`: too fresh to trust, re-hash on the next search.
+    pub stamp: Option<Stamp>,
+    /// Indexed from the working tree and not yet seen in a commit.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    version: u32,
+    generation: u64,
+    head: Option<String>,
+    git_index: Option<Stamp>,
+    tasks_dir: Option<Stamp>,
+    bugs_dir: Option<Stamp>,
+    rules: String,
+    current: Option<String>,
+    journal_offset: u64,
+    file_count: usize,
+    watch: Vec<Rec>,
+}
+
+pub struct Paths {
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    pub fn of(p: &Project) -> Paths {
+        Paths {
+            dir: p.local_dir().join("search"),
+        }
+    }
+    fn index(&self) -> PathBuf {
+        self.dir.join("index")
+    }
+    fn state(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+    fn files(&self) -> PathBuf {
+        self.dir.join("files.tsv")
+    }
+    fn journal(&self) -> PathBuf {
+        self.dir.join(JOURNAL)
+    }
+}
+
+/// Records that orch wrote these files (absolute paths), so the next search re-reads them
+/// even when nothing else would show the change. Losing a note only costs freshness, so
+/// failures are ignored.
+pub fn note_written(p: &Project, files: &[PathBuf]) {
+    use std::io::Write;
+    let paths = Paths::of(p);
+    if !paths.dir.is_dir() {
+        return; // no index yet: the first search reads everything anyway
+    }
+    let mut text = String::new();
+    for f in files {
+        if let Some(rel) = p.git.rel_path(f) {
+            text.push_str(&rel);
+            text.push('\n');
+        }
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.journal())
+    {
+        let _ = file.write_all(text.as_bytes());
+    }
+}
+
+/// What the workflow says about artifacts, as a hash: other rules mean other documents.
+fn rules_hash(phases: &ArtifactPhases) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in phases {
+        for b in k.bytes().chain([0]).chain(v.bytes()).chain([1]) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{VERSION}-{h:016x}")
+}
+
+pub fn artifact_phases(p: &Project) -> ArtifactPhases {
+    let mut out = ArtifactPhases::new();
+    for ph in &p.workflow.phases {
+        for a in ph
+            .def
+            .artifacts
+            .required
+            .iter()
+            .chain(&ph.def.artifacts.optional)
+        {
+            out.entry(a.name.clone()).or_insert_with(|| ph.name.clone());
+        }
+    }
+    out
+}
+
+fn blob_id(bytes: &[u8]) -> String {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
+/// The indexed files under the working tree: every searched file of every task and bug.
+fn walk(root: &Path) -> Vec<String> {
+    let tasks = root.join(corpus::TASKS_PREFIX);
+    let codes = list_dir(&tasks);
+    // Listing ten thousand folders one after another is most of a cold search's wait.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = codes.len().div_ceil(threads).max(1);
+    let mut out: Vec<String> = std::thread::scope(|sc| {
+        let handles: Vec<_> = codes
+            .chunks(chunk)
+            .map(|part| {
+                sc.spawn(|| {
+                    part.iter()
+                        .flat_map(|c| task_files(root, c))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for name in list_dir(&root.join(corpus::BUGS_PREFIX)) {
+        let rel = format!("{}{name}", corpus::BUGS_PREFIX);
+        if corpus::source(&rel).is_some() {
+            out.push(rel);
+        }
+    }
+    out
+}
+
+fn list_dir(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+fn task_files(root: &Path, code: &str) -> Vec<String> {
+    let dir = root.join(corpus::TASKS_PREFIX).join(code);
+    list_dir(&dir)
+        .into_iter()
+        .map(|n| format!("{}{code}/{n}", corpus::TASKS_PREFIX))
+        .filter(|rel| corpus::source(rel).is_some())
+        .collect()
+}
+
+/// Blob ids of the files under `.orchestration/tasks` and `.orchestration/bugs` of a commit,
+/// by task folder: (folder tree ids, then files of the folders asked for).
+struct CommitTrees<'r> {
+    repo: &'r gix::Repository,
+}
+
+type Entries = BTreeMap<String, gix::ObjectId>;
+
+impl CommitTrees<'_> {
+    fn entries(&self, tree: Option<gix::ObjectId>) -> Option<Entries> {
+        let Some(t) = tree else {
+            return Some(Entries::new());
+        };
+        let tree = self.repo.find_tree(t).ok()?;
+        let d = tree.decode().ok()?;
+        Some(
+            d.entries
+                .iter()
+                .map(|e| (e.filename.to_string(), e.oid.to_owned()))
+                .collect(),
+        )
+    }
+
+    fn sub(&self, tree: Option<gix::ObjectId>, name: &str) -> Option<Option<gix::ObjectId>> {
+        Some(self.entries(tree)?.get(name).copied())
+    }
+
+    /// The trees of `.orchestration/tasks` and `.orchestration/bugs` in commit `c`.
+    fn roots(&self, c: Option<&str>) -> Option<(Option<gix::ObjectId>, Option<gix::ObjectId>)> {
+        let Some(c) = c else {
+            return Some((None, None));
+        };
+        let id = gix::ObjectId::from_hex(c.as_bytes()).ok()?;
+        let commit = self.repo.find_commit(id).ok()?;
+        let root = commit.tree_id().ok()?.detach();
+        let orch = self.sub(Some(root), crate::project::ORCH_DIR)?;
+        Some((self.sub(orch, "tasks")?, self.sub(orch, "bugs")?))
+    }
+
+    /// Paths under `.orchestration/` whose blob differs between two commits, with the new blob
+    /// id (`None`: gone). `None` when a commit cannot be read (e.g. pruned after a rebase).
+    fn diff(
+        &self,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Option<BTreeMap<String, Option<String>>> {
+        let (ot, ob) = self.roots(old)?;
+        let (nt, nb) = self.roots(new)?;
+        let mut out = BTreeMap::new();
+        let (o, n) = (self.entries(ot)?, self.entries(nt)?);
+        let codes: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+        for code in codes {
+            let (a, b) = (o.get(code).copied(), n.get(code).copied());
+            if a == b {
+                continue;
+            }
+            let prefix = format!("{}{code}/", corpus::TASKS_PREFIX);
+            self.diff_files(&prefix, a, b, &mut out)?;
+        }
+        if ob != nb {
+            self.diff_files(corpus::BUGS_PREFIX, ob, nb, &mut out)?;
+        }
+        Some(out)
+    }
+
+    fn diff_files(
+        &self,
+        prefix: &str,
+        a: Option<gix::ObjectId>,
+        b: Option<gix::ObjectId>,
+        out: &mut BTreeMap<String, Option<String>>,
+    ) -> Option<()> {
+        let (fa, fb) = (self.entries(a)?, self.entries(b)?);
+        for name in fa.keys().chain(fb.keys()) {
+            let (x, y) = (fa.get(name), fb.get(name));
+            if x != y {
+                let rel = format!("{prefix}{name}");
+                if corpus::source(&rel).is_some() {
+                    out.insert(rel, y.map(|i| i.to_string()));
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+fn read_state(paths: &Paths) -> Option<State> {
+    let text = std::fs::read_to_string(paths.state()).ok()?;
+    let s: State = serde_json::from_str(&text).ok()?;
+    (s.version == VERSION).then_some(s)
+}
+
+fn read_files(paths: &Paths, generation: u64) -> Option<BTreeMap<String, Rec>> {
+    let text = std::fs::read_to_string(paths.files()).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.parse::<u64>().ok()? != generation {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [path, blob, m, z, i, dirty] = f[..] else {
+            return None;
+        };
+        let stamp = match (m.parse(), z.parse(), i.parse()) {
+            (Ok(m), Ok(z), Ok(i)) => Some(Stamp(m, z, i)),
+            _ => None,
+        };
+        out.insert(
+            path.to_string(),
+            Rec {
+                path: path.to_string(),
+                blob: blob.to_string(),
+                stamp,
+                dirty: dirty == "1",
+            },
+        );
+    }
+    Some(out)
+}
+
+fn write_files(paths: &Paths, generation: u64, files: &BTreeMap<String, Rec>) -> Result<()> {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(files.len() * 90);
+    let _ = writeln!(text, "{generation}");
+    for r in files.values() {
+        let (m, z, i) = match r.stamp {
+            Some(Stamp(m, z, i)) => (m.to_string(), z.to_string(), i.to_string()),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{m}\t{z}\t{i}\t{}",
+            r.path,
+            r.blob,
+            if r.dirty { 1 } else { 0 }
+        );
+    }
+    write_table(&paths.files(), text.as_bytes())
+}
+
+/// A stamp that can be trusted later: not so fresh that a change in the same tick would keep it.
+fn trusted(s: Option<Stamp>, now: i64) -> Option<Stamp> {
+    s.filter(|s| now - s.0 >= RACY_NS)
+}
+
+/// What a refresh did, for `--json` and the benchmark.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RefreshReport {
+    pub rebuilt: bool,
+    pub files_checked: usize,
+    pub files_read: usize,
+    pub files_reindexed: usize,
+    pub files_removed: usize,
+    pub documents: u64,
+}
+
+struct Ctx<'a> {
+    p: &'a Project,
+    paths: Paths,
+    phases: ArtifactPhases,
+    rules: String,
+}
+
+/// Opens the index, brought up to date with the files; rebuilt when `rebuild` is asked for or
+/// the index cannot be trusted. The caller holds the search lock.
+pub fn open(p: &Project, rebuild: bool) -> Result<(Store, RefreshReport)> {
+    let phases = artifact_phases(p);
+    let cx = Ctx {
+        p,
+        paths: Paths::of(p),
+        rules: rules_hash(&phases),
+        phases,
+    };
+    if !rebuild {
+        if let Some(state) = read_state(&cx.paths).filter(|s| s.rules == cx.rules) {
+            if let Ok(store) = Store::open(&cx.paths.index()) {
+                if store.generation() == Some(state.generation) {
+                    if let Some(report) = update(&cx, &store, state)? {
+                        return Ok((store, report));
+                    }
+                }
+            }
+        }
+    }
+    build(&cx)
+}
+
+/// Everything the cheap checks say may have changed, and the paths a move of HEAD changed;
+/// `None` when every file must be checked.
+fn suspects(
+    cx: &Ctx,
+    st: &State,
+    head: &Option<String>,
+) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+    let root = &cx.p.root;
+    let mut out = BTreeSet::new();
+    let mut diffed = BTreeSet::new();
+    if *head != st.head {
+        let trees = CommitTrees {
+            repo: &cx.p.git.repo,
+        };
+        diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?.into_keys());
+        out.extend(diffed.iter().cloned());
+        // A stopped merge or rebase leaves the working tree between commits.
+        if cx.p.git.repo.state().is_some() {
+            return None;
+        }
+    } else if stamp(&cx.p.git.repo.index_path()) != st.git_index {
+        return None;
+    }
+    for r in &st.watch {
+        if r.stamp.is_none() || stamp(&root.join(&r.path)) != r.stamp {
+            out.insert(r.path.clone());
+        }
+    }
+    let known: BTreeSet<&str> = st.watch.iter().map(|r| r.path.as_str()).collect();
+    // With every file watched, new files in any folder are looked for too; otherwise only in
+    // the current task's.
+    let fresh: Vec<String> = if st.file_count <= WATCH_ALL {
+        walk(root)
+    } else {
+        match cx.p.current_task() {
+            Ok(Some(code)) => task_files(root, code.as_str()),
+            _ => vec![],
+        }
+    };
+    out.extend(fresh.into_iter().filter(|f| !known.contains(f.as_str())));
+    if let Ok(text) = std::fs::read(cx.paths.journal()) {
+        let from = (st.journal_offset as usize).min(text.len());
+        for line in String::from_utf8_lossy(&text[from..]).lines() {
+            if corpus::source(line).is_some() {
+                out.insert(line.to_string());
+            }
+        }
+    }
+    Some((out, diffed))
+}
+
+/// Brings a trusted index up to date. `None` when it turns out not to be trustworthy.
+fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
+    let root = &cx.p.root;
+    let head = cx.p.git.head_id()?.map(|i| i.to_string());
+    let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
+    let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
+    let current = cx.p.current_task().ok().flatten().map(|c| c.to_string());
+    let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
+    let suspects = suspects(cx, &st, &head);
+    let dirs_same = tasks_dir == st.tasks_dir && bugs_dir == st.bugs_dir;
+    let mut report = RefreshReport::default();
+    if suspects.as_ref().is_some_and(|s| s.0.is_empty())
+        && dirs_same
+        && current == st.current
+        && journal_len == st.journal_offset
+    {
+        return Ok(Some(report));
+    }
+    let Some(mut files) = read_files(&cx.paths, st.generation) else {
+        return Ok(None);
+    };
+    let (mut check, diffed) = match suspects {
+        Some(s) => s,
+        None => (
+            files.keys().cloned().chain(walk(root)).collect(),
+            BTreeSet::new(),
+        ),
+    };
+    if !dirs_same {
+        // Folders that appeared bring all their files; folders that went away take theirs.
+        let known: BTreeSet<&str> = files
+            .keys()
+            .filter_map(|k| k.strip_prefix(corpus::TASKS_PREFIX)?.split('/').next())
+            .collect();
+        let now: BTreeSet<String> = list_dir(&root.join(corpus::TASKS_PREFIX))
+            .into_iter()
+            .collect();
+        for code in now.iter().filter(|c| !known.contains(c.as_str())) {
+            check.extend(task_files(root, code));
+        }
+        for k in files.keys() {
+            let gone = k
+                .strip_prefix(corpus::TASKS_PREFIX)
+                .and_then(|r| r.split('/').next())
+                .is_some_and(|c| !now.contains(c));
+            if gone || k.starts_with(corpus::BUGS_PREFIX) {
+                check.insert(k.clone());
+            }
+        }
+        check.extend(walk_bugs(root));
+    }
+    if current != st.current {
+        if let Some(c) = &current {
+            check.extend(task_files(root, c));
+        }
+    }
+    let generation = apply(
+        cx,
+        store,
+        &mut files,
+        &check,
+        &diffed,
+        st.generation,
+        &mut report,
+    )?;
+    save(
+        cx,
+        &files,
+        generation,
+        head,
+        tasks_dir,
+        bugs_dir,
+        current,
+        journal_len,
+    )?;
+    Ok(Some(report))
+}
+
+fn walk_bugs(root: &Path) -> Vec<String> {
+    list_dir(&root.join(corpus::BUGS_PREFIX))
+        .into_iter()
+        .map(|n| format!("{}{n}", corpus::BUGS_PREFIX))
+        .filter(|rel| corpus::source(rel).is_some())
+        .collect()
+}
+
+/// Checks `check` against the records: re-reads what looks changed, replaces the documents of
+/// what is changed, and commits. Returns the new generation.
+fn apply(
+    cx: &Ctx,
+    store: &Store,
+    files: &mut BTreeMap<String, Rec>,
+    check: &BTreeSet<String>,
+    diffed: &BTreeSet<String>,
+    generation: u64,
+    report: &mut RefreshReport,
+) -> Result<u64> {
+    let now = now_ns();
+    let mut changed: Vec<(String, String)> = Vec::new();
+    let mut removed: Vec<String> = Vec::new();
+    for path in check {
+        report.files_checked += 1;
+        let abs = cx.p.root.join(path);
+        let s = stamp(&abs);
+        let is_file = std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_file());
+        if !is_file {
+            if files.remove(path).is_some() {
+                removed.push(path.clone());
+            }
+            continue;
+        }
+        // Seen in the commit that moved HEAD: no longer only in the working tree.
+        let committed = diffed.contains(path);
+        let rec = files.get(path);
+        if let Some(r) = rec {
+            if r.stamp.is_some() && r.stamp == s {
+                if committed {
+                    files.get_mut(path).expect("present").dirty = false;
+                }
+                continue;
+            }
+        }
+        let Ok(bytes) = std::fs::read(&abs) else {
+            continue;
+        };
+        report.files_read += 1;
+        let blob = blob_id(&bytes);
+        let dirty = !committed;
+        if rec.is_some_and(|r| r.blob == blob) {
+            let r = files.get_mut(path).expect("present");
+            r.stamp = trusted(s, now);
+            r.dirty = r.dirty && dirty;
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        files.insert(
+            path.clone(),
+            Rec {
+                path: path.clone(),
+                blob,
+                stamp: trusted(s, now),
+                dirty,
+            },
+        );
+        changed.push((path.clone(), text));
+    }
+    if changed.is_empty() && removed.is_empty() {
+        return Ok(generation);
+    }
+    report.files_reindexed = changed.len();
+    report.files_removed = removed.len();
+    let w = store.writer(1, 15_000_000)?;
+    for path in changed.iter().map(|c| &c.0).chain(&removed) {
+        w.delete_term(tantivy::Term::from_field_text(store.f.path, path));
+    }
+    for (path, text) in &changed {
+        for d in corpus::docs(path, text, &cx.phases) {
+            w.add_document(store.to_tantivy(&d))
+                .map_err(super::index::err("add a document"))?;
+        }
+    }
+    let generation = generation + 1;
+    commit(w, generation)?;
+    report.documents = store.reader()?.searcher().num_docs();
+    Ok(generation)
+}
+
+fn commit(mut w: tantivy::IndexWriter, generation: u64) -> Result<()> {
+    let mut prepared = w
+        .prepare_commit()
+        .map_err(super::index::err("commit the index"))?;
+    prepared.set_payload(&generation.to_string());
+    prepared
+        .commit()
+        .map_err(super::index::err("commit the index"))?;
+    w.wait_merging_threads()
+        .map_err(super::index::err("merge the index"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save(
+    cx: &Ctx,
+    files: &BTreeMap<String, Rec>,
+    generation: u64,
+    head: Option<String>,
+    tasks_dir: Option<Stamp>,
+    bugs_dir: Option<Stamp>,
+    current: Option<String>,
+    journal_offset: u64,
+) -> Result<()> {
+    write_files(&cx.paths, generation, files)?;
+    let cur_prefix = current
+        .as_ref()
+        .map(|c| format!("{}{c}/", corpus::TASKS_PREFIX));
+    let watch: Vec<Rec> = if files.len() <= WATCH_ALL {
+        files.values().cloned().collect()
+    } else {
+        files
+            .values()
+            .filter(|r| {
+                r.dirty
+                    || r.stamp.is_none()
+                    || cur_prefix.as_ref().is_some_and(|p| r.path.starts_with(p))
+            })
+            .cloned()
+            .collect()
+    };
+    let state = State {
+        version: VERSION,
+        generation,
+        head,
+        git_index: stamp(&cx.p.git.repo.index_path()),
+        tasks_dir,
+        bugs_dir,
+        rules: cx.rules.clone(),
+        current,
+        journal_offset,
+        file_count: files.len(),
+        watch,
+    };
+    let text = serde_json::to_string(&state).expect("state serialises");
+    write_table(&cx.paths.state(), text.as_bytes())
+}
+
+/// Reads every file and builds the index from nothing, in a fresh folder that replaces the
+/// old one only when complete.
+fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
+    let root = &cx.p.root;
+    let head = cx.p.git.head_id()?.map(|i| i.to_string());
+    let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
+    let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
+    let current = cx.p.current_task().ok().flatten().map(|c| c.to_string());
+    let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
+    let paths = walk(root);
+    std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
+    let tmp = cx
+        .paths
+        .dir
+        .join(format!("index.new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let store = Store::create(&tmp)?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let w = store.writer(threads, 48_000_000 * threads)?;
+    let now = now_ns();
+    let files = read_all(cx, &store, &w, &paths, now)?;
+    commit(w, 1)?;
+    drop(store);
+    let index = cx.paths.index();
+    let old = cx
+        .paths
+        .dir
+        .join(format!("index.old-{}", std::process::id()));
+    if index.exists() {
+        std::fs::rename(&index, &old).map_err(|e| Error::io(&index, e))?;
+    }
+    std::fs::rename(&tmp, &index).map_err(|e| Error::io(&index, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    let store = Store::open(&index)?;
+    save(
+        cx,
+        &files,
+        1,
+        head,
+        tasks_dir,
+        bugs_dir,
+        current,
+        journal_len,
+    )?;
+    let report = RefreshReport {
+        rebuilt: true,
+        files_checked: paths.len(),
+        files_read: files.len(),
+        files_reindexed: files.len(),
+        files_removed: 0,
+        documents: store.reader()?.searcher().num_docs(),
+    };
+    Ok((store, report))
+}
+
+/// Reads and parses the files on all cores while the index writer's threads index them.
+fn read_all(
+    cx: &Ctx,
+    store: &Store,
+    w: &tantivy::IndexWriter,
+    paths: &[String],
+    now: i64,
+) -> Result<BTreeMap<String, Rec>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let (root, phases) = (&cx.p.root, &cx.phases);
+    let results: Vec<Result<Vec<Rec>>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                sc.spawn(move || -> Result<Vec<Rec>> {
+                    let mut out = Vec::with_capacity(part.len());
+                    for rel in part {
+                        let abs = root.join(rel);
+                        let Ok(bytes) = std::fs::read(&abs) else {
+                            continue;
+                        };
+                        let text = String::from_utf8_lossy(&bytes);
+                        for d in corpus::docs(rel, &text, phases) {
+                            w.add_document(store.to_tantivy(&d))
+                                .map_err(super::index::err("add a document"))?;
+                        }
+                        out.push(Rec {
+                            path: rel.clone(),
+                            blob: blob_id(&bytes),
+                            stamp: trusted(stamp(&abs), now),
+                            dirty: false,
+                        });
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::runtime("search index: a reader thread failed")))
+            })
+            .collect()
+    });
+    let mut files = BTreeMap::new();
+    for r in results {
+        for rec in r? {
+            files.insert(rec.path.clone(), rec);
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,396 @@
+//! Ranked full-text search over everything the workflow recorded: tasks, artifact sections,
+//! events and bugs, scoped to a session, a task, a sprint or the whole project.
+//!
+//! The index (tantivy) is a cache in `<git dir>/orchestration/search/`, never committed and
+//! per worktree; [`fresh`] keeps it true to the files and rebuilds it when it cannot be
+//! trusted. [`query`] parses the query language, [`corpus`] turns files into documents.
+
+pub mod corpus;
+pub mod fresh;
+pub mod index;
+pub mod query;
+
+use crate::code::TaskCode;
+use crate::project::Project;
+use crate::{Error, Result};
+use corpus::Kind;
+use serde::Serialize;
+
+pub use fresh::{note_written, RefreshReport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeKind {
+    Session,
+    Task,
+    Sprint,
+    Project,
+}
+
+impl ScopeKind {
+    pub fn parse(s: &str) -> Result<ScopeKind> {
+        Ok(match s {
+            "session" => ScopeKind::Session,
+            "task" => ScopeKind::Task,
+            "sprint" => ScopeKind::Sprint,
+            "project" => ScopeKind::Project,
+            _ => {
+                return Err(Error::usage(format!("unknown scope {s:?}"))
+                    .with_hint("use --scope session, task, sprint or project"))
+            }
+        })
+    }
+}
+
+/// A search as asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub query: String,
+    pub scope: Option<ScopeKind>,
+    pub task: Option<String>,
+    pub sprint: Option<String>,
+    pub type_: Option<String>,
+    pub kinds: Vec<String>,
+    pub since: Option<String>,
+    pub limit: usize,
+    pub reindex: bool,
+}
+
+/// Where a search looked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeInfo {
+    pub kind: ScopeKind,
+    pub task: Option<String>,
+    pub sprint: Option<String>,
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    /// Byte ranges `[start, end)` of the matching words in `text`.
+    pub highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub task: Option<String>,
+    pub tasks: Vec<String>,
+    pub kind: String,
+    pub path: String,
+    pub section: Option<String>,
+    pub line: u64,
+    pub event_id: Option<String>,
+    pub ts: Option<String>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub phase: Option<String>,
+    pub title: String,
+    pub score: f32,
+    pub snippet: Snippet,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub query: String,
+    pub scope: ScopeInfo,
+    /// How many documents match in all (the hits are the best `limit` of them).
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub index: RefreshReport,
+}
+
+fn opt(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// `--since`: a date (`2025-01-31`, from its midnight UTC) or an RFC 3339 time.
+pub fn parse_since(s: &str) -> Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp());
+    }
+    Err(Error::usage(format!("--since {s:?} is not a date"))
+        .with_hint("give a date like 2025-01-31 or a time like 2025-01-31T12:00:00Z"))
+}
+
+/// Holds `<git dir>/orchestration/search/lock` so that two searches never update the index at
+/// once (nor one read files another is replacing).
+fn lock(p: &Project) -> Result<crate::project::LockGuard> {
+    crate::project::lock_dir(&fresh::Paths::of(p).dir)
+}
+
+/// Rebuilds the index from every file.
+pub fn reindex(p: &Project) -> Result<RefreshReport> {
+    let _l = lock(p)?;
+    Ok(fresh::open(p, true)?.1)
+}
+
+struct Resolved {
+    info: ScopeInfo,
+    scope: index::Scope,
+}
+
+fn current_sprint(p: &Project, code: &TaskCode) -> Option<String> {
+    p.load_doc(code)
+        .ok()?
+        .str_field("sprint")
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Turns `--scope`, `--task` and `--sprint` into the tasks to search. Without any of them the
+/// scope is the current task's sprint when it has one, else the project.
+fn resolve(p: &Project, req: &Request, s: &index::Searcher) -> Result<Resolved> {
+    let task = match &req.task {
+        Some(t) => {
+            let c = TaskCode::parse(t)?;
+            p.require_task(&c)?;
+            Some(c)
+        }
+        None => p.current_task()?,
+    };
+    let kind = match (req.scope, &req.task, &req.sprint) {
+        (Some(k), _, _) => k,
+        (None, Some(_), _) => ScopeKind::Task,
+        (None, None, Some(_)) => ScopeKind::Sprint,
+        (None, None, None) => match task.as_ref().and_then(|t| current_sprint(p, t)) {
+            Some(_) => ScopeKind::Sprint,
+            None => ScopeKind::Project,
+        },
+    };
+    let need_task = |what: &str| -> Result<TaskCode> {
+        task.clone().ok_or_else(|| {
+            Error::usage(format!(
+                "--scope {what} needs a task and no current task is set"
+            ))
+            .with_hint("pass --task CODE, set ORCH_TASK, or run `orch session start CODE`")
+        })
+    };
+    let mut info = ScopeInfo {
+        kind,
+        task: None,
+        sprint: None,
+        session: None,
+    };
+    let mut scope = index::Scope::default();
+    match kind {
+        ScopeKind::Project => {}
+        ScopeKind::Task => {
+            let t = need_task("task")?;
+            scope.tasks = Some(vec![t.to_string()]);
+            info.task = Some(t.to_string());
+        }
+        ScopeKind::Session => {
+            let t = need_task("session")?;
+            let session = p.load_session(&t)?.ok_or_else(|| {
+                Error::state(format!("{t} has no session to search")).with_hint(format!(
+                    "start one with `orch session start {t}`, or use --scope task"
+                ))
+            })?;
+            scope.tasks = Some(vec![t.to_string()]);
+            scope.session = Some(session.session_key.clone());
+            info.task = Some(t.to_string());
+            info.session = Some(session.session_key);
+        }
+        ScopeKind::Sprint => {
+            let sprint = match &req.sprint {
+                Some(s) => s.clone(),
+                None => task
+                    .as_ref()
+                    .and_then(|t| current_sprint(p, t))
+                    .ok_or_else(|| {
+                        Error::usage("--scope sprint needs a sprint and the current task has none")
+                            .with_hint("pass --sprint NAME (see `orch sprint list`)")
+                    })?,
+            };
+            scope.tasks = Some(s.sprint_tasks(&sprint)?);
+            info.sprint = Some(sprint);
+        }
+    }
+    Ok(Resolved { info, scope })
+}
+
+pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
+    let q = query::parse(&req.query)?;
+    let mut kinds = Vec::new();
+    for k in &req.kinds {
+        kinds.push(Kind::parse(k).ok_or_else(|| {
+            Error::usage(format!("unknown kind {k:?}"))
+                .with_hint("use --kind event, artifact, bug or task")
+        })?);
+    }
+    let since = req.since.as_deref().map(parse_since).transpose()?;
+    let _l = lock(p)?;
+    let (store, report) = fresh::open(p, req.reindex)?;
+    let reader = store.reader()?;
+    let s = index::Searcher {
+        store: &store,
+        searcher: reader.searcher(),
+    };
+    let Resolved { info, mut scope } = resolve(p, req, &s)?;
+    scope.kinds = kinds;
+    scope.type_ = req.type_.clone();
+    scope.since = since;
+    let limit = if req.limit == 0 { 20 } else { req.limit };
+    let top = s.top(&q, &scope, limit)?;
+    let total = if top.len() < limit {
+        top.len()
+    } else {
+        s.count(&q, &scope)?
+    };
+    let words = q.words();
+    let hits = top.into_iter().map(|d| hit(d, &words)).collect();
+    Ok(Outcome {
+        query: req.query.clone(),
+        scope: info,
+        total,
+        hits,
+        index: report,
+    })
+}
+
+fn hit(d: index::Stored, words: &[String]) -> Hit {
+    let body = snippet(&d.body, words);
+    let snippet = if body.highlights.is_empty() {
+        let t = snippet(&d.title, words);
+        if t.highlights.is_empty() && !body.text.is_empty() {
+            body
+        } else {
+            t
+        }
+    } else {
+        body
+    };
+    Hit {
+        task: d.tasks.first().cloned(),
+        tasks: d.tasks,
+        kind: d.kind,
+        path: d.path,
+        section: opt(d.section),
+        line: d.line,
+        event_id: opt(d.event_id),
+        ts: opt(d.ts),
+        type_: opt(d.type_),
+        phase: opt(d.phase),
+        title: d.title,
+        score: d.score,
+        snippet,
+    }
+}
+
+const SNIPPET_CHARS: usize = 160;
+
+/// Byte ranges of the words of `text`, as the index splits them.
+fn word_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The part of `text` with the most query words, up to [`SNIPPET_CHARS`] bytes, line breaks
+/// as spaces, and where those words are in it.
+pub fn snippet(text: &str, words: &[String]) -> Snippet {
+    let matches: Vec<(usize, usize)> = word_ranges(text)
+        .into_iter()
+        .filter(|&(a, b)| {
+            let w: String = text[a..b].chars().flat_map(char::to_lowercase).collect();
+            words.iter().any(|q| match q.strip_suffix('*') {
+                Some(prefix) => w.starts_with(prefix),
+                None => *q == w,
+            })
+        })
+        .collect();
+    let (start, end) = match matches.iter().enumerate().max_by_key(|(i, m)| {
+        let n = matches[*i..]
+            .iter()
+            .take_while(|x| x.1 <= m.0 + SNIPPET_CHARS)
+            .count();
+        (n, std::cmp::Reverse(m.0))
+    }) {
+        Some((_, m)) => {
+            let start = floor_char(text, m.0.saturating_sub(SNIPPET_CHARS / 4));
+            // Start at a word boundary when there is one close by.
+            let start = text[start..m.0]
+                .find(char::is_whitespace)
+                .map_or(start, |i| start + i + 1);
+            (
+                start,
+                floor_char(text, (start + SNIPPET_CHARS).min(text.len())),
+            )
+        }
+        None => (0, floor_char(text, SNIPPET_CHARS.min(text.len()))),
+    };
+    let frag: String = text[start..end]
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let highlights = matches
+        .iter()
+        .filter(|m| m.0 >= start && m.1 <= end)
+        .map(|m| [m.0 - start, m.1 - start])
+        .collect();
+    Snippet {
+        text: frag,
+        highlights,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_show_the_densest_part_with_offsets() {
+        let text = format!(
+            "{} the Timeout hit\nagain: timeouts everywhere",
+            "x ".repeat(200)
+        );
+        let s = snippet(&text, &["timeout".into(), "time*".into()]);
+        let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+        assert_eq!(marked, vec!["Timeout", "timeouts"]);
+        assert!(!s.text.contains('\n'));
+        assert!(s.text.len() <= SNIPPET_CHARS);
+    }
+
+    #[test]
+    fn since_takes_dates_and_times() {
+        assert_eq!(parse_since("1970-01-02").unwrap(), 86400);
+        assert_eq!(parse_since("1970-01-01T00:01:00Z").unwrap(), 60);
+        assert_eq!(
+            parse_since("yesterday").unwrap_err().kind,
+            crate::ErrorKind::Usage
+        );
+    }
+}

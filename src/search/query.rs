@@ -1,0 +1,371 @@
+//! The query language of `orch search`, parsed into a plain tree before any index is touched,
+//! so a bad query is a usage error that names what is wrong and costs nothing.
+//!
+//! ```text
+//! query   := clause+                    every clause must hold (AND)
+//! clause  := ["-"] (filter | phrase | word)
+//! filter  := FIELD ":" value            type: task: phase: kind: sprint:
+//! phrase  := '"' words '"'              the words in this order
+//! word    := TEXT ["*"]                 a trailing * matches every word with this prefix
+//! ```
+//! `a OR b` joins two clauses so that either may hold.
+
+use crate::{Error, Result};
+
+/// The fields a filter may name.
+pub const FIELDS: &[&str] = &["type", "task", "phase", "kind", "sprint"];
+
+/// The document kinds a search returns.
+pub const KINDS: &[&str] = &["task", "artifact", "event", "bug"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Words that must appear one after another (a single word is a phrase of one).
+    Phrase(Vec<String>),
+    /// A word prefix.
+    Prefix(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clause {
+    Text(Text),
+    Filter {
+        field: String,
+        value: String,
+    },
+    /// Either side may hold.
+    Or(Vec<Clause>),
+    Not(Box<Clause>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    pub clauses: Vec<Clause>,
+}
+
+impl Query {
+    /// Whether any clause matches text (and so ranks); a query of only filters lists by time.
+    pub fn has_text(&self) -> bool {
+        fn text(c: &Clause) -> bool {
+            match c {
+                Clause::Text(_) => true,
+                Clause::Or(v) => v.iter().any(text),
+                Clause::Filter { .. } | Clause::Not(_) => false,
+            }
+        }
+        self.clauses.iter().any(text)
+    }
+
+    /// Every word the query looks for (for highlighting), prefixes with their `*`.
+    pub fn words(&self) -> Vec<String> {
+        fn walk(c: &Clause, out: &mut Vec<String>) {
+            match c {
+                Clause::Text(Text::Phrase(w)) => out.extend(w.iter().cloned()),
+                Clause::Text(Text::Prefix(p)) => out.push(format!("{p}*")),
+                Clause::Or(v) => v.iter().for_each(|c| walk(c, out)),
+                Clause::Filter { .. } | Clause::Not(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.clauses.iter().for_each(|c| walk(c, &mut out));
+        out
+    }
+}
+
+/// Splits text into lower-case words the way the index does: runs of letters and digits.
+/// The index's tokenizer and this function must agree, or a query would miss what it should
+/// find; a test checks that they do.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+        .collect()
+}
+
+fn usage(msg: String) -> Error {
+    Error::usage(msg).with_hint(
+        "write words, \"a phrase\", a prefix like time*, or filters like type:plan.decision task:TSK-1 phase:research kind:event sprint:S1; quote text that contains a colon",
+    )
+}
+
+/// One raw token of the query: its text, whether it was quoted, and whether `-` preceded it.
+#[derive(Debug)]
+struct Raw {
+    text: String,
+    quoted: bool,
+    negated: bool,
+}
+
+fn lex(input: &str) -> Result<Vec<Raw>> {
+    let mut out = Vec::new();
+    let mut chars = input.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut negated = false;
+        if c == '-' {
+            chars.next();
+            negated = true;
+        }
+        let mut text = String::new();
+        let mut quoted = false;
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            quoted = true;
+            let mut closed = false;
+            for c in chars.by_ref() {
+                if c == '"' {
+                    closed = true;
+                    break;
+                }
+                text.push(c);
+            }
+            if !closed {
+                return Err(usage(format!(
+                    "the query {input:?} has an unbalanced quote: a phrase opened with \" is never closed"
+                )));
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                if c == '"' {
+                    // `field:"quoted value"` keeps the quoted part as the value.
+                    chars.next();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '"' {
+                            closed = true;
+                            break;
+                        }
+                        text.push(c);
+                    }
+                    if !closed {
+                        return Err(usage(format!(
+                            "the query {input:?} has an unbalanced quote: a phrase opened with \" is never closed"
+                        )));
+                    }
+                    continue;
+                }
+                text.push(c);
+                chars.next();
+            }
+        }
+        out.push(Raw {
+            text,
+            quoted,
+            negated,
+        });
+    }
+    Ok(out)
+}
+
+fn clause(raw: &Raw) -> Result<Option<Clause>> {
+    let c = if raw.quoted {
+        let w = words(&raw.text);
+        if w.is_empty() {
+            return Err(usage(format!(
+                "the phrase \"{}\" holds no word to search for",
+                raw.text
+            )));
+        }
+        Clause::Text(Text::Phrase(w))
+    } else if let Some((field, value)) = raw.text.split_once(':').filter(|(f, v)| {
+        // `https://…` is text to look for, not a field.
+        !f.is_empty()
+            && f.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+            && !v.starts_with("//")
+    }) {
+        if !FIELDS.contains(&field) {
+            return Err(usage(format!(
+                "unknown field `{field}` in {:?}; the fields are {}",
+                raw.text,
+                FIELDS.join(", ")
+            )));
+        }
+        if value.is_empty() {
+            return Err(usage(format!(
+                "the filter `{field}:` has no value, e.g. `{field}:{}`",
+                example(field)
+            )));
+        }
+        if field == "kind" && !KINDS.contains(&value) {
+            return Err(usage(format!(
+                "unknown kind `{value}`; the kinds are {}",
+                KINDS.join(", ")
+            )));
+        }
+        Clause::Filter {
+            field: field.to_string(),
+            value: value.to_string(),
+        }
+    } else if let Some(stem) = raw.text.strip_suffix('*') {
+        let w = words(stem);
+        match w.as_slice() {
+            [] => {
+                return Err(usage(format!(
+                    "the prefix {:?} needs at least one letter or digit before the *",
+                    raw.text
+                )))
+            }
+            [one] if stem.chars().all(char::is_alphanumeric) => {
+                Clause::Text(Text::Prefix(one.clone()))
+            }
+            _ => {
+                return Err(usage(format!(
+                    "the prefix {:?} must be one word of letters and digits",
+                    raw.text
+                )))
+            }
+        }
+    } else {
+        let w = words(&raw.text);
+        if w.is_empty() {
+            // Punctuation alone (e.g. `--` or `+`) says nothing to search for.
+            return Ok(None);
+        }
+        Clause::Text(Text::Phrase(w))
+    };
+    Ok(Some(if raw.negated {
+        Clause::Not(Box::new(c))
+    } else {
+        c
+    }))
+}
+
+fn example(field: &str) -> &'static str {
+    match field {
+        "type" => "plan.decision",
+        "task" => "TSK-1",
+        "phase" => "research",
+        "kind" => "event",
+        _ => "S1",
+    }
+}
+
+pub fn parse(input: &str) -> Result<Query> {
+    if input.trim().is_empty() {
+        return Err(usage("the query is empty; say what to search for".into()));
+    }
+    let raws = lex(input)?;
+    let mut clauses: Vec<Clause> = Vec::new();
+    let mut pending_or = false;
+    for raw in &raws {
+        if !raw.quoted && !raw.negated && raw.text == "OR" {
+            if clauses.is_empty() || pending_or {
+                return Err(usage(format!(
+                    "OR in {input:?} needs something to search for on both sides"
+                )));
+            }
+            pending_or = true;
+            continue;
+        }
+        let Some(c) = clause(raw)? else { continue };
+        if pending_or {
+            pending_or = false;
+            let left = clauses.pop().expect("OR follows a clause");
+            clauses.push(match left {
+                Clause::Or(mut v) => {
+                    v.push(c);
+                    Clause::Or(v)
+                }
+                other => Clause::Or(vec![other, c]),
+            });
+        } else {
+            clauses.push(c);
+        }
+    }
+    if pending_or {
+        return Err(usage(format!(
+            "OR in {input:?} needs something to search for on both sides"
+        )));
+    }
+    if clauses.is_empty() {
+        return Err(usage(format!(
+            "the query {input:?} holds no word to search for"
+        )));
+    }
+    if clauses.iter().all(|c| matches!(c, Clause::Not(_))) {
+        return Err(usage(format!(
+            "the query {input:?} only excludes; add a word or a filter to search for"
+        )));
+    }
+    Ok(Query { clauses })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phrase(w: &[&str]) -> Clause {
+        Clause::Text(Text::Phrase(w.iter().map(|s| s.to_string()).collect()))
+    }
+
+    #[test]
+    fn words_phrases_prefixes_and_filters() {
+        let q = parse(r#"Timeout "connection reset" time* type:plan.decision -flaky"#).unwrap();
+        assert_eq!(
+            q.clauses,
+            vec![
+                phrase(&["timeout"]),
+                phrase(&["connection", "reset"]),
+                Clause::Text(Text::Prefix("time".into())),
+                Clause::Filter {
+                    field: "type".into(),
+                    value: "plan.decision".into()
+                },
+                Clause::Not(Box::new(phrase(&["flaky"]))),
+            ]
+        );
+        assert!(q.has_text());
+        assert!(!parse("task:TSK-1").unwrap().has_text());
+    }
+
+    #[test]
+    fn a_word_with_punctuation_is_a_phrase_of_its_parts() {
+        let q = parse("src/config.rs").unwrap();
+        assert_eq!(q.clauses, vec![phrase(&["src", "config", "rs"])]);
+        // A URL's scheme is not a field.
+        assert!(parse("https://example.com/x").is_ok());
+    }
+
+    #[test]
+    fn or_joins_neighbours() {
+        let q = parse("alpha OR beta gamma").unwrap();
+        assert_eq!(
+            q.clauses,
+            vec![
+                Clause::Or(vec![phrase(&["alpha"]), phrase(&["beta"])]),
+                phrase(&["gamma"])
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_queries_are_usage_errors_naming_the_problem() {
+        let cases = [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("\"connection reset", "unbalanced quote"),
+            ("colour:red", "unknown field `colour`"),
+            ("type:", "has no value"),
+            ("kind:file", "unknown kind"),
+            ("*", "needs at least one letter"),
+            ("a-b*", "one word"),
+            ("\"  \"", "no word"),
+            ("OR x", "both sides"),
+            ("x OR", "both sides"),
+            ("-alpha", "only excludes"),
+            ("-- ++", "no word"),
+        ];
+        for (q, want) in cases {
+            let e = parse(q).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Usage, "{q}");
+            assert!(e.message.contains(want), "{q}: {}", e.message);
+            assert!(e.hint.is_some());
+        }
+    }
+}

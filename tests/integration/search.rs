@@ -1,0 +1,528 @@
+//! `orch search` and `orch sprint`: ranking on hand-built corpora, recall against a
+//! brute-force scan in every scope, scopes, an index kept true after a branch switch, a merge
+//! and a hand edit, strict JSON, and bad queries.
+
+use crate::support::*;
+use proptest::prelude::*;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchDoc {
+    ok: bool,
+    query: String,
+    scope: ScopeDoc,
+    total: usize,
+    hits: Vec<HitDoc>,
+    index: IndexDoc,
+    diagnostics: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeDoc {
+    kind: String,
+    task: Option<String>,
+    sprint: Option<String>,
+    session: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HitDoc {
+    task: Option<String>,
+    tasks: Vec<String>,
+    kind: String,
+    path: String,
+    section: Option<String>,
+    line: u64,
+    event_id: Option<String>,
+    ts: Option<String>,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    phase: Option<String>,
+    title: String,
+    score: f32,
+    snippet: SnippetDoc,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnippetDoc {
+    text: String,
+    highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexDoc {
+    rebuilt: bool,
+    files_checked: usize,
+    files_read: usize,
+    files_reindexed: usize,
+    files_removed: usize,
+    documents: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SprintListDoc {
+    ok: bool,
+    sprints: Vec<SprintDoc>,
+    diagnostics: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SprintDoc {
+    sprint: String,
+    tasks: usize,
+    done: usize,
+    progress: u32,
+    by_phase: std::collections::BTreeMap<String, usize>,
+}
+
+fn task_md(title: &str, description: &str, sprint: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: {title:?}\nstatus: open\ndescription: {description:?}\ntags: []\nsprint: {sprint:?}\n---\n\n# {title}\n\n{body}\n"
+    )
+}
+
+fn event_line(id: &str, type_: &str, text: &str, session: &str) -> String {
+    serde_json::json!({
+        "id": id, "ts": "2025-02-01T10:00:00Z", "type": type_, "session_key": session,
+        "entity_type": "task", "entity_id": "x", "actor": "T <t@example.com>",
+        "payload": {"text": text}
+    })
+    .to_string()
+        + "\n"
+}
+
+fn search(env: &Env, args: &[&str]) -> SearchDoc {
+    let mut a = vec!["search", "--json"];
+    a.extend_from_slice(args);
+    let d: SearchDoc = env.orch(&a).succeeds().json();
+    assert!(d.ok && d.diagnostics.is_empty());
+    let words: Vec<&str> = args
+        .iter()
+        .copied()
+        .take_while(|a| !a.starts_with("--"))
+        .collect();
+    assert_eq!(d.query, words.join(" "));
+    for h in &d.hits {
+        assert_eq!(h.task.as_ref(), h.tasks.first(), "{h:?}");
+        assert!(h.kind == "event" || h.kind == "bug" || !h.title.is_empty() || h.section.is_some());
+    }
+    let i = &d.index;
+    assert!(i.rebuilt || (i.files_read <= i.files_checked && i.files_removed <= i.files_checked));
+    assert!(i.files_reindexed == 0 || i.documents > 0, "{i:?}");
+    d
+}
+
+fn where_(h: &HitDoc) -> String {
+    format!(
+        "{}:{}",
+        h.path.rsplit('/').next().unwrap_or(""),
+        h.section
+            .as_deref()
+            .unwrap_or(h.event_id.as_deref().unwrap_or(""))
+    )
+}
+
+/// A repository of hand-written task files, committed with git.
+fn corpus(files: &[(&str, String)]) -> Env {
+    let mut b = Env::builder().orch_init();
+    for (rel, text) in files {
+        b = b.file(&format!(".orchestration/tasks/{rel}"), text.as_bytes());
+    }
+    b.commit("corpus").build()
+}
+
+#[test]
+fn a_decision_in_a_title_outranks_a_passing_mention() {
+    let long = "We looked at many things in the code today. ".repeat(12);
+    let env = corpus(&[
+        (
+            "A-1/TASK.md",
+            task_md(
+                "Mention",
+                "Something else",
+                "",
+                &format!("{long} pool {long}"),
+            ),
+        ),
+        (
+            "B-2/PLAN.md",
+            "# Plan\n\n## Connection pool\n\nReuse connections through a pool of ten.\n".into(),
+        ),
+        ("B-2/TASK.md", task_md("Other", "Other", "", "Text.")),
+        ("C-3/TASK.md", task_md("Unrelated", "Nothing", "", "Text.")),
+    ]);
+    let d = search(&env, &["pool", "--scope", "project"]);
+    assert_eq!(d.total, 2, "{d:#?}");
+    assert_eq!(where_(&d.hits[0]), "PLAN.md:Connection pool");
+    assert_eq!(d.hits[0].task.as_deref(), Some("B-2"));
+    assert_eq!(d.hits[0].phase.as_deref(), Some("plan"));
+    assert!(d.hits[0].score > d.hits[1].score);
+    let s = &d.hits[0].snippet;
+    let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+    assert_eq!(marked, vec!["pool"]);
+    // The human form names task, kind and place; markdown marks the words in bold.
+    env.orch(&["search", "pool", "--scope", "project"])
+        .succeeds()
+        .stdout_contains(
+            "B-2 · artifact · .orchestration/tasks/B-2/PLAN.md § Connection pool (line 3)",
+        );
+    env.orch(&["search", "pool", "--scope", "project", "--markdown"])
+        .succeeds()
+        .stdout_contains("through a **pool** of ten");
+}
+
+#[test]
+fn phrases_prefixes_filters_and_exclusions() {
+    let events = event_line(
+        "e1",
+        "orchestration.phase.plan.decision",
+        "Use retries after connection reset",
+        "s1",
+    ) + &event_line("e2", "custom.note", "reset the connection by hand", "s1")
+        + &event_line(
+            "e3",
+            "orchestration.phase.research.start",
+            "timestamps everywhere",
+            "s1",
+        );
+    let env = corpus(&[
+        (
+            "T-1/TASK.md",
+            task_md("Timeouts", "Slow fetches", "", "Text."),
+        ),
+        ("T-1/events.jsonl", events),
+    ]);
+    let ids = |d: SearchDoc| -> Vec<String> {
+        d.hits
+            .iter()
+            .map(|h| h.event_id.clone().unwrap_or_else(|| h.kind.clone()))
+            .collect()
+    };
+    assert_eq!(ids(search(&env, &["\"connection reset\""])), vec!["e1"]);
+    let mut got = ids(search(&env, &["time*"]));
+    got.sort();
+    assert_eq!(got, vec!["e3", "task"]);
+    assert_eq!(
+        ids(search(&env, &["connection", "type:plan.decision"])),
+        vec!["e1"]
+    );
+    assert_eq!(
+        ids(search(&env, &["connection", "--type", "note"])),
+        vec!["e2"]
+    );
+    assert_eq!(ids(search(&env, &["connection -retries"])), vec!["e2"]);
+    assert_eq!(
+        ids(search(&env, &["type:decision", "OR", "type:note"])).len(),
+        2
+    );
+    // A filter alone lists what it selects, newest first.
+    assert_eq!(ids(search(&env, &["phase:research"])), vec!["e3"]);
+    assert_eq!(
+        search(&env, &["phase:plan"]).hits[0].event_id.as_deref(),
+        Some("e1")
+    );
+    assert_eq!(ids(search(&env, &["kind:task"])), vec!["task"]);
+    let d = search(&env, &["reset", "--kind", "event", "--since", "2025-02-01"]);
+    assert_eq!(d.total, 2);
+    assert_eq!(search(&env, &["reset", "--since", "2025-02-02"]).total, 0);
+}
+
+#[test]
+fn bad_queries_are_usage_errors() {
+    let env = corpus(&[("T-1/TASK.md", task_md("A", "B", "", "C"))]);
+    for (q, want) in [
+        ("\"open phrase", "unbalanced quote"),
+        ("colour:red", "unknown field `colour`"),
+        ("   ", "empty"),
+        ("kind:file", "unknown kind"),
+    ] {
+        env.orch(&["search", q])
+            .fails(2)
+            .stderr_contains(want)
+            .stdout_empty();
+        let e: json::ErrorDoc = env.orch(&["search", "--json", q]).fails(2).json();
+        assert_eq!(e.error.kind, "usage");
+        assert!(e.error.message.contains(want), "{}", e.error.message);
+    }
+    env.orch(&["search", "x", "--scope", "galaxy"])
+        .fails(2)
+        .stderr_contains("unknown scope");
+    env.orch(&["search", "x", "--since", "soon"])
+        .fails(2)
+        .stderr_contains("not a date");
+    env.orch(&["search", "x", "--task", "NOPE"])
+        .fails(2)
+        .stderr_contains("unknown task NOPE");
+    env.orch(&["search", "x", "--scope", "task"])
+        .fails(2)
+        .stderr_contains("needs a task");
+}
+
+/// Tasks in two sprints, one of them with two sessions.
+fn scoped() -> Env {
+    let env = Env::builder()
+        .orch_init()
+        .orch(&["task", "new", "A-1", "--title", "Alpha", "--sprint", "S1"])
+        .orch(&["task", "new", "B-2", "--title", "Beta", "--sprint", "S1"])
+        .orch(&["task", "new", "C-3", "--title", "Gamma", "--sprint", "S2"])
+        .build();
+    for t in ["A-1", "B-2", "C-3"] {
+        env.orch_ok(&["session", "start", t]);
+        env.orch_ok(&[
+            "event",
+            "add",
+            t,
+            "custom.note",
+            "--data",
+            r#"{"text":"zebra crossing"}"#,
+            "--commit",
+        ]);
+    }
+    env.orch_ok(&["session", "start", "A-1", "--new"]);
+    env.orch_ok(&[
+        "event",
+        "add",
+        "A-1",
+        "custom.note",
+        "--data",
+        r#"{"text":"zebra again"}"#,
+    ]);
+    env
+}
+
+#[test]
+fn scopes_session_task_sprint_project() {
+    let env = scoped();
+    // The current task is A-1 (its session started last), in sprint S1: the default scope.
+    let d = search(&env, &["zebra"]);
+    assert_eq!(d.scope.kind, "sprint");
+    assert_eq!(d.scope.sprint.as_deref(), Some("S1"));
+    let tasks = |d: &SearchDoc| -> BTreeSet<String> {
+        d.hits.iter().filter_map(|h| h.task.clone()).collect()
+    };
+    assert_eq!(tasks(&d), ["A-1", "B-2"].map(String::from).into());
+    assert_eq!(d.total, 3);
+    let d = search(&env, &["zebra", "--scope", "project"]);
+    assert_eq!(d.total, 4);
+    let d = search(&env, &["zebra", "--scope", "task"]);
+    assert_eq!((d.total, d.scope.task.as_deref()), (2, Some("A-1")));
+    let d = search(&env, &["zebra", "--scope", "session"]);
+    assert_eq!(d.total, 1);
+    assert!(d.hits[0].snippet.text.contains("again"));
+    assert_eq!(
+        d.scope.session.as_deref(),
+        Some(env.session("A-1").session_key.as_str())
+    );
+    let d = search(&env, &["zebra", "--sprint", "S2"]);
+    assert_eq!(tasks(&d), ["C-3".to_string()].into());
+    let d = search(&env, &["zebra", "--task", "B-2"]);
+    assert_eq!((d.scope.kind.as_str(), d.total), ("task", 1));
+    // Sprints: each with its tasks by phase.
+    let l: SprintListDoc = env.orch(&["sprint", "list", "--json"]).succeeds().json();
+    assert!(l.ok && l.diagnostics.is_empty());
+    let names: Vec<(&str, usize, usize, u32)> = l
+        .sprints
+        .iter()
+        .map(|s| (s.sprint.as_str(), s.tasks, s.done, s.progress))
+        .collect();
+    assert_eq!(names, vec![("S1", 2, 0, 0), ("S2", 1, 0, 0)]);
+    assert_eq!(l.sprints[0].by_phase.get("intake"), Some(&2));
+    env.orch(&["sprint", "show", "S2"])
+        .succeeds()
+        .stdout_contains("C-3")
+        .stdout_lacks("A-1");
+    env.orch(&["sprint", "show", "S9"])
+        .fails(2)
+        .stderr_contains("the sprints are S1, S2");
+}
+
+#[test]
+fn the_index_follows_a_branch_switch_a_merge_and_a_hand_edit() {
+    let env = corpus(&[
+        (
+            "T-1/TASK.md",
+            task_md("Base", "Base task", "", "Nothing yet."),
+        ),
+        (
+            "T-1/CONTEXT.md",
+            "# Context\n\n## Findings\n\nThe cache is warm.\n".into(),
+        ),
+    ]);
+    let count = |q: &str| search(&env, &[q, "--scope", "project"]).total;
+    assert!(search(&env, &["warm"]).index.rebuilt);
+    assert!(
+        !search(&env, &["warm"]).index.rebuilt,
+        "the second search reuses the index"
+    );
+    assert_eq!(count("warm"), 1);
+
+    env.git(&["checkout", "-q", "-b", "side"]);
+    env.write(
+        ".orchestration/tasks/T-2/TASK.md",
+        task_md("Kiwi", "Side task", "", "Side text."),
+    );
+    env.commit_all("side task");
+    assert_eq!(count("kiwi"), 1, "a commit on the branch");
+    env.git(&["checkout", "-q", "main"]);
+    assert_eq!(count("kiwi"), 0, "back on main the side task is gone");
+    let d = search(&env, &["warm"]);
+    assert!(!d.index.rebuilt && d.index.files_read <= 2, "{:?}", d.index);
+
+    env.git(&["merge", "-q", "--no-edit", "side"]);
+    assert_eq!(count("kiwi"), 1, "merged");
+
+    // Edited in place: same inode, same folder times; only the file's own stat changes.
+    let ctx = env.task_file("T-1", "CONTEXT.md");
+    std::fs::write(&ctx, "# Context\n\n## Findings\n\nThe cache is cold.\n").unwrap();
+    assert_eq!(count("cold"), 1, "the hand edit is seen");
+    assert_eq!(count("warm"), 0, "and the old text is gone");
+    env.rm(".orchestration/tasks/T-2/TASK.md");
+    assert_eq!(count("kiwi"), 0, "a deleted file leaves the index");
+
+    // A stash takes the edit back out without moving HEAD.
+    env.git(&["stash", "-q"]);
+    assert_eq!(count("warm"), 1);
+    assert_eq!(count("kiwi"), 1);
+}
+
+#[test]
+fn a_corrupt_index_is_rebuilt_not_trusted() {
+    let env = corpus(&[("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text."))]);
+    assert_eq!(search(&env, &["apple"]).total, 1);
+    let dir = env.git_dir().join("orchestration/search");
+    std::fs::write(dir.join("state.json"), "{ not json").unwrap();
+    let d = search(&env, &["apple"]);
+    assert!(d.index.rebuilt);
+    assert_eq!(d.total, 1);
+    // An index whose generation does not match the tables is not used either.
+    for e in std::fs::read_dir(dir.join("index")).unwrap().flatten() {
+        if e.file_name() == "meta.json" {
+            std::fs::write(e.path(), "garbage").unwrap();
+        }
+    }
+    let d = search(&env, &["apple"]);
+    assert!(d.index.rebuilt);
+    assert_eq!(d.total, 1);
+    let d: serde_json::Value = env
+        .orch(&["search", "--reindex", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(d["reindexed"]["rebuilt"], true);
+}
+
+#[test]
+fn orch_writes_are_seen_by_the_next_search() {
+    let env = Env::started("T-1");
+    assert_eq!(search(&env, &["mango"]).total, 0);
+    env.orch_ok(&[
+        "event",
+        "add",
+        "custom.note",
+        "--data",
+        r#"{"text":"mango season"}"#,
+    ]);
+    let d = search(&env, &["mango"]);
+    assert_eq!(d.total, 1);
+    assert_eq!(d.hits[0].kind, "event");
+    assert_eq!(d.hits[0].type_.as_deref(), Some("custom.note"));
+    assert!(d.hits[0].ts.is_some() && d.hits[0].line > 0);
+    assert!(
+        !d.index.rebuilt && d.index.files_reindexed == 1,
+        "{:?}",
+        d.index
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recall: every term query finds every document a brute-force scan of the files finds.
+
+const VOCAB: [&str; 8] = [
+    "amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "haze",
+];
+
+/// Per task: sprint index, then words of the title, the CONTEXT.md section and two events.
+type GenTask = (usize, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>);
+
+#[derive(Debug, Clone)]
+struct Gen {
+    tasks: Vec<GenTask>,
+}
+
+fn words(ix: &[usize]) -> String {
+    ix.iter().map(|i| VOCAB[*i]).collect::<Vec<_>>().join(" ")
+}
+
+fn gen() -> impl Strategy<Value = Gen> {
+    let w = || prop::collection::vec(0..VOCAB.len(), 0..4);
+    prop::collection::vec((0..2usize, w(), w(), w(), w()), 1..5).prop_map(|tasks| Gen { tasks })
+}
+
+/// The documents (path and line) whose text holds `word`, found by reading every file.
+fn brute(env: &Env, word: &str, tasks: Option<&BTreeSet<String>>) -> BTreeSet<(String, u64)> {
+    let mut out = BTreeSet::new();
+    let root = env.path(".orchestration/tasks");
+    for e in std::fs::read_dir(&root).unwrap().flatten() {
+        let code = e.file_name().to_string_lossy().into_owned();
+        if tasks.is_some_and(|t| !t.contains(&code)) {
+            continue;
+        }
+        for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+            let rel = format!(
+                ".orchestration/tasks/{code}/{}",
+                f.file_name().to_string_lossy()
+            );
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            for d in orch::search::corpus::docs(&rel, &text, &Default::default()) {
+                let all = format!("{} {}", d.title, d.body).to_lowercase();
+                if all.split(|c: char| !c.is_alphanumeric()).any(|w| w == word) {
+                    out.insert((rel.clone(), d.line));
+                }
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
+    #[test]
+    fn every_term_query_finds_what_a_scan_finds(g in gen()) {
+        let mut files = Vec::new();
+        for (i, (sprint, title, ctx, e1, e2)) in g.tasks.iter().enumerate() {
+            let code = format!("T-{i}");
+            files.push((format!("{code}/TASK.md"), task_md(&format!("Task {}", words(title)), "d", &format!("S{sprint}"), "b")));
+            files.push((format!("{code}/CONTEXT.md"), format!("# Context\n\n## Notes\n\n{}\n", words(ctx))));
+            files.push((format!("{code}/events.jsonl"),
+                event_line(&format!("{code}-a"), "custom.note", &words(e1), "s")
+                + &event_line(&format!("{code}-b"), "custom.note", &words(e2), "s")));
+        }
+        let refs: Vec<(&str, String)> = files.iter().map(|(a, b)| (a.as_str(), b.clone())).collect();
+        let env = corpus(&refs);
+        let sprint0: BTreeSet<String> = g.tasks.iter().enumerate()
+            .filter(|(_, t)| t.0 == 0).map(|(i, _)| format!("T-{i}")).collect();
+        let only_t0: BTreeSet<String> = ["T-0".to_string()].into();
+        for word in VOCAB {
+            for (args, tasks) in [
+                (vec!["--scope", "project"], None),
+                (vec!["--sprint", "S0"], Some(&sprint0)),
+                (vec!["--task", "T-0"], Some(&only_t0)),
+            ] {
+                let mut a = vec![word, "--limit", "1000"];
+                a.extend(args.iter().copied());
+                let d = search(&env, &a);
+                let got: BTreeSet<(String, u64)> = d.hits.iter().map(|h| (h.path.clone(), h.line)).collect();
+                let want = brute(&env, word, tasks);
+                prop_assert_eq!(&got, &want, "{} {:?}", word, args);
+                prop_assert_eq!(d.total, want.len());
+            }
+        }
+    }
+}
