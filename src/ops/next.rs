@@ -115,9 +115,21 @@ fn on_disk<R>(
 /// The checks of `phase` for the task, against the working tree.
 pub fn check(p: &Project, t: &Loaded, phase: &Phase) -> Result<Vec<Diagnostic>> {
     let v = vars(p, &t.code, t.doc.as_ref().ok(), &phase.name)?;
-    Ok(on_disk(p, &t.code, t.session.as_ref(), &v, |src, ctx| {
+    let mut out = on_disk(p, &t.code, t.session.as_ref(), &v, |src, ctx| {
         validate::check_phase(src, phase, ctx)
-    }))
+    });
+    if phase.def.validation.open_bugs.is_some() {
+        let open: Vec<(String, String)> = super::bug::open_for_task(p, &t.code)?
+            .into_iter()
+            .map(|b| (b.meta.id, b.meta.title))
+            .collect();
+        out.extend(validate::open_bugs(
+            phase.def.validation.open_bugs,
+            &phase.name,
+            &open,
+        ));
+    }
+    Ok(out)
 }
 
 /// The current phase of the task (`session`, or the first phase before any session), what
