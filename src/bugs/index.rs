@@ -22,7 +22,7 @@ const KEY_REC: u64 = 12;
 const FEAT_REC: u64 = 10;
 /// More candidates than this from the bands means the query is unspecific; the best-sharing
 /// ones are scored and the rest skipped, to keep a report fast.
-const MAX_CANDIDATES: usize = 4000;
+const MAX_CANDIDATES: usize = 500;
 /// Past this many appended bugs the next open rebuilds the main file.
 pub const MAX_DELTA: usize = 2000;
 
