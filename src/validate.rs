@@ -260,6 +260,31 @@ pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// The `validation.open_bugs` gate: the task's open bugs as errors (`block`) or warnings
+/// (`warn`). The bug ids are read by the operation; the decision is here.
+pub fn open_bugs(
+    rule: Option<crate::workflow::OpenBugs>,
+    phase: &str,
+    open: &[(String, String)],
+) -> Vec<Diagnostic> {
+    use crate::workflow::OpenBugs;
+    let make = match rule {
+        Some(OpenBugs::Block) => Diagnostic::error,
+        Some(OpenBugs::Warn) => Diagnostic::warning,
+        Some(OpenBugs::Ignore) | None => return vec![],
+    };
+    open.iter()
+        .map(|(id, title)| {
+            make(
+                "open_bug",
+                id,
+                format!("bug {id} ({title}) found by this task is still open in {phase}"),
+                format!("fix it and run `orch bug resolve {id} --commit SHA`, or `orch bug merge {id} OTHER` if it duplicates another"),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     struct Mem(Vec<(&'static str, String)>);

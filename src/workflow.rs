@@ -71,6 +71,19 @@ pub struct Validation {
     /// The artifact whose front matter carries `verdict: approve | rework`; only approve passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
+    /// What an open bug the task found does to leaving the phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_bugs: Option<OpenBugs>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenBugs {
+    /// The phase cannot be completed while one is open.
+    Block,
+    /// Completing it warns about each.
+    Warn,
+    Ignore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +236,18 @@ impl Workflow {
                 }
             }
             for (hook, actions) in &p.def.hooks {
+                if hook == "on_bug_found" {
+                    // Built-in actions are single words; anything else is an instruction
+                    // shown to whoever reported the bug.
+                    for a in actions {
+                        if !a.contains(' ') && a != "record_event" {
+                            return Err(bad(format!(
+                                "{}: unknown action {a:?} (known: record_event; an instruction is a sentence)",
+                                at("hooks.on_bug_found")
+                            )));
+                        }
+                    }
+                }
                 if hook == "on_enter" {
                     for a in actions {
                         if a != "generate_changes" {

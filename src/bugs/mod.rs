@@ -2,8 +2,10 @@
 //! features, independent of storage and of git.
 
 pub mod fingerprint;
+pub mod index;
 pub mod normalize;
 pub mod parse;
+pub mod record;
 pub mod similar;
 
 pub use fingerprint::{canonical, fingerprint_of};

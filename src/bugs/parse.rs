@@ -392,6 +392,9 @@ fn java_origin(func: &str) -> Origin {
 
 /// `at fn (path:1:2)`, `at path:1:2`, `at new Hash (node:internal/crypto/hash:71:19)`.
 fn js_frame(line: &str) -> Option<Frame> {
+    if line.contains("panicked at") {
+        return None;
+    }
     let start = find_word(line, "at ")?;
     let rest = line[start + 3..].trim();
     let (func, loc) = match rest.rfind(" (") {

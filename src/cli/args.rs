@@ -71,6 +71,9 @@ pub enum Command {
     /// Add an event to a task's log
     #[command(subcommand)]
     Event(EventCmd),
+    /// Bugs found during the work: report, list, show, resolve, reopen, merge, distinct
+    #[command(subcommand)]
+    Bug(BugCmd),
     /// A task's phase history, read from git: each transition with its commit
     Log {
         /// Task code (default: the current task)
@@ -367,5 +370,78 @@ pub enum EventCmd {
         /// Commit the event now instead of with the task's next transition
         #[arg(long)]
         commit: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BugCmd {
+    /// Record a bug against a task from its error text (stack trace, panic, test output);
+    /// a known bug gets an occurrence, a resolved one reopens as a regression
+    Report {
+        /// [CODE] and/or `-` to read the error from stdin
+        #[arg(value_name = "CODE|-", num_args = 0..=2)]
+        args: Vec<String>,
+        /// One-line title
+        #[arg(long)]
+        title: String,
+        /// The error text
+        #[arg(long, value_name = "TEXT", conflicts_with = "error_file")]
+        error: Option<String>,
+        /// Read the error text from a file
+        #[arg(long, value_name = "FILE")]
+        error_file: Option<PathBuf>,
+        /// The file where the bug shows
+        #[arg(long, value_name = "PATH")]
+        file: Option<String>,
+        /// Its line (with --file)
+        #[arg(long, value_name = "N")]
+        line: Option<u32>,
+        /// low, medium (default), high or critical
+        #[arg(long)]
+        severity: Option<String>,
+    },
+    /// All bugs, newest first
+    List {
+        /// Only bugs of this status: open, resolved or duplicate
+        #[arg(long)]
+        status: Option<String>,
+        /// Only bugs this task found
+        #[arg(long, value_name = "CODE")]
+        task: Option<String>,
+    },
+    /// One bug: its first report, normalised form and every occurrence
+    Show {
+        /// Bug id (BUG-…)
+        id: String,
+    },
+    /// Mark a bug fixed
+    Resolve {
+        /// Bug id (BUG-…)
+        id: String,
+        /// The commit that fixed it
+        #[arg(long, value_name = "SHA")]
+        commit: Option<String>,
+        /// A one-line note
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// Open a resolved (or merged) bug again
+    Reopen {
+        /// Bug id (BUG-…)
+        id: String,
+    },
+    /// Record that a bug is a duplicate of another
+    Merge {
+        /// The duplicate
+        id: String,
+        /// The bug it duplicates
+        into: String,
+    },
+    /// Record that two bugs only look alike
+    Distinct {
+        /// Bug id (BUG-…)
+        id: String,
+        /// The bug it is not
+        other: String,
     },
 }

@@ -3,6 +3,7 @@
 //! their data to `render`.
 
 mod args;
+mod cmd_bug;
 mod cmd_changes;
 mod cmd_check;
 mod cmd_event;
@@ -145,6 +146,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Event(EventCmd::Add { args, data, commit }) => {
             cmd_event::add(cli, out, args, data.as_deref(), *commit)
         }
+        Command::Bug(b) => cmd_bug::bug(cli, out, b),
         Command::Log { code } => cmd_git::log(&open(cli)?, out, code.as_deref()),
         Command::Verify {
             range,

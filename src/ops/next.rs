@@ -148,6 +148,17 @@ fn check_with(
         validate::check_phase(src, phase, ctx)
     });
     out.extend(super::gates::diagnostics(p, code, session, phase)?);
+    if phase.def.validation.open_bugs.is_some() {
+        let open: Vec<(String, String)> = super::bug::open_for_task(p, code)?
+            .into_iter()
+            .map(|b| (b.meta.id, b.meta.title))
+            .collect();
+        out.extend(validate::open_bugs(
+            phase.def.validation.open_bugs,
+            &phase.name,
+            &open,
+        ));
+    }
     Ok(out)
 }
 

@@ -126,6 +126,45 @@ pub struct Report {
     pub waived: Vec<verify::Waived>,
     /// Violations a later commit undid.
     pub repaired: Vec<verify::Repaired>,
+    /// Bugs the task found that are still open.
+    pub open_bugs: Vec<OpenBug>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenBug {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub occurrences: usize,
+}
+
+/// The task's open bugs, for the report.
+fn open_bugs(p: &Project, code: &TaskCode) -> Result<Vec<OpenBug>> {
+    Ok(super::bug::open_for_task(p, code)?
+        .into_iter()
+        .map(|b| OpenBug {
+            occurrences: b.occurrences,
+            id: b.meta.id,
+            title: b.meta.title,
+            severity: b.meta.severity.as_str().to_string(),
+        })
+        .collect())
+}
+
+fn bugs_section(s: &mut String, r: &Report) {
+    s.push_str("\n### Open bugs\n\n");
+    for b in &r.open_bugs {
+        s.push_str(&format!(
+            "- {} ({}, seen {}×): {}\n",
+            b.id,
+            b.severity,
+            b.occurrences,
+            b.title.replace('|', "\\|")
+        ));
+    }
+    if r.open_bugs.is_empty() {
+        s.push_str("None.\n");
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +263,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         violations: verdict_report.violations,
         waived: verdict_report.waived,
         repaired: verdict_report.repaired,
+        open_bugs: open_bugs(p, code)?,
     })
 }
 
@@ -402,6 +442,7 @@ pub fn markdown(r: &Report) -> String {
     if r.artifacts.is_empty() {
         s.push_str("None yet.\n");
     }
+    bugs_section(&mut s, r);
     let mark = if r.verified { "✅" } else { "❌" };
     s.push_str(&format!("\n**Verify:** {mark} {}\n", r.verdict));
     for v in &r.violations {

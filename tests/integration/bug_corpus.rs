@@ -236,3 +236,85 @@ fn perturb(s: &str) -> String {
 fn s_ends_with(s: &str, tail: &str) -> bool {
     s.ends_with(tail)
 }
+
+/// The matching a report does, against 100,000 bugs: the 93 corpus reports plus variants of
+/// them with every identifier changed. Run by `bench/bugs.sh`; ignored in the normal run.
+#[test]
+#[ignore]
+fn bench_matching_against_100k_bugs() {
+    use orch::bugs::index::{build, open, Entry};
+    let n: usize = std::env::var("BUGS_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let cases = corpus();
+    let t = std::time::Instant::now();
+    let mut entries = Vec::with_capacity(n);
+    for k in 0..n {
+        let c = &cases[k % cases.len()];
+        let a = if k < cases.len() {
+            c.analysis.clone()
+        } else {
+            analyze(&vary(&c.raw, k))
+        };
+        entries.push(Entry {
+            id: format!("BUG-{k:08X}"),
+            fingerprint: a.fingerprint,
+            features: a.features,
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "bench", &entries).unwrap();
+    println!(
+        "built an index of {n} bugs in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let idx = open(dir.path(), "bench").unwrap().unwrap();
+    let mut times = Vec::new();
+    let mut found = 0;
+    for c in &cases {
+        let q = analyze(&perturb(&c.raw));
+        let t = std::time::Instant::now();
+        let exact = idx.exact(&q.fingerprint).unwrap();
+        // The near lookup every time: it is the expensive path a new bug takes.
+        let near = idx
+            .nearest(&q.features, orch::bugs::similar::SUGGEST_THRESHOLD, 3)
+            .unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        found += usize::from(!exact.is_empty() || !near.is_empty());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let p95 = times[times.len() * 95 / 100];
+    println!(
+        "report matching against {n} bugs: median {median:.2} ms, p95 {p95:.2} ms, max {:.2} ms ({found}/{} matched)",
+        times[times.len() - 1],
+        cases.len()
+    );
+    assert_eq!(found, cases.len(), "every corpus report finds itself");
+    assert!(p95 <= 50.0, "p95 {p95:.2} ms is over 50 ms");
+}
+
+/// The report with every identifier of five or more letters changed, as another bug.
+fn vary(s: &str, k: usize) -> String {
+    let mut out = String::with_capacity(s.len() + 64);
+    let mut word = String::new();
+    let flush = |out: &mut String, word: &mut String| {
+        if word.len() >= 5 {
+            out.push_str(&format!("{word}{}", k % 9973));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in s.chars() {
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+        } else {
+            flush(&mut out, &mut word);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut word);
+    out
+}

@@ -11,6 +11,7 @@
 mod support;
 
 mod bug_corpus;
+mod bugs;
 mod changes;
 mod cli;
 mod diff_vs_git;
