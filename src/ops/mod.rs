@@ -10,6 +10,7 @@
 
 pub mod changes;
 pub mod event;
+pub mod guide;
 pub mod hooks;
 pub mod init;
 pub mod link;
