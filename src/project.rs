@@ -24,6 +24,23 @@ pub struct Project {
     pub workflow: Workflow,
 }
 
+/// Which task is current, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Current {
+    None,
+    Task(TaskCode, Source),
+    /// Two or more active tasks are bound to the checked-out branch.
+    Ambiguous(String, Vec<TaskCode>),
+}
+
+/// Where the current task came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Env,
+    Pointer,
+    Branch,
+}
+
 /// A task as stored: its TASK.md and, once a session was started, its session.json.
 pub struct TaskState {
     pub code: TaskCode,
@@ -123,24 +140,104 @@ impl Project {
             .with_hint("name the task (e.g. `orch status TSK-1`), set ORCH_TASK, or run `orch session start CODE`"))
     }
 
+    /// The current task: `ORCH_TASK`, else the local pointer `session start` wrote, else the
+    /// one active task whose session started on the checked-out branch — so a fresh clone on
+    /// that branch knows it too. Two such tasks are an error naming both.
     pub fn current_task(&self) -> Result<Option<TaskCode>> {
+        match self.current()? {
+            Current::None => Ok(None),
+            Current::Task(c, _) => Ok(Some(c)),
+            Current::Ambiguous(branch, codes) => {
+                let list: Vec<&str> = codes.iter().map(TaskCode::as_str).collect();
+                Err(Error::state(format!(
+                    "{} active tasks are bound to branch {branch}: {}",
+                    codes.len(),
+                    list.join(", ")
+                ))
+                .with_hint(format!(
+                    "say which one this work belongs to: set ORCH_TASK (e.g. `ORCH_TASK={} git commit ...`) or run `orch session start {} --continue`",
+                    list[0], list[0]
+                )))
+            }
+        }
+    }
+
+    /// [`Project::current_task`] with where it came from, and without failing on two tasks
+    /// bound to one branch.
+    pub fn current(&self) -> Result<Current> {
         if let Ok(c) = std::env::var("ORCH_TASK") {
             if !c.trim().is_empty() {
                 return TaskCode::parse(c.trim())
-                    .map(Some)
+                    .map(|c| Current::Task(c, Source::Env))
                     .map_err(|e| Error::usage(format!("ORCH_TASK: {}", e.message)));
             }
         }
-        match std::fs::read_to_string(self.local_dir().join("current-task")) {
-            Ok(s) if !s.trim().is_empty() => Ok(TaskCode::parse(s.trim()).ok()),
-            _ => Ok(None),
+        if let Ok(s) = std::fs::read_to_string(self.local_dir().join("current-task")) {
+            if let Ok(c) = TaskCode::parse(s.trim()) {
+                if self.task_exists(&c) {
+                    return Ok(Current::Task(c, Source::Pointer));
+                }
+            }
         }
+        let Some(branch) = self.branch()? else {
+            return Ok(Current::None);
+        };
+        let mut bound = self.bound_to(&branch)?;
+        Ok(match bound.len() {
+            0 => Current::None,
+            1 => Current::Task(bound.remove(0), Source::Branch),
+            _ => Current::Ambiguous(branch, bound),
+        })
+    }
+
+    /// The checked-out branch (short name), `None` on a detached HEAD.
+    pub fn branch(&self) -> Result<Option<String>> {
+        let head = self
+            .git
+            .repo
+            .head_name()
+            .map_err(|e| Error::runtime(format!("cannot read HEAD: {e}")))?;
+        Ok(head.map(|n| n.shorten().to_string()))
+    }
+
+    /// Tasks with an active session that started on `branch`.
+    fn bound_to(&self, branch: &str) -> Result<Vec<TaskCode>> {
+        // Cheap first: only session files that mention the branch are parsed.
+        let needle = serde_json::to_string(branch).unwrap_or_default();
+        let mut out = vec![];
+        for code in self.task_codes()? {
+            let path = self.task_dir(&code).join("session.json");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            if !text.contains(&needle) {
+                continue;
+            }
+            let Ok(s) = Session::parse(&text, "session.json") else {
+                continue;
+            };
+            if s.active && s.branch.as_deref() == Some(branch) {
+                out.push(code);
+            }
+        }
+        Ok(out)
     }
 
     pub fn set_current_task(&self, code: &TaskCode) -> Result<()> {
         let dir = self.local_dir();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         crate::store::write_atomic(&dir.join("current-task"), format!("{code}\n").as_bytes())
+    }
+
+    /// Forgets the local pointer when it names `code` (its session ended).
+    pub fn clear_current_task(&self, code: &TaskCode) -> Result<()> {
+        let path = self.local_dir().join("current-task");
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim() == code.as_str() => {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn require_task(&self, code: &TaskCode) -> Result<()> {

@@ -457,6 +457,8 @@ pub enum StartMode {
     Restart,
     /// Archive the active session and begin a new one in the same phase.
     New,
+    /// Start a new session on a task whose session ended (a done task), from the first phase.
+    Reopen,
 }
 
 fn archive(old: &Session, now: &str) -> PreviousSession {
@@ -482,30 +484,51 @@ pub fn start(
     let first = wf.first().name.clone();
     match existing {
         None => {
-            if mode == StartMode::Continue {
-                return Err(Error::state(format!("{task} has no session to continue"))
-                    .with_hint(format!("start one with `orch session start {task}`")));
+            if matches!(mode, StartMode::Continue | StartMode::Reopen) {
+                return Err(
+                    Error::state(format!("{task} has no session to continue or reopen"))
+                        .with_hint(format!("start one with `orch session start {task}`")),
+                );
             }
             let extra = json!({"mode": "new", "phase": first});
             let d = begin(task, &key, stamp, vec![], &first, None, vec![], extra, None);
             Ok(Some(d))
         }
-        Some(old) if old.active => replace_active(task, old, mode, &first, key, stamp),
-        Some(old) => {
-            if mode == StartMode::Continue {
+        Some(old) if old.active => {
+            if mode == StartMode::Reopen {
                 return Err(Error::state(format!(
-                    "{task}'s last session ({}) has ended; there is nothing to continue",
-                    old.session_key
+                    "{task}'s session {} is still active (phase {}); there is nothing to reopen",
+                    old.session_key, old.current_phase
                 ))
-                .with_hint(format!("start a new one with `orch session start {task}`")));
+                .with_hint(format!(
+                    "resume it with `orch session start {task} --continue`"
+                )));
+            }
+            replace_active(task, old, mode, &first, key, stamp)
+        }
+        Some(old) => {
+            if mode != StartMode::Reopen {
+                return Err(done_refusal(task, old));
             }
             let mut prev = old.previous_sessions.clone();
             prev.push(archive(old, &stamp.now));
-            let extra = json!({"mode": "new", "phase": first, "previous": old.session_key});
+            let extra = json!({"mode": "reopen", "phase": first, "previous": old.session_key});
             let d = begin(task, &key, stamp, prev, &first, None, vec![], extra, None);
             Ok(Some(d))
         }
     }
+}
+
+/// A done task (its session ended) is not restarted by accident: only `--reopen` does it.
+fn done_refusal(task: &str, old: &Session) -> Error {
+    let at = old.ended_at.as_deref().unwrap_or("earlier");
+    Error::state(format!(
+        "{task} is done: its session {} ended at {at}",
+        old.session_key
+    ))
+    .with_hint(format!(
+        "see its record with `orch report {task}`; to work on it again, `orch session start {task} --reopen` starts a new session from the first phase (recorded as a reopen)"
+    ))
 }
 
 /// A start while `old` is active: refused without a mode, nothing with `--continue`; with
@@ -525,7 +548,7 @@ fn replace_active(
         .with_hint("pass a different --session-key, or leave it out"));
     }
     let (phase, range, how) = match mode {
-        StartMode::Fresh => {
+        StartMode::Fresh | StartMode::Reopen => {
             return Err(Error::state(format!(
                 "{task} already has an active session ({}, phase {})",
                 old.session_key, old.current_phase

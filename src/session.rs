@@ -12,6 +12,10 @@ pub struct Session {
     pub started_at: String,
     pub current_phase: String,
     pub active: bool,
+    /// The branch the session started on: in any clone on that branch, the task is the
+    /// current one while its session is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
     #[serde(default)]
     pub phase_history: Vec<HistoryEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +97,7 @@ impl Session {
             started_at: now.to_string(),
             current_phase: first_phase.to_string(),
             active: true,
+            branch: None,
             phase_history: vec![],
             ended_at: None,
             end: None,

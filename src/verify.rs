@@ -632,7 +632,8 @@ impl SessionJudge<'_> {
         let task = self.task;
         let modes: &[StartMode] = match old {
             Some(o) if o.active => &[StartMode::Restart, StartMode::New],
-            _ => &[StartMode::Fresh],
+            Some(_) => &[StartMode::Reopen],
+            None => &[StartMode::Fresh],
         };
         let stamp = stamp(&new.started_at);
         let mut last_err = None;

@@ -60,6 +60,18 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// The one next action for the current task, in a few lines: step n/m, blockers with their
+    /// fixes, the command; with no current task, the open tasks and how to pick one up
+    Next {
+        /// Task code (default: the current task)
+        code: Option<String>,
+    },
+    /// The smallest context for an agent starting or resuming work (about 200 tokens):
+    /// phase, open acceptance criteria, last decisions and findings, blockers, the command
+    Prime {
+        /// Task code (default: the current task)
+        code: Option<String>,
+    },
     /// A task's event timeline
     Events {
         /// Task code (default: the current task)
@@ -304,6 +316,9 @@ pub struct StartArgs {
     /// Archive the active session and begin a new one in the same phase
     #[arg(long, group = "mode")]
     pub new: bool,
+    /// Start a new session on a done task (its session ended), recorded as a reopen
+    #[arg(long, group = "mode")]
+    pub reopen: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,8 @@ pub fn start(cli: &Cli, out: &Out, a: &StartArgs) -> Result<()> {
         StartMode::Restart
     } else if a.new {
         StartMode::New
+    } else if a.reopen {
+        StartMode::Reopen
     } else {
         StartMode::Fresh
     };

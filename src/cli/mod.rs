@@ -8,6 +8,7 @@ mod cmd_changes;
 mod cmd_check;
 mod cmd_event;
 mod cmd_git;
+mod cmd_guide;
 mod cmd_init;
 mod cmd_search;
 mod cmd_session;
@@ -140,6 +141,8 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             from,
         }) => cmd_session::phase_set(cli, out, args, *override_, reason, from.as_deref()),
         Command::Status { code, all } => cmd_status::status(cli, out, code.as_deref(), *all),
+        Command::Next { code } => cmd_guide::next(&open(cli)?, out, code.as_deref()),
+        Command::Prime { code } => cmd_guide::prime(&open(cli)?, out, code.as_deref()),
         Command::Events { code, type_ } => {
             cmd_event::events(cli, out, code.as_deref(), type_.as_deref())
         }

@@ -64,6 +64,25 @@ impl Out {
         let _ = writeln!(o, "{s}");
     }
 
+    /// Like [`Out::json_ok`], on one line: for output an agent reads on every step.
+    pub fn json_compact<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
+        #[derive(Serialize)]
+        struct Doc<'a, T> {
+            ok: bool,
+            #[serde(flatten)]
+            data: &'a T,
+            diagnostics: &'a [Diagnostic],
+        }
+        let doc = Doc {
+            ok: true,
+            data,
+            diagnostics: warnings,
+        };
+        let mut o = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut o, &doc);
+        let _ = writeln!(o);
+    }
+
     /// The JSON result: `ok`, then the data's fields, then `diagnostics`.
     pub fn json_ok<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
         #[derive(Serialize)]
@@ -177,7 +196,13 @@ impl Out {
         s.push_str(&format!("\n{light}\nNext steps\n{light}\n"));
         s.push_str(&n.instructions);
         s.push_str("\n\n");
-        if !n.active {
+        if !n.active && n.session_key.is_some() {
+            s.push_str(&format!(
+                "{} done: {}\n",
+                self.paint(Tone::Good, "✓"),
+                self.paint(Tone::Bold, &n.command)
+            ));
+        } else if !n.active {
             s.push_str(&format!(
                 "{} no active session: {}\n",
                 self.paint(Tone::Warn, "!"),
@@ -207,6 +232,7 @@ impl Out {
             s.push_str(&format!("When ready: {}\n", n.complete_command));
         }
         match &n.next_phase {
+            _ if !n.active && n.session_key.is_some() => {}
             Some(p) => s.push_str(&format!("Next phase: {p}\n")),
             None => s.push_str("This is the last phase.\n"),
         }
@@ -236,7 +262,10 @@ impl Out {
                 t.session_key,
                 t.to.clone().unwrap_or_default()
             ),
-            "end" => format!("Session {} ended{commit}", t.session_key),
+            "end" => format!(
+                "Session {} ended{commit}; {} is done (report: orch report {}; open tasks: orch next)",
+                t.session_key, t.task, t.task
+            ),
             "reopen" => format!(
                 "Reopened {}: {} → {}{commit}",
                 t.task,

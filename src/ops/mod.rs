@@ -14,6 +14,7 @@ pub mod check;
 pub mod event;
 pub mod gates;
 mod guard;
+pub mod guide;
 pub mod hooks;
 pub mod init;
 pub mod link;

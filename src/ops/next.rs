@@ -216,7 +216,14 @@ pub fn next_step(
             .collect::<Vec<_>>()
     });
     let active = session.is_some_and(|s| s.active);
-    let complete_command = if !active {
+    let ended = session.filter(|s| !s.active);
+    let instructions = match ended {
+        Some(s) => done_text(code, s),
+        None => instructions,
+    };
+    let complete_command = if ended.is_some() {
+        format!("orch report {code}")
+    } else if !active {
         format!("orch session start {code}")
     } else if p.workflow.last().name == phase.name {
         format!("orch session end {code}")
@@ -253,6 +260,24 @@ pub fn next_step(
         session_key: session.map(|s| s.session_key.clone()),
         active,
     })
+}
+
+/// What `status` says of a done task instead of its last phase's instructions.
+fn done_text(code: &TaskCode, s: &Session) -> String {
+    format!(
+        "{code} is done: session {} ended at {} ({}).\nFor the pull request: orch report {code}\nOpen tasks: orch next\nWorking on it again takes a new session, recorded as a reopen: orch session start {code} --reopen",
+        s.session_key,
+        s.ended_at.as_deref().unwrap_or("an unknown time"),
+        end_how(s)
+    )
+}
+
+/// How a session ended: `completed` in the last phase, or `forced in <phase>`.
+pub fn end_how(s: &Session) -> String {
+    match &s.end {
+        Some(e) if e.forced => format!("forced in {}", s.current_phase),
+        _ => format!("completed in {}", s.current_phase),
+    }
 }
 
 fn current_phase<'w>(

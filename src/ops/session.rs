@@ -40,16 +40,22 @@ pub fn start(
         key,
         &st,
     )?;
-    let Some(d) = decision else {
+    let Some(mut d) = decision else {
         return continued(p, &t);
     };
+    d.session.branch = p.branch()?;
     let phase = d.session.current_phase.clone();
     let scaffold = p
         .config
         .workflow
         .sync_files_on_phase_complete
         .then_some(phase.as_str());
-    record(p, &t, d, &format!("session start ({phase})"), &st, scaffold)
+    let subject = if mode == StartMode::Reopen {
+        format!("session start ({phase}, reopen)")
+    } else {
+        format!("session start ({phase})")
+    };
+    record(p, &t, d, &subject, &st, scaffold)
 }
 
 /// `base`, or `base_2`, `base_3`…: a second start within the same second must not reuse the

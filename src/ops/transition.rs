@@ -57,7 +57,12 @@ pub fn record(
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = super::commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = super::apply(p, writes, &[&p.task_rel(code)], Some(&msg))?;
-    p.set_current_task(code)?;
+    // A done task is no longer current: `orch next` then lists what is open.
+    if d.session.active {
+        p.set_current_task(code)?;
+    } else {
+        p.clear_current_task(code)?;
+    }
     let next = if d.session.active {
         Some(next_step(p, code, t.doc()?, Some(&d.session))?)
     } else {

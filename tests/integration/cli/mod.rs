@@ -1,6 +1,7 @@
 //! End-to-end tests of the `orch` binary: each runs the built program in a temporary git
 //! repository with a hermetic environment (see `support`).
 
+mod agent_loop;
 mod bad_input;
 mod example;
 mod git_layer;

@@ -174,6 +174,8 @@ pub struct Session {
     pub started_at: String,
     pub current_phase: String,
     pub active: bool,
+    #[serde(default)]
+    pub branch: Option<String>,
     pub phase_history: Vec<HistoryEntry>,
     pub ended_at: Option<String>,
     pub end: Option<EndRecord>,

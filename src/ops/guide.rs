@@ -1,0 +1,348 @@
+//! `orch next` and `orch prime`: the short loop an agent calls again and again, and the
+//! smallest context to start or resume work with. Both read only; the blockers are the very
+//! checks `phase complete` applies (`ops::next::check`), so what `next` calls ready is what
+//! `phase complete` accepts.
+
+use super::next::{check, end_how};
+use super::Loaded;
+use crate::code::TaskCode;
+use crate::diagnostic::Diagnostic;
+use crate::project::{Current, Project};
+use crate::session::Session;
+use crate::workflow::Phase;
+use crate::Result;
+use serde::Serialize;
+
+/// Blockers listed in full; the rest are counted (the agent reads them all on `orch status`).
+const MAX_BLOCKERS: usize = 3;
+/// Open tasks listed when there is no current task.
+const MAX_TASKS: usize = 5;
+
+/// The one next action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Next {
+    /// `active`, `not_started`, `done`, or `none` (no current task: see `tasks`).
+    pub state: String,
+    pub task: Option<String>,
+    pub title: Option<String>,
+    pub phase: Option<String>,
+    /// `n/m`: the phase's place in the workflow.
+    pub step: Option<String>,
+    /// Whether `command` makes progress now: the phase's checks pass.
+    pub ready: bool,
+    pub blockers: Vec<Blocker>,
+    /// Blockers beyond those listed.
+    pub more_blockers: usize,
+    /// The command that makes progress now.
+    pub command: Option<String>,
+    /// Event types the phase accepts (`orch event add CODE TYPE --data JSON`), with a payload hint.
+    pub events: Vec<EventHint>,
+    /// Where the full instructions are.
+    pub instructions: Option<String>,
+    /// How the session ended, for a done task.
+    pub ended: Option<String>,
+    /// Open tasks (active first, then by phase), when there is no current task.
+    pub tasks: Vec<OpenTask>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Blocker {
+    pub code: String,
+    pub target: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventHint {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenTask {
+    pub task: String,
+    pub title: String,
+    pub phase: Option<String>,
+    pub command: String,
+}
+
+impl Next {
+    fn empty(state: &str) -> Next {
+        Next {
+            state: state.into(),
+            task: None,
+            title: None,
+            phase: None,
+            step: None,
+            ready: false,
+            blockers: vec![],
+            more_blockers: 0,
+            command: None,
+            events: vec![],
+            instructions: None,
+            ended: None,
+            tasks: vec![],
+        }
+    }
+}
+
+/// `orch next [CODE]`: for the given or current task; with neither, the open tasks.
+pub fn next(p: &Project, given: Option<&str>) -> Result<Next> {
+    let code = match given {
+        Some(c) => TaskCode::parse(c)?,
+        None => match p.current()? {
+            Current::Task(c, _) if p.task_exists(&c) => c,
+            // `current_task` turns two tasks bound to the branch into the error naming both.
+            Current::Ambiguous(..) => return p.current_task().and_then(|_| open_tasks(p)),
+            _ => return open_tasks(p),
+        },
+    };
+    p.require_task(&code)?;
+    let t = Loaded::read(p, &code)?;
+    for_task(p, &t)
+}
+
+fn for_task(p: &Project, t: &Loaded) -> Result<Next> {
+    let code = &t.code;
+    let mut n = Next::empty("active");
+    n.task = Some(code.to_string());
+    n.title = t.doc.as_ref().ok().map(|d| d.title());
+    let phase = match &t.session {
+        Some(s) => p.workflow.phase(&s.current_phase),
+        None => Some(p.workflow.first()),
+    };
+    n.phase = Some(phase.map_or_else(
+        || {
+            t.session
+                .as_ref()
+                .map(|s| s.current_phase.clone())
+                .unwrap_or_default()
+        },
+        |ph| ph.name.clone(),
+    ));
+    n.step = phase
+        .and_then(|ph| p.workflow.index_of(&ph.name))
+        .map(|i| format!("{}/{}", i + 1, p.workflow.phases.len()));
+    n.instructions = Some(format!("orch status {code}"));
+    match &t.session {
+        None => {
+            n.state = "not_started".into();
+            n.ready = true;
+            n.command = Some(format!("orch session start {code}"));
+        }
+        Some(s) if !s.active => {
+            n.state = "done".into();
+            n.ready = true;
+            n.ended = Some(format!(
+                "{} at {}",
+                end_how(s),
+                s.ended_at.as_deref().unwrap_or("?")
+            ));
+            n.command = Some(format!("orch report {code}"));
+        }
+        Some(s) => {
+            let Some(ph) = phase else {
+                n.command = Some(format!("orch phase set {code} <phase>"));
+                return Ok(n);
+            };
+            active(p, t, s, ph, &mut n)?;
+        }
+    }
+    Ok(n)
+}
+
+/// The blockers, events and command of an active session in `ph`.
+fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Result<()> {
+    let code = &t.code;
+    let checks = check(p, t, ph)?;
+    let blocking: Vec<&Diagnostic> = if p.config.workflow.require_artifact_validation {
+        checks.iter().filter(|d| d.is_error()).collect()
+    } else {
+        vec![]
+    };
+    n.ready = blocking.is_empty();
+    n.blockers = blocking
+        .iter()
+        .take(MAX_BLOCKERS)
+        .map(|d| Blocker {
+            code: d.code.clone(),
+            target: d.target.clone(),
+            fix: d.fix.clone(),
+        })
+        .collect();
+    n.more_blockers = blocking.len().saturating_sub(MAX_BLOCKERS);
+    n.events = ph
+        .def
+        .events
+        .iter()
+        .map(|e| EventHint {
+            type_: e.clone(),
+            data: payload_hint(&ph.def.next_step, e),
+        })
+        .collect();
+    n.command = Some(if p.workflow.last().name == s.current_phase {
+        format!("orch session end {code}")
+    } else {
+        format!("orch phase complete {code}")
+    });
+    Ok(())
+}
+
+/// The `--data '…'` the phase's instructions show for event `type_`, else `{}`.
+pub fn payload_hint(next_step: &str, type_: &str) -> String {
+    let pat = format!("{type_} --data '");
+    next_step
+        .find(&pat)
+        .and_then(|i| {
+            let rest = &next_step[i + pat.len()..];
+            rest.find('\'').map(|j| rest[..j].to_string())
+        })
+        .unwrap_or_else(|| "{}".into())
+}
+
+/// No current task: what is open, active sessions first, then by phase, then by code.
+fn open_tasks(p: &Project) -> Result<Next> {
+    let mut n = Next::empty("none");
+    let all = super::task::list(p, &super::task::ListFilter::default())?;
+    let rank = |t: &crate::task::TaskSummary| {
+        let phase = t
+            .phase
+            .as_deref()
+            .and_then(|ph| p.workflow.index_of(ph))
+            .unwrap_or(0);
+        (!t.active, std::cmp::Reverse(phase), t.task.clone())
+    };
+    let mut open: Vec<_> = all
+        .into_iter()
+        .filter(|t| t.active || t.phase.is_none())
+        .collect();
+    open.sort_by_key(rank);
+    n.more_blockers = 0;
+    for t in open.iter().take(MAX_TASKS) {
+        let command = if t.active {
+            format!("orch session start {} --continue", t.task)
+        } else {
+            format!("orch session start {}", t.task)
+        };
+        n.tasks.push(OpenTask {
+            task: t.task.clone(),
+            title: short(&t.title, 60),
+            phase: t.phase.clone(),
+            command,
+        });
+    }
+    n.command = Some(match n.tasks.first() {
+        Some(t) => t.command.clone(),
+        None => "orch task new --title \"...\"".into(),
+    });
+    n.ready = true;
+    Ok(n)
+}
+
+/// `s` cut to `max` characters, with an ellipsis when cut.
+pub fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The smallest context to start or resume a task with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prime {
+    pub task: String,
+    pub title: String,
+    pub state: String,
+    pub phase: String,
+    pub step: Option<String>,
+    /// Acceptance criteria not yet ticked.
+    pub open_criteria: Vec<String>,
+    /// The last decisions and findings recorded as events.
+    pub notes: Vec<String>,
+    pub blockers: Vec<String>,
+    pub command: Option<String>,
+}
+
+/// Characters of context `prime` aims to stay within (about 200 tokens at 4 per token).
+pub const PRIME_BUDGET: usize = 800;
+
+/// `orch prime [CODE]`.
+pub fn prime(p: &Project, given: Option<&str>) -> Result<Prime> {
+    let code = p.resolve_code(given)?;
+    p.require_task(&code)?;
+    let t = Loaded::read(p, &code)?;
+    let n = for_task(p, &t)?;
+    let task_md = std::fs::read_to_string(p.task_dir(&code).join("TASK.md")).unwrap_or_default();
+    let open_criteria = crate::gates::criteria::parse(&task_md)
+        .open()
+        .map(|c| short(&c.text, 80))
+        .collect();
+    let events = super::event::read(p, &code).unwrap_or_default();
+    let notes = events
+        .iter()
+        .rev()
+        .filter(|e| e.type_.ends_with(".decision") || e.type_.ends_with(".finding"))
+        .take(3)
+        .map(|e| {
+            let kind = e.type_.rsplit('.').next().unwrap_or("note");
+            format!("{kind}: {}", short(&payload_text(&e.payload), 90))
+        })
+        .collect();
+    let mut pr = Prime {
+        task: code.to_string(),
+        title: short(&n.title.clone().unwrap_or_default(), 70),
+        state: n.state.clone(),
+        phase: n.phase.clone().unwrap_or_default(),
+        step: n.step.clone(),
+        open_criteria,
+        notes,
+        blockers: n
+            .blockers
+            .iter()
+            .map(|b| short(&format!("{}: {}", b.code, b.target), 60))
+            .collect(),
+        command: n.command.clone(),
+    };
+    fit(&mut pr);
+    Ok(pr)
+}
+
+/// The payload's words: string values joined, else the JSON.
+fn payload_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let parts: Vec<String> = m
+                .values()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+            if parts.is_empty() {
+                v.to_string()
+            } else {
+                parts.join(" — ")
+            }
+        }
+        serde_json::Value::String(s) => s.clone(),
+        _ => v.to_string(),
+    }
+}
+
+/// Drops the oldest notes, then the last criteria, until the JSON fits [`PRIME_BUDGET`].
+fn fit(pr: &mut Prime) {
+    let size = |pr: &Prime| serde_json::to_string(pr).map_or(0, |s| s.len());
+    while size(pr) > PRIME_BUDGET {
+        if pr.notes.len() > 1 {
+            pr.notes.pop();
+        } else if pr.open_criteria.len() > 1 {
+            pr.open_criteria.pop();
+        } else if !pr.notes.is_empty() {
+            pr.notes.pop();
+        } else if pr.blockers.len() > 1 {
+            pr.blockers.pop();
+        } else {
+            break;
+        }
+    }
+}
