@@ -40,6 +40,7 @@ fn two_tasks() -> Env {
     let env = Env::started("TSK-1");
     env.advance_to("TSK-1", "execute");
     env.new_task("TSK-2");
+    env.commit_all("TSK-2: write the problem");
     env
 }
 

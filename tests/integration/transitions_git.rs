@@ -1049,7 +1049,7 @@ fn commit_false_writes_files_without_committing() {
         .unset_var("GIT_AUTHOR_EMAIL")
         .unset_var("GIT_COMMITTER_NAME")
         .unset_var("GIT_COMMITTER_EMAIL");
-    fx.orch_ok(&["session", "start", "TSK-1", "--restart"]);
+    fx.orch_ok(&["session", "start", "TSK-1", "--reopen"]);
     assert_eq!(fx.head(), head);
 }
 

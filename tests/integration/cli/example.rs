@@ -22,6 +22,8 @@ fn example_env() -> Env {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join(".orchestration.example"),
         &env.path(".orchestration"),
     );
+    // Committed, as a repository adopting it would: only committed rules are in force.
+    env.commit_all("Adopt the example state folder");
     env
 }
 

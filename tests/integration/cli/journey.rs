@@ -98,14 +98,20 @@ fn six_phases_from_intake_to_close() {
         assert_eq!(e.session_key.as_deref(), Some("sess_TSK-1_20250113_143222"));
     }
 
-    // Ended: nothing more to complete; a new session starts over from intake.
+    // Ended: the task is done; only --reopen starts a new session, over from intake.
     env.orch(&["phase", "complete", "TSK-1"])
         .fails(4)
         .stderr_contains("TSK-1 has no active session");
     env.orch(&["session", "end", "TSK-1"])
         .fails(4)
         .stderr_contains("no active session");
-    env.orch(&["session", "start", "TSK-1"])
+    env.unchanged(|env| {
+        env.orch(&["session", "start", "TSK-1"])
+            .fails(4)
+            .stderr_contains("TSK-1 is done")
+            .stderr_contains("orch session start TSK-1 --reopen");
+    });
+    env.orch(&["session", "start", "TSK-1", "--reopen"])
         .succeeds()
         .stdout_contains("started in intake");
     let s = env.session("TSK-1");

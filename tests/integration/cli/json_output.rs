@@ -251,6 +251,7 @@ fn json_keys_keep_their_documented_order() {
             "started_at",
             "current_phase",
             "active",
+            "branch",
             "phase_history",
             "previous_sessions"
         ]

@@ -171,10 +171,14 @@ fn flags_are_exclusive_and_continue_needs_a_session() {
     env.unchanged(|env| {
         env.orch(&["session", "start", "TSK-1", "--continue"])
             .fails(4)
-            .stderr_contains("has ended");
+            .stderr_contains("TSK-1 is done");
+        env.orch(&["session", "start", "TSK-1"])
+            .fails(4)
+            .stderr_contains("--reopen");
     });
-    // After an end, a plain start needs no flag.
-    env.orch(&["session", "start", "TSK-1"]).succeeds();
+    // After an end, the task is done: working on it again is a recorded reopen.
+    env.orch(&["session", "start", "TSK-1", "--reopen"])
+        .succeeds();
 }
 
 #[test]

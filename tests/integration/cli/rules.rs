@@ -569,7 +569,7 @@ build:
         .stderr_contains("notes/BUILD.md");
     env.write(".orchestration/tasks/TSK-1/notes/BUILD.md", "built\n");
     env.orch(&["session", "end"]).succeeds();
-    env.orch(&["phase", "set", "plan"])
+    env.orch(&["phase", "set", "TSK-1", "plan"])
         .fails(2)
         .stderr_contains("phases are: triage, build");
 }
