@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "links",
             "task",
             "bugs",
+            "memory",
         ],
     ),
     ("rules", &["validate", "rules"]),

@@ -18,6 +18,7 @@ pub mod git;
 mod layers;
 pub mod links;
 pub mod listing;
+pub mod memory;
 pub mod ops;
 pub mod project;
 pub mod rules;

@@ -66,17 +66,28 @@ impl Txn {
         head_before: Option<String>,
         writes: &[FileWrite],
     ) -> Result<Txn> {
+        Txn::begin_removing(journal_dir, head_before, writes, &[])
+    }
+
+    /// [`Txn::begin`] for a transition that also removes the files `removals`: they are
+    /// journalled like the written ones, so a failure or a crash puts them back.
+    pub fn begin_removing(
+        journal_dir: &Path,
+        head_before: Option<String>,
+        writes: &[FileWrite],
+        removals: &[PathBuf],
+    ) -> Result<Txn> {
         let mut saved = Vec::new();
-        for w in writes {
-            let old = match std::fs::read(&w.path) {
+        for path in writes.iter().map(|w| &w.path).chain(removals) {
+            let old = match std::fs::read(path) {
                 Ok(b) => Some(String::from_utf8(b).map_err(|_| {
-                    Error::runtime(format!("{} is not UTF-8 text", w.path.display()))
+                    Error::runtime(format!("{} is not UTF-8 text", path.display()))
                 })?),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io(&w.path, e)),
+                Err(e) => return Err(Error::io(path, e)),
             };
             saved.push(Saved {
-                path: w.path.clone(),
+                path: path.clone(),
                 old,
             });
         }
@@ -102,6 +113,19 @@ impl Txn {
     pub fn write(&self, writes: &[FileWrite]) -> Result<()> {
         for w in writes {
             write_atomic(&w.path, &w.bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Removes files journalled by [`Txn::begin_removing`].
+    pub fn remove(&self, removals: &[PathBuf]) -> Result<()> {
+        for path in removals {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(path, e))
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -220,6 +220,8 @@ pub struct WorktreeSnapshot<'r> {
     /// Repository-relative folder (or file) taken from the disk.
     pub scope: String,
     pub writes: HashMap<String, Vec<u8>>,
+    /// Repository-relative files of the scope the commit removes.
+    removed: HashSet<String>,
     blobs: std::cell::RefCell<HashMap<ObjectId, Vec<u8>>>,
 }
 
@@ -237,8 +239,15 @@ impl<'r> WorktreeSnapshot<'r> {
             workdir,
             scope,
             writes,
+            removed: HashSet::new(),
             blobs: Default::default(),
         }
+    }
+
+    /// The same snapshot with the files `removed` gone.
+    pub fn removing(mut self, removed: HashSet<String>) -> WorktreeSnapshot<'r> {
+        self.removed = removed;
+        self
     }
 
     fn keep(&self, bytes: Vec<u8>) -> ObjectId {
@@ -272,6 +281,9 @@ impl Snapshot for WorktreeSnapshot<'_> {
         }
         if let Some(b) = self.writes.get(path) {
             return Some(SnapNode::Blob(self.keep(b.clone())));
+        }
+        if self.removed.contains(path) {
+            return None;
         }
         let abs = self.workdir.join(path);
         let meta = std::fs::symlink_metadata(&abs).ok();
@@ -525,7 +537,14 @@ pub fn judge_task(
         step = s;
         out.extend(v);
     }
-    if old.events != new.events && !folder_gone {
+    let compacted = old.session == new.session
+        && ended(new.session.as_deref())
+        && new.events.is_none()
+        && old
+            .events
+            .as_deref()
+            .is_some_and(|log| compacted_into_postop(task, log, snap));
+    if old.events != new.events && !folder_gone && !compacted {
         out.extend(judge_events(
             task,
             old.events.as_deref(),
@@ -534,6 +553,39 @@ pub fn judge_task(
         ));
     }
     (step, out)
+}
+
+/// Whether a session.json says its session had ended.
+fn ended(session: Option<&[u8]>) -> bool {
+    session
+        .and_then(|b| parse_session(b, "session.json").ok())
+        .is_some_and(|s| !s.active)
+}
+
+/// A compaction (`orch compact`) removes a closed task's events.jsonl in the commit that
+/// makes POSTOP.md name the removed log — its blob id and its number of events — so the log
+/// stays readable from history (`orch events CODE --all`). A removal without such a record,
+/// or with one that names another log, is a deletion (`events_deleted`).
+pub fn compacted_into_postop(task: &str, log: &[u8], snap: &dyn Snapshot) -> bool {
+    let path = format!("{TASKS_DIR}/{task}/{}", crate::memory::postop::FILE);
+    let Some(SnapNode::Blob(id)) = snap.node(&path) else {
+        return false;
+    };
+    let Some(text) = snap.read(id) else {
+        return false;
+    };
+    let count = crate::event::parse_log(&String::from_utf8_lossy(log), "events.jsonl")
+        .map(|v| v.len())
+        .ok();
+    crate::memory::postop::markers(&String::from_utf8_lossy(&text))
+        .iter()
+        .any(|m| {
+            Some(m.events) == count
+                && ObjectId::from_hex(m.blob.as_bytes())
+                    .ok()
+                    .and_then(|oid| snap.read(oid))
+                    .is_some_and(|b| b == log)
+        })
 }
 
 fn parse_session(bytes: &[u8], file: &str) -> std::result::Result<Session, Error> {
@@ -1093,7 +1145,15 @@ fn judge_merge(
     let file = format!("{TASKS_DIR}/{task}/session.json");
     let mut out = vec![];
     let evs: Vec<Option<Vec<u8>>> = parents.iter().map(|p| p.events.clone()).collect();
-    if !gone && parents.iter().any(|p| p.events != merged.events) {
+    // A side that compacted the log meets a side that left it as it was: the merge keeps the
+    // compaction, and the folded log is the one the other side has.
+    let compacted = merged.events.is_none()
+        && parents.iter().any(|p| p.events.is_none())
+        && evs
+            .iter()
+            .flatten()
+            .all(|log| compacted_into_postop(task, log, snap));
+    if !gone && !compacted && parents.iter().any(|p| p.events != merged.events) {
         out.extend(judge_events_merge(task, &evs, merged.events.as_deref(), at));
     }
     let parse = |b: &Option<Vec<u8>>| b.as_deref().and_then(|b| parse_session(b, &file).ok());

@@ -79,6 +79,26 @@ pub enum Command {
         /// Only events of this type (a full type, or a suffix such as `start`)
         #[arg(long = "type", value_name = "TYPE")]
         type_: Option<String>,
+        /// Also the events `orch compact` folded away, read back from git history
+        #[arg(long)]
+        all: bool,
+    },
+    /// Notes: scratch ones for the session, pinned ones committed for every later session
+    #[command(subcommand)]
+    Memory(MemoryCmd),
+    /// Fold the event logs of long-closed tasks into their POSTOP.md, in one commit
+    ///
+    /// Each task whose session ended longer ago than --older-than gets a section in POSTOP.md
+    /// naming its events.jsonl (blob id and number of events), and the log leaves the working
+    /// tree. Git history keeps it: `orch events CODE --all` reads it back, and `orch verify`
+    /// accepts the removal because POSTOP.md records it.
+    Compact {
+        /// Only tasks whose session ended longer ago than this (90d, 2w, 12h, 30m)
+        #[arg(long, value_name = "AGE", default_value = "90d")]
+        older_than: String,
+        /// Say what would be folded and what it saves; change nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Add an event to a task's log
     #[command(subcommand)]
@@ -385,6 +405,50 @@ pub enum EventCmd {
         /// Commit the event now instead of with the task's next transition
         #[arg(long)]
         commit: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCmd {
+    /// Write a note: scratch (kept in the git dir until the session ends and folds it into
+    /// POSTOP.md), or with --pin committed to the task's memory.jsonl
+    Add {
+        /// [CODE] TEXT
+        #[arg(value_name = "CODE|TEXT", num_args = 1..=2, required = true)]
+        args: Vec<String>,
+        /// Commit the note: it travels with the task to every clone and later session
+        #[arg(long)]
+        pin: bool,
+        /// A tag (repeatable); decision, dead-end and followup land in POSTOP.md's lists of those
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// task (default) or project: a project note is always pinned, to
+        /// .orchestration/memory.jsonl, and shown by every task's `orch prime`
+        #[arg(long, value_name = "SCOPE")]
+        scope: Option<String>,
+    },
+    /// The task's notes (scratch and pinned) and the project's
+    List {
+        /// Task code (default: the current task)
+        code: Option<String>,
+        /// Every task's notes
+        #[arg(long)]
+        all: bool,
+    },
+    /// Commit a scratch note to its task's memory.jsonl
+    Pin {
+        /// Note id (mem_…)
+        id: String,
+    },
+    /// Make a pinned note of a task a scratch note again (recorded in memory.jsonl)
+    Unpin {
+        /// Note id (mem_…)
+        id: String,
+    },
+    /// Drop a note: a scratch one at once, a pinned one recorded as forgotten
+    Forget {
+        /// Note id (mem_…)
+        id: String,
     },
 }
 

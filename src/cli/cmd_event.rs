@@ -6,10 +6,16 @@ use orch::code::TaskCode;
 use orch::ops;
 use orch::{Error, Result};
 
-pub fn events(cli: &Cli, out: &Out, code: Option<&str>, type_: Option<&str>) -> Result<()> {
+pub fn events(
+    cli: &Cli,
+    out: &Out,
+    code: Option<&str>,
+    type_: Option<&str>,
+    all: bool,
+) -> Result<()> {
     let p = super::open(cli)?;
     let code = p.resolve_code(code)?;
-    let evs = ops::event::list(&p, &code, type_)?;
+    let evs = ops::event::list(&p, &code, type_, all)?;
     if out.json {
         out.json_ok(
             &serde_json::json!({ "task": code.as_str(), "events": evs }),
@@ -19,6 +25,9 @@ pub fn events(cli: &Cli, out: &Out, code: Option<&str>, type_: Option<&str>) -> 
         match type_ {
             Some(t) => out.say(&format!(
                 "{code} has no events of type {t}; `orch events {code}` shows them all"
+            )),
+            None if !all && ops::event::compacted(&p, &code) => out.say(&format!(
+                "{code}'s event log was compacted into POSTOP.md; `orch events {code} --all` reads it back"
             )),
             None => out.say(&format!("{code} has no events yet")),
         }

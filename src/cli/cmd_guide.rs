@@ -97,17 +97,32 @@ pub fn prime(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
     if pr.state != "active" {
         s.push_str(&format!(" ({})", pr.state.replace('_', " ")));
     }
+    if let Some(c) = &pr.command {
+        s.push_str(&format!("\nNext: {c}"));
+    }
+    for b in &pr.blockers {
+        s.push_str(&format!("\n✗ {b}"));
+    }
+    for n in &pr.pins {
+        s.push_str(&format!("\n📌 {n}"));
+    }
+    for n in &pr.settled {
+        s.push_str(&format!("\n= {n}"));
+    }
+    for b in &pr.open_bugs {
+        s.push_str(&format!("\n🐞 {b}"));
+    }
     for c in &pr.open_criteria {
         s.push_str(&format!("\n- [ ] {c}"));
     }
     for n in &pr.notes {
         s.push_str(&format!("\n* {n}"));
     }
-    for b in &pr.blockers {
-        s.push_str(&format!("\n✗ {b}"));
+    if !pr.pointers.is_empty() {
+        s.push_str(&format!("\nMore: {}", pr.pointers.join(" · ")));
     }
-    if let Some(c) = &pr.command {
-        s.push_str(&format!("\nNext: {c}"));
+    for o in &pr.omitted {
+        s.push_str(&format!("\n(left out: {o})"));
     }
     out.say(&s);
     Ok(())

@@ -107,7 +107,7 @@ pub fn run(out: &Out, dir: Option<PathBuf>) -> Result<()> {
     research_and_plan(&story, &p, &code)?;
     execute(&story, &p, &dir, &code)?;
     review_and_close(&story, &p, &code)?;
-    let evs = ops::event::list(&p, &code, None)?;
+    let evs = ops::event::list(&p, &code, None, false)?;
     if out.json {
         out.json_ok(
             &serde_json::json!({ "dir": dir.display().to_string(), "task": code.as_str(), "events": evs.len() }),

@@ -10,6 +10,7 @@ mod cmd_event;
 mod cmd_git;
 mod cmd_guide;
 mod cmd_init;
+mod cmd_memory;
 mod cmd_search;
 mod cmd_session;
 mod cmd_status;
@@ -143,9 +144,14 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Status { code, all } => cmd_status::status(cli, out, code.as_deref(), *all),
         Command::Next { code } => cmd_guide::next(&open(cli)?, out, code.as_deref()),
         Command::Prime { code } => cmd_guide::prime(&open(cli)?, out, code.as_deref()),
-        Command::Events { code, type_ } => {
-            cmd_event::events(cli, out, code.as_deref(), type_.as_deref())
+        Command::Events { code, type_, all } => {
+            cmd_event::events(cli, out, code.as_deref(), type_.as_deref(), *all)
         }
+        Command::Memory(m) => cmd_memory::memory(&open(cli)?, out, m),
+        Command::Compact {
+            older_than,
+            dry_run,
+        } => cmd_memory::compact(&open(cli)?, out, older_than, *dry_run),
         Command::Event(EventCmd::Add { args, data, commit }) => {
             cmd_event::add(cli, out, args, data.as_deref(), *commit)
         }

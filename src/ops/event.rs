@@ -17,6 +17,42 @@ pub fn read(p: &Project, code: &TaskCode) -> Result<Vec<Event>> {
     }
 }
 
+/// Every event the task ever recorded: events.jsonl and the logs `orch compact` folded into
+/// POSTOP.md, read back from git history by the blob ids POSTOP.md names.
+pub fn read_all(p: &Project, code: &TaskCode) -> Result<Vec<Event>> {
+    let rel = p.task_rel(code);
+    let path = p.task_dir(code).join("events.jsonl");
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let postop = std::fs::read_to_string(p.task_dir(code).join(crate::memory::postop::FILE))
+        .unwrap_or_default();
+    for m in crate::memory::postop::markers(&postop) {
+        let missing = || {
+            Error::runtime(format!(
+                "{rel}/POSTOP.md names the compacted event log {}, which this clone does not have",
+                m.blob
+            ))
+            .with_hint("fetch the full history (`git fetch --unshallow`), then run the command again")
+        };
+        let oid = gix::ObjectId::from_hex(m.blob.as_bytes()).map_err(|_| missing())?;
+        let bytes = crate::git::history::blob(&p.git.repo, oid).map_err(|_| missing())?;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    crate::event::parse_log(&text, &format!("{rel}/events.jsonl"))
+}
+
+/// Whether the task's event log was folded into POSTOP.md by `orch compact`.
+pub fn compacted(p: &Project, code: &TaskCode) -> bool {
+    std::fs::read_to_string(p.task_dir(code).join(crate::memory::postop::FILE))
+        .is_ok_and(|t| !crate::memory::postop::markers(&t).is_empty())
+}
+
 /// events.jsonl with `new` appended: the bytes on disk are kept as they are, never rewritten.
 pub(crate) fn appended(p: &Project, code: &TaskCode, new: &[Event]) -> Result<FileWrite> {
     let path = p.task_dir(code).join("events.jsonl");
@@ -36,9 +72,10 @@ pub(crate) fn appended(p: &Project, code: &TaskCode, new: &[Event]) -> Result<Fi
 
 /// `orch events`: the task's events, optionally only those of a type (a full type, a suffix
 /// such as `start`, or a prefix such as `custom`).
-pub fn list(p: &Project, code: &TaskCode, type_: Option<&str>) -> Result<Vec<Event>> {
+/// With `all`, the logs compaction folded away are read back from git history too.
+pub fn list(p: &Project, code: &TaskCode, type_: Option<&str>, all: bool) -> Result<Vec<Event>> {
     p.require_task(code)?;
-    let all = read(p, code)?;
+    let all = if all { read_all(p, code)? } else { read(p, code)? };
     Ok(match type_ {
         Some(t) => all
             .into_iter()

@@ -14,7 +14,7 @@ use crate::verify::{
 };
 use crate::{Error, Result};
 use gix::ObjectId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Judges a commit of `commit_paths` with `writes` laid over the working tree, before
 /// anything is written (`committing`: orch makes the commit; without, only the rules are
@@ -23,6 +23,7 @@ use std::collections::HashMap;
 pub(crate) fn before_commit(
     p: &Project,
     writes: &[FileWrite],
+    removals: &[std::path::PathBuf],
     commit_paths: &[&str],
     committing: bool,
 ) -> Result<()> {
@@ -34,7 +35,8 @@ pub(crate) fn before_commit(
         .iter()
         .filter_map(|w| Some((p.git.rel_path(&w.path)?, w.bytes.clone())))
         .collect();
-    if writes.keys().any(|k| judged_file(k)) {
+    let removed: HashSet<String> = removals.iter().filter_map(|r| p.git.rel_path(r)).collect();
+    if writes.keys().chain(&removed).any(|k| judged_file(k)) {
         rules_committed(p, root)?;
     }
     if !committing {
@@ -44,7 +46,7 @@ pub(crate) fn before_commit(
         let Some(task) = task_of(scope) else {
             continue;
         };
-        judge_folder(p, root, task, scope, &writes)?;
+        judge_folder(p, root, task, scope, &writes, &removed)?;
     }
     Ok(())
 }
@@ -70,6 +72,7 @@ fn judge_folder(
     task: &str,
     scope: &str,
     writes: &HashMap<String, Vec<u8>>,
+    removed: &HashSet<String>,
 ) -> Result<()> {
     let repo = &p.git.repo;
     let head = TaskFiles {
@@ -98,7 +101,7 @@ fn judge_folder(
     if !found.is_empty() {
         return Err(refusal(&found, true));
     }
-    let next = snap(writes.clone());
+    let next = snap(writes.clone()).removing(removed.clone());
     let new = files(&next, task);
     let (_, v) = verify::judge_task(&rules, task, &head, &new, &next, &at, false);
     if !v.is_empty() {

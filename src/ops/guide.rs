@@ -250,7 +250,10 @@ pub fn short(s: &str, max: usize) -> String {
     out
 }
 
-/// The smallest context to start or resume a task with.
+/// The smallest context to start or resume a task with, in the order an agent needs it:
+/// where the task stands and the next command; pinned notes; what earlier sessions settled;
+/// open bugs; open criteria and the session's last decisions; pointers to the rest. What did
+/// not fit the budget is counted in `omitted`, each with the command or file that has it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prime {
     pub task: String,
@@ -258,16 +261,48 @@ pub struct Prime {
     pub state: String,
     pub phase: String,
     pub step: Option<String>,
+    pub command: Option<String>,
+    pub blockers: Vec<String>,
+    /// Pinned notes: the task's (newest first), then the project's as `project: …`.
+    pub pins: Vec<String>,
+    /// Decisions and dead ends of earlier sessions (POSTOP.md), the newest session first.
+    pub settled: Vec<String>,
+    /// Bugs the task found that are still open: `BUG-…: title`.
+    pub open_bugs: Vec<String>,
     /// Acceptance criteria not yet ticked.
     pub open_criteria: Vec<String>,
     /// The last decisions and findings recorded as events.
     pub notes: Vec<String>,
-    pub blockers: Vec<String>,
-    pub command: Option<String>,
+    /// Where the rest is.
+    pub pointers: Vec<String>,
+    /// What was left out, with how to get it.
+    pub omitted: Vec<String>,
 }
 
-/// Characters of context `prime` aims to stay within (about 200 tokens at 4 per token).
-pub const PRIME_BUDGET: usize = 800;
+/// Characters of the JSON `prime` prints, at most (its envelope included, 800: about 200
+/// tokens at four per token).
+pub const PRIME_BUDGET: usize = 760;
+/// Project pins shown at most, whatever the room: project memory is shared by every task.
+pub const PROJECT_PIN_CAP: usize = 3;
+/// Characters a pinned note keeps in `prime`; the full text is one `orch memory list` away.
+const PIN_CHARS: usize = 160;
+
+/// The ranked lists `prime` chooses from, best first, each with how to get what is cut.
+struct Ranked {
+    lists: Vec<(Category, Vec<String>)>,
+    /// Items already left out before the budget (the project cap), per category.
+    pre_cut: Vec<(Category, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Category {
+    Pins,
+    ProjectPins,
+    Settled,
+    Bugs,
+    Criteria,
+    Notes,
+}
 
 /// `orch prime [CODE]`.
 pub fn prime(p: &Project, given: Option<&str>) -> Result<Prime> {
@@ -275,74 +310,161 @@ pub fn prime(p: &Project, given: Option<&str>) -> Result<Prime> {
     p.require_task(&code)?;
     let t = Loaded::read(p, &code)?;
     let n = for_task(p, &t)?;
-    let task_md = std::fs::read_to_string(p.task_dir(&code).join("TASK.md")).unwrap_or_default();
-    let open_criteria = crate::gates::criteria::parse(&task_md)
-        .open()
-        .map(|c| short(&c.text, 80))
-        .collect();
-    let events = super::event::read(p, &code).unwrap_or_default();
-    let notes = events
-        .iter()
-        .rev()
-        .filter(|e| e.type_.ends_with(".decision") || e.type_.ends_with(".finding"))
-        .take(3)
-        .map(|e| {
-            let kind = e.type_.rsplit('.').next().unwrap_or("note");
-            format!("{kind}: {}", short(&payload_text(&e.payload), 90))
-        })
-        .collect();
-    let mut pr = Prime {
+    let ranked = ranked(p, &code)?;
+    let postop = p.task_dir(&code).join(crate::memory::postop::FILE);
+    let mut pointers = vec![];
+    if postop.is_file() {
+        pointers.push(format!("{}/{}", p.task_rel(&code), crate::memory::postop::FILE));
+    }
+    pointers.push(format!("orch search --task {code} QUERY"));
+    let base = Prime {
         task: code.to_string(),
         title: short(&n.title.clone().unwrap_or_default(), 70),
         state: n.state.clone(),
         phase: n.phase.clone().unwrap_or_default(),
         step: n.step.clone(),
-        open_criteria,
-        notes,
+        command: n.command.clone(),
         blockers: n
             .blockers
             .iter()
             .map(|b| short(&format!("{}: {}", b.code, b.target), 60))
             .collect(),
-        command: n.command.clone(),
+        pins: vec![],
+        settled: vec![],
+        open_bugs: vec![],
+        open_criteria: vec![],
+        notes: vec![],
+        pointers,
+        omitted: vec![],
     };
-    fit(&mut pr);
-    Ok(pr)
+    Ok(fit(base, ranked, &code, p))
 }
 
-/// The payload's words: string values joined, else the JSON.
-fn payload_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(m) => {
-            let parts: Vec<String> = m
-                .values()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect();
-            if parts.is_empty() {
-                v.to_string()
-            } else {
-                parts.join(" — ")
-            }
+/// Everything `prime` could show, ranked: pinned before unpinned, the task before the
+/// project, the newest first.
+fn ranked(p: &Project, code: &TaskCode) -> Result<Ranked> {
+    let mut pins: Vec<String> = super::memory::pinned(p, code)?
+        .iter()
+        .rev()
+        .map(|n| short(&n.text, PIN_CHARS))
+        .collect();
+    pins.dedup();
+    let project: Vec<String> = super::memory::project_pins(p)?
+        .iter()
+        .rev()
+        .map(|n| format!("project: {}", short(&n.text, PIN_CHARS)))
+        .collect();
+    let over_cap = project.len().saturating_sub(PROJECT_PIN_CAP);
+    let project = project.into_iter().take(PROJECT_PIN_CAP).collect();
+    let postop = std::fs::read_to_string(p.task_dir(code).join(crate::memory::postop::FILE))
+        .unwrap_or_default();
+    let settled = crate::memory::postop::settled(&postop)
+        .into_iter()
+        .map(|s| short(&s, 100))
+        .collect();
+    let bugs = super::bug::list(p, Some("open"), Some(code))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|b| short(&format!("{}: {}", b.meta.id, b.meta.title), 80))
+        .collect();
+    let task_md = std::fs::read_to_string(p.task_dir(code).join("TASK.md")).unwrap_or_default();
+    let criteria = crate::gates::criteria::parse(&task_md)
+        .open()
+        .map(|c| short(&c.text, 80))
+        .collect();
+    // The session's own decisions; a closed session's are in POSTOP.md (`settled`).
+    let active_key = p
+        .load_session(code)?
+        .filter(|s| s.active)
+        .map(|s| s.session_key);
+    let events = super::event::read(p, code).unwrap_or_default();
+    let notes = events
+        .iter()
+        .rev()
+        .filter(|e| active_key.is_some() && e.session_key == active_key)
+        .filter(|e| e.type_.ends_with(".decision") || e.type_.ends_with(".finding"))
+        .take(3)
+        .map(|e| {
+            let kind = e.type_.rsplit('.').next().unwrap_or("note");
+            format!(
+                "{kind}: {}",
+                short(&crate::memory::postop::payload_text(&e.payload), 90)
+            )
+        })
+        .collect();
+    Ok(Ranked {
+        lists: vec![
+            (Category::Pins, pins),
+            (Category::ProjectPins, project),
+            (Category::Settled, settled),
+            (Category::Bugs, bugs),
+            (Category::Criteria, criteria),
+            (Category::Notes, notes),
+        ],
+        pre_cut: vec![(Category::ProjectPins, over_cap)],
+    })
+}
+
+/// How to get what `prime` left out of a category.
+fn omitted_line(c: Category, n: usize, code: &TaskCode, p: &Project) -> String {
+    match c {
+        Category::Pins => format!("{n} pinned: orch memory list {code}"),
+        Category::ProjectPins if n == 1 => {
+            format!("1 project pin (cap {PROJECT_PIN_CAP}): orch memory list {code}")
         }
-        serde_json::Value::String(s) => s.clone(),
-        _ => v.to_string(),
+        Category::ProjectPins => {
+            format!("{n} project pins (cap {PROJECT_PIN_CAP}): orch memory list {code}")
+        }
+        Category::Settled => format!(
+            "{n} settled: {}/{}",
+            p.task_rel(code),
+            crate::memory::postop::FILE
+        ),
+        Category::Bugs => format!("{n} open bugs: orch bug list --task {code} --status open"),
+        Category::Criteria => format!("{n} criteria: orch status {code}"),
+        Category::Notes => format!("{n} notes: orch events {code} --type decision"),
     }
 }
 
-/// Drops the oldest notes, then the last criteria, until the JSON fits [`PRIME_BUDGET`].
-fn fit(pr: &mut Prime) {
-    let size = |pr: &Prime| serde_json::to_string(pr).map_or(0, |s| s.len());
-    while size(pr) > PRIME_BUDGET {
-        if pr.notes.len() > 1 {
-            pr.notes.pop();
-        } else if pr.open_criteria.len() > 1 {
-            pr.open_criteria.pop();
-        } else if !pr.notes.is_empty() {
-            pr.notes.pop();
-        } else if pr.blockers.len() > 1 {
-            pr.blockers.pop();
-        } else {
-            break;
+/// Fills `base` with the ranked items that fit [`PRIME_BUDGET`]: the lowest-ranked item (the
+/// last of the last list) goes first, and each category's cut is counted in `omitted`.
+fn fit(base: Prime, r: Ranked, code: &TaskCode, p: &Project) -> Prime {
+    let mut lists = r.lists;
+    let mut cut: Vec<(Category, usize)> = lists.iter().map(|(c, _)| (*c, 0)).collect();
+    for (c, n) in &r.pre_cut {
+        if let Some(e) = cut.iter_mut().find(|(x, _)| x == c) {
+            e.1 += n;
+        }
+    }
+    loop {
+        let mut pr = base.clone();
+        for (c, items) in &lists {
+            let v = items.clone();
+            match c {
+                Category::Pins => pr.pins.extend(v),
+                Category::ProjectPins => pr.pins.extend(v),
+                Category::Settled => pr.settled = v,
+                Category::Bugs => pr.open_bugs = v,
+                Category::Criteria => pr.open_criteria = v,
+                Category::Notes => pr.notes = v,
+            }
+        }
+        pr.omitted = cut
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| omitted_line(*c, *n, code, p))
+            .collect();
+        let size = serde_json::to_string(&pr).map_or(0, |s| s.len());
+        // The lowest-ranked item still shown.
+        let last = lists.iter_mut().rev().find(|(_, items)| !items.is_empty());
+        match last {
+            Some((c, items)) if size > PRIME_BUDGET => {
+                items.pop();
+                if let Some(e) = cut.iter_mut().find(|(x, _)| x == c) {
+                    e.1 += 1;
+                }
+            }
+            _ => return pr,
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod bug;
 pub mod changes;
 pub mod check;
+pub mod compact;
 pub mod event;
 pub mod gates;
 mod guard;
@@ -18,6 +19,7 @@ pub mod guide;
 pub mod hooks;
 pub mod init;
 pub mod link;
+pub mod memory;
 pub mod next;
 pub mod phase;
 pub mod report;
@@ -81,16 +83,29 @@ pub fn apply(
     commit_paths: &[&str],
     commit: Option<&str>,
 ) -> Result<Applied> {
+    apply_removing(p, writes, &[], commit_paths, commit)
+}
+
+/// [`apply`] that also removes the files `removals` (absolute paths), journalled alike.
+pub fn apply_removing(
+    p: &Project,
+    writes: Vec<FileWrite>,
+    removals: &[std::path::PathBuf],
+    commit_paths: &[&str],
+    commit: Option<&str>,
+) -> Result<Applied> {
     guard::before_commit(
         p,
         &writes,
+        removals,
         commit_paths,
         commit.is_some() && p.config.git.commit,
     )?;
     let head_before = p.git.head_id()?.map(|i| i.to_string());
-    let txn = store::Txn::begin(&p.journal_dir(), head_before, &writes)?;
+    let txn = store::Txn::begin_removing(&p.journal_dir(), head_before, &writes, removals)?;
     let outcome = (|| -> Result<Applied> {
         txn.write(&writes)?;
+        txn.remove(removals)?;
         crate::fault::fault_point!(crate::fault::points::FILES_WRITTEN);
         let commit = match commit {
             Some(msg) if p.config.git.commit => {

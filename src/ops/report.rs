@@ -245,7 +245,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
     for g in &mut code_commits {
         g.commits.reverse();
     }
-    let events = super::event::read(p, code)?;
+    let events = super::event::read_all(p, code)?;
     let task_text = std::fs::read_to_string(p.task_dir(code).join("TASK.md")).unwrap_or_default();
     Ok(Report {
         task: code.to_string(),
@@ -352,6 +352,13 @@ fn artifacts(p: &Project, code: &TaskCode) -> Vec<ArtifactLink> {
                 });
             }
         }
+    }
+    // The sessions' compacted record, once one closed.
+    if p.task_dir(code).join(crate::memory::postop::FILE).is_file() {
+        artifacts.push(ArtifactLink {
+            name: crate::memory::postop::FILE.into(),
+            path: format!("{}/{}", p.task_rel(code), crate::memory::postop::FILE),
+        });
     }
     artifacts
 }

@@ -1,5 +1,5 @@
-//! Writing a decision of the rules: session.json, the events it implies, scaffolds and the
-//! regenerated CHANGES.md, in one task commit. Session and phase operations end here.
+//! Writing a decision of the rules: session.json, the events it implies, scaffolds, the
+//! regenerated CHANGES.md and (when a session closes) POSTOP.md, in one task commit. Session and phase operations end here.
 
 use super::next::{next_step, vars, NextStep};
 use super::Loaded;
@@ -44,7 +44,12 @@ pub fn record(
         path: p.task_dir(code).join("session.json"),
         bytes: d.session.to_json().into_bytes(),
     }];
-    writes.push(super::event::appended(p, code, &events(t, &d, stamp))?);
+    let new_events = events(t, &d, stamp);
+    writes.push(super::event::appended(p, code, &new_events)?);
+    // A session that closes leaves its compacted record, in the very commit that closes it.
+    let postop = super::memory::postop_write(p, t, &d, &new_events)?;
+    let compacted = postop.is_some();
+    writes.extend(postop);
     let (scaffolds, scaffolded) = scaffolds(p, t, scaffold_phase)?;
     writes.extend(scaffolds);
     if regenerates_changes(p, &d) {
@@ -57,6 +62,9 @@ pub fn record(
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = super::commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = super::apply(p, writes, &[&p.task_rel(code)], Some(&msg))?;
+    if compacted {
+        super::memory::clear_scratch(p, code)?;
+    }
     // A done task is no longer current: `orch next` then lists what is open.
     if d.session.active {
         p.set_current_task(code)?;

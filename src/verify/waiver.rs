@@ -77,6 +77,18 @@ impl Waivers {
                 if let Some(b) = history::blob_at(repo, tree, &path)? {
                     found.extend(parse(&String::from_utf8_lossy(&b)));
                 }
+                // A compacted log's waivers still count: POSTOP.md names the folded log.
+                let postop = format!("{TASKS_DIR}/{}/{}", v.task, crate::memory::postop::FILE);
+                if let Some(b) = history::blob_at(repo, tree, &postop)? {
+                    for m in crate::memory::postop::markers(&String::from_utf8_lossy(&b)) {
+                        let log = ObjectId::from_hex(m.blob.as_bytes())
+                            .ok()
+                            .and_then(|id| history::blob(repo, id).ok());
+                        if let Some(log) = log {
+                            found.extend(parse(&String::from_utf8_lossy(&log)));
+                        }
+                    }
+                }
             }
             by_task.insert(v.task.clone(), found);
         }

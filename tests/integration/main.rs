@@ -21,6 +21,7 @@ mod git_layer;
 mod hooks;
 mod judge;
 mod layout;
+mod memory;
 mod search;
 mod transitions_git;
 mod verify;
