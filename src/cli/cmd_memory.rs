@@ -67,7 +67,11 @@ fn line(out: &Out, n: &Note) -> String {
     } else {
         format!(" [{}]", n.tags.join(", "))
     };
-    let task = n.task.as_deref().map(|t| format!("{t} ")).unwrap_or_default();
+    let task = n
+        .task
+        .as_deref()
+        .map(|t| format!("{t} "))
+        .unwrap_or_default();
     format!(
         "{} {task}{kind:<7} {}{}",
         out.paint(Tone::Dim, &n.id),

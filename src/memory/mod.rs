@@ -22,8 +22,10 @@ pub const TASK_FILE: &str = "memory.jsonl";
 /// The project's pinned notes, in `.orchestration/`.
 pub const PROJECT_FILE: &str = "memory.jsonl";
 /// The merge rules the pinned-note logs need in `.orchestration/.gitattributes`.
-pub const GITATTRIBUTES_LINES: [&str; 2] =
-    ["tasks/*/memory.jsonl merge=union", "memory.jsonl merge=union"];
+pub const GITATTRIBUTES_LINES: [&str; 2] = [
+    "tasks/*/memory.jsonl merge=union",
+    "memory.jsonl merge=union",
+];
 /// Longest note text, in characters: a note is a line of memory, not a document.
 pub const MAX_TEXT: usize = 500;
 
@@ -127,7 +129,9 @@ pub fn check_text(text: &str) -> Result<String> {
         return Err(Error::usage(format!(
             "the note has {n} characters; a note holds at most {MAX_TEXT}"
         ))
-        .with_hint("keep the note to what must be remembered, and point to the file that holds the rest"));
+        .with_hint(
+            "keep the note to what must be remembered, and point to the file that holds the rest",
+        ));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Error::usage("the note contains control characters")
@@ -153,9 +157,9 @@ pub fn check_tag(tag: &str) -> Result<String> {
 
 /// A note id as typed: `mem_` and hex digits.
 pub fn check_id(id: &str) -> Result<()> {
-    let ok = id
-        .strip_prefix("mem_")
-        .is_some_and(|h| !h.is_empty() && h.len() <= 16 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    let ok = id.strip_prefix("mem_").is_some_and(|h| {
+        !h.is_empty() && h.len() <= 16 && h.chars().all(|c| c.is_ascii_hexdigit())
+    });
     if ok {
         Ok(())
     } else {
@@ -242,10 +246,28 @@ mod tests {
 
     #[test]
     fn a_merged_log_folds_the_same_whichever_side_merged() {
-        let a = Record::new("pin", "2025-01-01T00:00:01Z", "mem_1", Some(note("mem_1", "one")), "a");
-        let b = Record::new("pin", "2025-01-01T00:00:02Z", "mem_2", Some(note("mem_2", "two")), "a");
+        let a = Record::new(
+            "pin",
+            "2025-01-01T00:00:01Z",
+            "mem_1",
+            Some(note("mem_1", "one")),
+            "a",
+        );
+        let b = Record::new(
+            "pin",
+            "2025-01-01T00:00:02Z",
+            "mem_2",
+            Some(note("mem_2", "two")),
+            "a",
+        );
         let u = Record::new("unpin", "2025-01-01T00:00:03Z", "mem_1", None, "a");
-        let one = format!("{}{}{}{}", a.to_line(), b.to_line(), a.to_line(), u.to_line());
+        let one = format!(
+            "{}{}{}{}",
+            a.to_line(),
+            b.to_line(),
+            a.to_line(),
+            u.to_line()
+        );
         let two = format!("{}{}{}", u.to_line(), b.to_line(), a.to_line());
         let x = fold(&one, "f").unwrap();
         assert_eq!(x, fold(&two, "f").unwrap());

@@ -210,7 +210,10 @@ fn overrides(c: &Closed, events: &[Event]) -> Vec<String> {
             ))
         })
         .collect();
-    for e in events.iter().filter(|e| e.type_ == "orchestration.verify.waiver") {
+    for e in events
+        .iter()
+        .filter(|e| e.type_ == "orchestration.verify.waiver")
+    {
         let p = &e.payload;
         let commit = p["commit"].as_str().unwrap_or("?");
         let rules: Vec<&str> = p["rules"]
@@ -231,7 +234,9 @@ fn overrides(c: &Closed, events: &[Event]) -> Vec<String> {
 fn of_kind(events: &[Event], kinds: &[&str], label: bool) -> Vec<String> {
     events
         .iter()
-        .filter(|e| !e.type_.starts_with("orchestration.") || e.type_.starts_with("orchestration.phase."))
+        .filter(|e| {
+            !e.type_.starts_with("orchestration.") || e.type_.starts_with("orchestration.phase.")
+        })
         .filter(|e| kinds.contains(&last_part(&e.type_)))
         .map(|e| {
             let text = short(&payload_text(&e.payload), ITEM);
@@ -248,7 +253,10 @@ fn of_kind(events: &[Event], kinds: &[&str], label: bool) -> Vec<String> {
 fn checks(events: &[Event]) -> Vec<String> {
     // name → (runs, passed, last line)
     let mut by: BTreeMap<String, (usize, usize, String)> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.type_.starts_with("orchestration.check.")) {
+    for e in events
+        .iter()
+        .filter(|e| e.type_.starts_with("orchestration.check."))
+    {
         let name = e.type_["orchestration.check.".len()..].to_string();
         let p = &e.payload;
         let passed = p["passed"].as_bool().unwrap_or(false);
@@ -257,7 +265,11 @@ fn checks(events: &[Event]) -> Vec<String> {
         let last = format!(
             "{} on {} ({secs:.1} s)",
             if passed { "passed" } else { "failed" },
-            if commit.is_empty() { "?" } else { &commit[..commit.len().min(7)] }
+            if commit.is_empty() {
+                "?"
+            } else {
+                &commit[..commit.len().min(7)]
+            }
         );
         let entry = by.entry(name).or_insert((0, 0, String::new()));
         entry.0 += 1;
@@ -295,7 +307,13 @@ fn bugs(events: &[Event], status: &BTreeMap<String, String>) -> Vec<String> {
         }
         match kind {
             "resolved" => by[i].3 = true,
-            k if by[i].2.is_empty() => by[i].2 = if k == "found" { "found".into() } else { k.into() },
+            k if by[i].2.is_empty() => {
+                by[i].2 = if k == "found" {
+                    "found".into()
+                } else {
+                    k.into()
+                }
+            }
             _ => {}
         }
     }
@@ -365,7 +383,11 @@ fn blocks(i: &Input) -> Vec<Block> {
     let tagged_notes = |tags: &[&str]| -> Vec<String> {
         i.scratch
             .iter()
-            .chain(i.pinned.iter().filter(|n| n.session_key.as_deref() == Some(c.key)))
+            .chain(
+                i.pinned
+                    .iter()
+                    .filter(|n| n.session_key.as_deref() == Some(c.key)),
+            )
             .filter(|n| tagged(n, tags))
             .map(|n| short(&n.text, ITEM))
             .collect()
@@ -476,7 +498,11 @@ fn render(i: &Input, blocks: &[Block], cap: usize) -> String {
     for b in blocks.iter().filter(|b| !b.items.is_empty()) {
         s.push_str(&format!("\n### {}\n\n", b.title));
         for it in b.items.iter().take(cap) {
-            let it = if b.verbatim { it.clone() } else { short(it, ITEM) };
+            let it = if b.verbatim {
+                it.clone()
+            } else {
+                short(it, ITEM)
+            };
             s.push_str(&format!("- {it}\n"));
         }
         if b.items.len() > cap {
@@ -523,7 +549,8 @@ pub fn append(existing: Option<&str>, task: &str, section: &str) -> String {
 
 /// Whether the file already holds the section of session `key`.
 pub fn has_section(text: &str, key: &str) -> bool {
-    text.lines().any(|l| l.trim_end() == format!("## Session {key}"))
+    text.lines()
+        .any(|l| l.trim_end() == format!("## Session {key}"))
 }
 
 /// The decisions and dead ends earlier sessions recorded, newest session first, each
@@ -662,7 +689,10 @@ mod tests {
         };
         let s = section(&i);
         assert!(s.chars().count() <= BUDGET, "{}", s.len());
-        assert!(s.contains("more: `orch events T --all --type decision`"), "{s}");
+        assert!(
+            s.contains("more: `orch events T --all --type decision`"),
+            "{s}"
+        );
         assert_eq!(s, section(&i));
         let text = append(None, "T", &s);
         assert!(has_section(&text, "K"));
@@ -671,7 +701,12 @@ mod tests {
 
     #[test]
     fn markers_read_back() {
-        let s = compaction("T", "abc123", &[ev("x.y", "2025-01-01T00:00:00Z", serde_json::json!({}))], "now");
+        let s = compaction(
+            "T",
+            "abc123",
+            &[ev("x.y", "2025-01-01T00:00:00Z", serde_json::json!({}))],
+            "now",
+        );
         assert_eq!(
             markers(&s),
             vec![Marker {
@@ -679,6 +714,9 @@ mod tests {
                 events: 1
             }]
         );
-        assert_eq!(duration("2025-01-01T00:00:00Z", "2025-01-01T01:05:00Z"), "1h 05m");
+        assert_eq!(
+            duration("2025-01-01T00:00:00Z", "2025-01-01T01:05:00Z"),
+            "1h 05m"
+        );
     }
 }

@@ -49,8 +49,9 @@ pub struct Compacted {
 /// `90d`, `12h`, `2w`, `30m`: an age.
 pub fn parse_age(s: &str) -> Result<chrono::Duration> {
     let bad = || {
-        Error::usage(format!("--older-than {s:?} is not an age"))
-            .with_hint("write a number and a unit: 90d (days), 2w (weeks), 12h (hours), 30m (minutes)")
+        Error::usage(format!("--older-than {s:?} is not an age")).with_hint(
+            "write a number and a unit: 90d (days), 2w (weeks), 12h (hours), 30m (minutes)",
+        )
     };
     let s = s.trim();
     let split = s.len().checked_sub(1).ok_or_else(bad)?;
@@ -109,7 +110,10 @@ fn folded_postop(
         },
     });
     for c in closed {
-        if text.as_deref().is_some_and(|t| postop::has_section(t, c.key)) {
+        if text
+            .as_deref()
+            .is_some_and(|t| postop::has_section(t, c.key))
+        {
             continue;
         }
         let section = postop::section(&postop::Input {
@@ -164,7 +168,15 @@ fn plan_task(
     let events = crate::event::parse_log(&String::from_utf8_lossy(&disk), &rel)?;
     let postop_path = p.task_dir(code).join(postop::FILE);
     let existing = std::fs::read_to_string(&postop_path).ok();
-    let text = folded_postop(p, code, &s, existing.as_deref(), &events, &node.id.to_string(), now)?;
+    let text = folded_postop(
+        p,
+        code,
+        &s,
+        existing.as_deref(),
+        &events,
+        &node.id.to_string(),
+        now,
+    )?;
     let before = existing.as_ref().map_or(0, |e| e.len() as u64);
     Ok(Some(Ok((
         Folded {

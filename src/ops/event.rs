@@ -35,7 +35,9 @@ pub fn read_all(p: &Project, code: &TaskCode) -> Result<Vec<Event>> {
                 "{rel}/POSTOP.md names the compacted event log {}, which this clone does not have",
                 m.blob
             ))
-            .with_hint("fetch the full history (`git fetch --unshallow`), then run the command again")
+            .with_hint(
+                "fetch the full history (`git fetch --unshallow`), then run the command again",
+            )
         };
         let oid = gix::ObjectId::from_hex(m.blob.as_bytes()).map_err(|_| missing())?;
         let bytes = crate::git::history::blob(&p.git.repo, oid).map_err(|_| missing())?;
@@ -75,7 +77,11 @@ pub(crate) fn appended(p: &Project, code: &TaskCode, new: &[Event]) -> Result<Fi
 /// With `all`, the logs compaction folded away are read back from git history too.
 pub fn list(p: &Project, code: &TaskCode, type_: Option<&str>, all: bool) -> Result<Vec<Event>> {
     p.require_task(code)?;
-    let all = if all { read_all(p, code)? } else { read(p, code)? };
+    let all = if all {
+        read_all(p, code)?
+    } else {
+        read(p, code)?
+    };
     Ok(match type_ {
         Some(t) => all
             .into_iter()

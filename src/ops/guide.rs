@@ -314,7 +314,11 @@ pub fn prime(p: &Project, given: Option<&str>) -> Result<Prime> {
     let postop = p.task_dir(&code).join(crate::memory::postop::FILE);
     let mut pointers = vec![];
     if postop.is_file() {
-        pointers.push(format!("{}/{}", p.task_rel(&code), crate::memory::postop::FILE));
+        pointers.push(format!(
+            "{}/{}",
+            p.task_rel(&code),
+            crate::memory::postop::FILE
+        ));
     }
     pointers.push(format!("orch search --task {code} QUERY"));
     let base = Prime {

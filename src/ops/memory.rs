@@ -288,7 +288,10 @@ fn find(p: &Project, id: &str) -> Result<Found> {
             .collect();
         names.sort();
         for name in names {
-            let Some(c) = name.strip_suffix(".jsonl").and_then(|c| TaskCode::parse(c).ok()) else {
+            let Some(c) = name
+                .strip_suffix(".jsonl")
+                .and_then(|c| TaskCode::parse(c).ok())
+            else {
                 continue;
             };
             if let Some(n) = scratch(p, &c).into_iter().find(|n| n.id == id) {
@@ -323,8 +326,11 @@ pub fn pin(p: &Project, id: &str) -> Result<Changed> {
     let (c, mut note) = match find(p, id)? {
         Found::Scratch(c, n) => (c, n),
         Found::Task(..) | Found::Project(_) => {
-            return Err(Error::state(format!("note {id} is already pinned"))
-                .with_hint(format!("`orch memory unpin {id}` makes it a scratch note again")))
+            return Err(
+                Error::state(format!("note {id} is already pinned")).with_hint(format!(
+                    "`orch memory unpin {id}` makes it a scratch note again"
+                )),
+            )
         }
     };
     let (st, _) = super::stamp(p)?;
@@ -476,13 +482,21 @@ fn bug_status(p: &Project, code: &TaskCode, events: &[Event]) -> BTreeMap<String
 
 /// POSTOP.md with the section of the session `d` closes appended, when it closes one that
 /// the file does not hold yet. `new` are the events the decision adds.
-pub(crate) fn postop_write(p: &Project, t: &Loaded, d: &Decision, new: &[Event]) -> Result<Option<FileWrite>> {
+pub(crate) fn postop_write(
+    p: &Project,
+    t: &Loaded,
+    d: &Decision,
+    new: &[Event],
+) -> Result<Option<FileWrite>> {
     let Some(closed) = closing(t, d) else {
         return Ok(None);
     };
     let path = p.task_dir(&t.code).join(postop::FILE);
     let existing = read_opt(&path)?;
-    if existing.as_deref().is_some_and(|e| postop::has_section(e, closed.key)) {
+    if existing
+        .as_deref()
+        .is_some_and(|e| postop::has_section(e, closed.key))
+    {
         return Ok(None);
     }
     let mut events = super::event::read(p, &t.code)?;

@@ -38,7 +38,9 @@ fn add(env: &Env, args: &[&str]) -> Value {
 }
 
 fn verify_clean(env: &Env) {
-    env.orch(&["verify"]).succeeds().stdout_contains("no violations");
+    env.orch(&["verify"])
+        .succeeds()
+        .stdout_contains("no violations");
     env.fsck();
 }
 
@@ -46,8 +48,14 @@ fn verify_clean(env: &Env) {
 fn eventful_session(env: &Env) {
     add(env, &["the pool is per thread", "--tag", "pool"]);
     add(env, &["the pool is per thread", "--tag", "pool"]);
-    add(env, &["retrying the request did not help", "--tag", "dead-end"]);
-    add(env, &["bump the version after release", "--tag", "followup"]);
+    add(
+        env,
+        &["retrying the request did not help", "--tag", "dead-end"],
+    );
+    add(
+        env,
+        &["bump the version after release", "--tag", "followup"],
+    );
     add(env, &["untagged thought"]);
     add(env, &["keep the public API stable", "--pin"]);
     env.orch_ok(&["phase", "complete"]);
@@ -59,7 +67,13 @@ fn eventful_session(env: &Env) {
         r#"{"file":"src/pool.rs","note":"one pool per thread"}"#,
     ]);
     // CONTEXT.md is missing: the override is recorded with what it passed.
-    env.orch_ok(&["phase", "complete", "--override", "--reason", "agreed in the thread"]);
+    env.orch_ok(&[
+        "phase",
+        "complete",
+        "--override",
+        "--reason",
+        "agreed in the thread",
+    ]);
     env.orch_ok(&[
         "event",
         "add",
@@ -80,7 +94,10 @@ fn scratch_notes_stay_in_the_git_dir_and_pins_are_commits() {
     assert_eq!(v["stored_in"], "scratch");
     assert_eq!(env.head(), before, "a scratch note is no commit");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
-    assert!(env.git_dir().join("orchestration/memory/TSK-1.jsonl").is_file());
+    assert!(env
+        .git_dir()
+        .join("orchestration/memory/TSK-1.jsonl")
+        .is_file());
 
     let v = add(&env, &["a pinned note", "--pin"]);
     assert_eq!(v["note"]["pinned"], true);
@@ -103,7 +120,9 @@ fn scratch_notes_stay_in_the_git_dir_and_pins_are_commits() {
     // pin, unpin, forget: each pinned change one commit, each scratch change none.
     let id = notes[0]["id"].as_str().unwrap().to_string();
     env.orch(&["memory", "pin", &id]).succeeds();
-    env.orch(&["memory", "pin", &id]).fails(4).stderr_contains("already pinned");
+    env.orch(&["memory", "pin", &id])
+        .fails(4)
+        .stderr_contains("already pinned");
     env.orch(&["memory", "unpin", &id]).succeeds();
     let h = env.head();
     env.orch(&["memory", "forget", &id]).succeeds();
@@ -111,7 +130,11 @@ fn scratch_notes_stay_in_the_git_dir_and_pins_are_commits() {
     let l: Value = env.orch(&["memory", "list", "--json"]).succeeds().json();
     assert_eq!(l["notes"].as_array().unwrap().len(), 1);
     let log = env.read(".orchestration/tasks/TSK-1/memory.jsonl");
-    assert_eq!(log.lines().count(), 3, "pin, pin, unpin: appended, never rewritten\n{log}");
+    assert_eq!(
+        log.lines().count(),
+        3,
+        "pin, pin, unpin: appended, never rewritten\n{log}"
+    );
     verify_clean(&env);
 }
 
@@ -119,7 +142,9 @@ fn scratch_notes_stay_in_the_git_dir_and_pins_are_commits() {
 fn bad_memory_input_is_refused_with_the_fix() {
     let env = Env::started(T);
     env.unchanged(|env| {
-        env.orch(&["memory", "add", "  "]).fails(2).stderr_contains("empty");
+        env.orch(&["memory", "add", "  "])
+            .fails(2)
+            .stderr_contains("empty");
         env.orch(&["memory", "add", "x", "--scope", "team"])
             .fails(2)
             .stderr_contains("--scope task");
@@ -155,10 +180,19 @@ fn session_end_writes_a_deterministic_postop_in_the_closing_commit() {
     let env = run();
     let files = env.git(&["show", "--name-only", "--format=%s", "HEAD"]);
     assert!(files.starts_with("orch(TSK-1): session end"), "{files}");
-    assert!(files.contains(".orchestration/tasks/TSK-1/POSTOP.md"), "{files}");
+    assert!(
+        files.contains(".orchestration/tasks/TSK-1/POSTOP.md"),
+        "{files}"
+    );
     let text = postop(&env);
-    assert!(text.contains("- keep the public API stable (mem_"), "pinned verbatim\n{text}");
-    assert!(text.contains("pool: the pool is per thread (×2)"), "grouped, de-duplicated\n{text}");
+    assert!(
+        text.contains("- keep the public API stable (mem_"),
+        "pinned verbatim\n{text}"
+    );
+    assert!(
+        text.contains("pool: the pool is per thread (×2)"),
+        "grouped, de-duplicated\n{text}"
+    );
     assert!(text.contains("agreed in the thread"), "{text}");
     // The scratch store is cleared; the pin stays.
     let l: Value = env.orch(&["memory", "list", T, "--json"]).succeeds().json();
@@ -185,9 +219,15 @@ fn a_session_of_200_events_compacts_within_1500_tokens() {
             _ => "orchestration.check.tests",
         };
         let payload = if n % 4 == 3 {
-            format!(r#"{{"passed":{},"duration_ms":1200,"commit":"abcdef0123"}}"#, n % 8 == 3)
+            format!(
+                r#"{{"passed":{},"duration_ms":1200,"commit":"abcdef0123"}}"#,
+                n % 8 == 3
+            )
         } else {
-            format!(r#"{{"note":"item {n}: {}"}}"#, "a long explanation of why ".repeat(8))
+            format!(
+                r#"{{"note":"item {n}: {}"}}"#,
+                "a long explanation of why ".repeat(8)
+            )
         };
         log.push_str(&format!(
             "{{\"id\":\"evt_{n:024x}\",\"ts\":\"2025-01-13T14:31:{:02}Z\",\"type\":\"{ty}\",\"session_key\":\"{key}\",\"entity_type\":\"task\",\"entity_id\":\"{T}\",\"actor\":\"{AUTHOR}\",\"payload\":{payload}}}\n",
@@ -196,15 +236,24 @@ fn a_session_of_200_events_compacts_within_1500_tokens() {
     }
     env.write(&format!(".orchestration/tasks/{T}/events.jsonl"), &log);
     for n in 0..30 {
-        add(&env, &[&format!("scratch note {n} {}", "with words ".repeat(10))]);
+        add(
+            &env,
+            &[&format!("scratch note {n} {}", "with words ".repeat(10))],
+        );
     }
     env.orch_ok(&["session", "end", "--force", "--reason", "long session"]);
     let text = postop(&env);
     let tokens = text.chars().count() / 4;
     assert!(tokens <= 1500, "{tokens} tokens\n{text}");
-    assert!(text.contains("more: `orch events TSK-1 --all --type decision`"), "{text}");
+    assert!(
+        text.contains("more: `orch events TSK-1 --all --type decision`"),
+        "{text}"
+    );
     assert!(text.contains("tests: 50 runs, 25 passed"), "{text}");
-    assert!(text.contains(" more: the rest were folded away with the session"), "{text}");
+    assert!(
+        text.contains(" more: the rest were folded away with the session"),
+        "{text}"
+    );
     verify_clean(&env);
 }
 
@@ -227,7 +276,10 @@ fn restart_and_new_archive_the_session_into_postop() {
     assert_eq!(text.matches("# Post-operation record").count(), 1);
     // What an earlier session settled comes back in prime.
     let v: Value = env.orch(&["prime", "--json"]).succeeds().json();
-    assert_eq!(v["settled"][0], "dead end: first try: patch the client", "{v}");
+    assert_eq!(
+        v["settled"][0], "dead end: first try: patch the client",
+        "{v}"
+    );
     verify_clean(&env);
 }
 
@@ -235,26 +287,52 @@ fn restart_and_new_archive_the_session_into_postop() {
 fn pins_survive_two_sessions_and_a_fresh_clone() {
     let env = Env::started(T);
     add(&env, &["the staging database is read-only", "--pin"]);
-    env.orch_ok(&["session", "end", "--force", "--reason", "first session done"]);
+    env.orch_ok(&[
+        "session",
+        "end",
+        "--force",
+        "--reason",
+        "first session done",
+    ]);
     env.orch_ok(&["session", "start", T, "--reopen"]);
     let v: Value = env.orch(&["prime", "--json"]).succeeds().json();
     assert_eq!(v["pins"][0], "the staging database is read-only", "{v}");
     add(&env, &["second session's pin", "--pin"]);
-    env.orch_ok(&["session", "end", "--force", "--reason", "second session done"]);
+    env.orch_ok(&[
+        "session",
+        "end",
+        "--force",
+        "--reason",
+        "second session done",
+    ]);
     let text = postop(&env);
     assert_eq!(text.matches("## Session ").count(), 2, "{text}");
     assert_eq!(text.matches("the staging database is read-only").count(), 2);
     verify_clean(&env);
 
     let clone = env.base.join("clone");
-    env.git(&["clone", "-q", env.root.to_str().unwrap(), clone.to_str().unwrap()]);
+    env.git(&[
+        "clone",
+        "-q",
+        env.root.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
     let v: Value = env
         .orch(&["prime", T, "--json"])
         .current_dir(&clone)
         .succeeds()
         .json();
-    let pins: Vec<&str> = v["pins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-    assert_eq!(pins, ["second session's pin", "the staging database is read-only"], "{v}");
+    let pins: Vec<&str> = v["pins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pins,
+        ["second session's pin", "the staging database is read-only"],
+        "{v}"
+    );
     env.orch(&["memory", "list", T])
         .current_dir(&clone)
         .succeeds()
@@ -277,10 +355,19 @@ fn project_pins_show_in_every_task_prime_capped_and_byte_identical() {
         let out = env.orch(&["prime", task, "--json"]).succeeds();
         assert!(out.stdout.trim_end().len() <= 800, "{}", out.stdout);
         let v: Value = out.json();
-        let pins: Vec<&str> = v["pins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let pins: Vec<&str> = v["pins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
         assert_eq!(
             pins,
-            ["project: project rule 5", "project: project rule 4", "project: project rule 3"],
+            [
+                "project: project rule 5",
+                "project: project rule 4",
+                "project: project rule 3"
+            ],
             "{v}"
         );
         assert_eq!(
@@ -289,7 +376,10 @@ fn project_pins_show_in_every_task_prime_capped_and_byte_identical() {
             "{v}"
         );
         let again = env.orch(&["prime", task, "--json"]).succeeds();
-        assert_eq!(out.stdout, again.stdout, "the same state gives the same bytes");
+        assert_eq!(
+            out.stdout, again.stdout,
+            "the same state gives the same bytes"
+        );
         let human = env.orch_ok(&["prime", task]);
         assert_eq!(human, env.orch_ok(&["prime", task]));
         assert!(human.contains("left out: 2 project pins"), "{human}");
@@ -301,28 +391,51 @@ fn project_pins_show_in_every_task_prime_capped_and_byte_identical() {
 fn prime_stays_within_its_budget_ranked_pins_first() {
     let env = Env::started(T);
     for n in 0..12 {
-        add(&env, &[&format!("pinned fact {n}: {}", "detail ".repeat(30)), "--pin"]);
+        add(
+            &env,
+            &[
+                &format!("pinned fact {n}: {}", "detail ".repeat(30)),
+                "--pin",
+            ],
+        );
     }
     add(&env, &["a project pin", "--scope", "project"]);
     let out = env.orch(&["prime", "--json"]).succeeds();
     let len = out.stdout.trim_end().len();
     assert!(len <= 800, "{len}: {}", out.stdout);
     let v: Value = out.json();
-    assert!(v["pins"][0].as_str().unwrap().starts_with("pinned fact 11"), "{v}");
-    assert!(v["omitted"].as_array().unwrap().iter().any(|o| o
-        .as_str()
-        .unwrap()
-        .ends_with("pinned: orch memory list TSK-1")), "{v}");
+    assert!(
+        v["pins"][0].as_str().unwrap().starts_with("pinned fact 11"),
+        "{v}"
+    );
+    assert!(
+        v["omitted"].as_array().unwrap().iter().any(|o| o
+            .as_str()
+            .unwrap()
+            .ends_with("pinned: orch memory list TSK-1")),
+        "{v}"
+    );
     assert_eq!(v["command"], "orch phase complete TSK-1");
     assert!(env.orch_ok(&["prime"]).len() / 4 <= 200);
 }
 
 /// A task whose session ended, with its log committed.
 fn closed_task(env: &Env) -> Vec<String> {
-    env.orch_ok(&["event", "add", "intake.question", "--data", r#"{"question":"which timeout?"}"#]);
+    env.orch_ok(&[
+        "event",
+        "add",
+        "intake.question",
+        "--data",
+        r#"{"question":"which timeout?"}"#,
+    ]);
     env.orch_ok(&["session", "end", "--force", "--reason", "done for now"]);
     let v: Value = env.orch(&["events", T, "--json"]).succeeds().json();
-    v["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -340,20 +453,36 @@ fn compact_folds_the_log_and_events_all_reads_it_back() {
     env.orch(&["compact", "--json"])
         .succeeds()
         .stdout_contains("\"tasks\": []");
-    let r: Value = env.orch(&["compact", "--older-than", "0d", "--json"]).succeeds().json();
+    let r: Value = env
+        .orch(&["compact", "--older-than", "0d", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(r["tasks"][0]["events"], ids.len());
     assert!(r["saved_bytes"].as_i64().unwrap() != 0);
     assert!(!env.task_file(T, "events.jsonl").exists());
     assert_eq!(env.git(&["status", "--porcelain"]), "");
     let files = env.git(&["show", "--name-status", "--format=%s", "HEAD"]);
-    assert!(files.contains("D\t.orchestration/tasks/TSK-1/events.jsonl"), "{files}");
-    assert!(files.contains("M\t.orchestration/tasks/TSK-1/POSTOP.md"), "{files}");
+    assert!(
+        files.contains("D\t.orchestration/tasks/TSK-1/events.jsonl"),
+        "{files}"
+    );
+    assert!(
+        files.contains("M\t.orchestration/tasks/TSK-1/POSTOP.md"),
+        "{files}"
+    );
     assert!(postop(&env).contains("<!-- orch:compacted events.jsonl blob="));
     verify_clean(&env);
 
-    let v: Value = env.orch(&["events", T, "--all", "--json"]).succeeds().json();
-    let back: Vec<String> =
-        v["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let v: Value = env
+        .orch(&["events", T, "--all", "--json"])
+        .succeeds()
+        .json();
+    let back: Vec<String> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(back, ids, "every original event, in order");
     env.orch(&["events", T])
         .succeeds()
@@ -362,13 +491,25 @@ fn compact_folds_the_log_and_events_all_reads_it_back() {
         .succeeds()
         .stdout_contains("[POSTOP.md](.orchestration/tasks/TSK-1/POSTOP.md)");
     // A second compaction finds nothing left to fold.
-    let r: Value = env.orch(&["compact", "--older-than", "0d", "--json"]).succeeds().json();
+    let r: Value = env
+        .orch(&["compact", "--older-than", "0d", "--json"])
+        .succeeds()
+        .json();
     assert_eq!(r["tasks"], serde_json::json!([]));
 
     // A fresh clone reads it back from history too, and verifies.
     let clone = env.base.join("clone");
-    env.git(&["clone", "-q", env.root.to_str().unwrap(), clone.to_str().unwrap()]);
-    let v: Value = env.orch(&["events", T, "--all", "--json"]).current_dir(&clone).succeeds().json();
+    env.git(&[
+        "clone",
+        "-q",
+        env.root.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    let v: Value = env
+        .orch(&["events", T, "--all", "--json"])
+        .current_dir(&clone)
+        .succeeds()
+        .json();
     assert_eq!(v["events"].as_array().unwrap().len(), ids.len());
     env.orch(&["verify"]).current_dir(&clone).succeeds();
 }
