@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "task",
             "bugs",
             "memory",
+            "agent",
         ],
     ),
     ("rules", &["validate", "rules"]),

@@ -3,6 +3,7 @@
 //! The library never prints and never exits: it returns data and [`Error`]s, and the `orch`
 //! binary decides how they look.
 
+pub mod agent;
 pub mod bugs;
 pub mod changes;
 pub mod clock;

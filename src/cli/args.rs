@@ -134,11 +134,21 @@ pub enum Command {
     /// Install or remove orch's git hooks
     #[command(subcommand)]
     Hooks(HooksCmd),
-    /// Run one git hook (called by the installed hook scripts)
+    /// Install or remove orch's hooks in a coding agent's project settings (Claude Code,
+    /// Cursor, Codex): code edits refused before the code phase, context at session start
+    #[command(subcommand, name = "agent-hooks")]
+    AgentHooks(AgentHooksCmd),
+    /// Run one hook (called by the installed git hooks and agent hooks)
+    ///
+    /// Git hooks: pre-commit, commit-msg, pre-push. Agent hooks (reading the agent's JSON on
+    /// stdin): agent-pre-tool --agent claude|cursor|codex refuses a tool call that writes
+    /// outside .orchestration/ while the current task is before `[hooks] code_allowed_from`
+    /// (exit 2, the refusal in the agent's format); agent-session-start --agent … prints
+    /// `orch prime` for the agent's context.
     Hook {
-        /// pre-commit, commit-msg or pre-push
+        /// pre-commit, commit-msg, pre-push, agent-pre-tool or agent-session-start
         name: String,
-        /// The arguments git passed to the hook
+        /// The arguments git (or the agent hook) passes
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -310,6 +320,29 @@ pub enum HooksCmd {
     },
     /// Remove orch's hooks and restore what was there before
     Uninstall,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentHooksCmd {
+    /// Merge orch's hooks into the agent's project file (.claude/settings.json,
+    /// .cursor/hooks.json, .codex/hooks.json), keeping everything else in it
+    Install(AgentChoice),
+    /// Take orch's hooks out again (a file left empty is removed)
+    Uninstall(AgentChoice),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct AgentChoice {
+    /// Claude Code: PreToolUse on Edit|Write|MultiEdit|NotebookEdit|Bash, SessionStart
+    #[arg(long)]
+    pub claude: bool,
+    /// Cursor: preToolUse and beforeShellExecution (failClosed), sessionStart
+    #[arg(long)]
+    pub cursor: bool,
+    /// Codex: PreToolUse, SessionStart
+    #[arg(long)]
+    pub codex: bool,
 }
 
 #[derive(Debug, Subcommand)]

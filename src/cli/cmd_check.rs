@@ -5,7 +5,7 @@ use super::render::{Out, Tone};
 use orch::code::TaskCode;
 use orch::gates::checks::Run;
 use orch::ops::check::Progress;
-use orch::{Error, Result};
+use orch::Result;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -25,13 +25,7 @@ pub fn check(
     let report =
         orch::ops::check::check(&p, names, code.as_ref(), timeout, &mut |ev| view.show(ev))?;
     view.done();
-    let head = p.git.head_id()?.map(|i| i.to_string());
-    let failures: Vec<_> = report
-        .runs
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| orch::gates::checks::failed(&r.check, r, head.as_deref()))
-        .collect();
+    let failure = orch::ops::check::failure(&p, &report)?;
     if !out.json {
         for r in &report.runs {
             out.say(&summary(out, r));
@@ -45,26 +39,15 @@ pub fn check(
             ),
         }
     }
-    if failures.is_empty() {
-        if out.json {
-            out.json_ok(&report, &[]);
+    match failure {
+        None => {
+            if out.json {
+                out.json_ok(&report, &[]);
+            }
+            Ok(())
         }
-        return Ok(());
+        Some(e) => Err(e),
     }
-    let names: Vec<&str> = report
-        .runs
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.check.as_str())
-        .collect();
-    Err(
-        Error::validation(format!("check {} failed", names.join(", ")))
-            .with_hint(format!(
-                "fix it, commit, and rerun: orch check {}",
-                names.join(" ")
-            ))
-            .with_diagnostics(failures),
-    )
 }
 
 /// `✓ tests passed in 1.2 s (python3 -m unittest)`.

@@ -87,6 +87,17 @@ pub fn prime(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
         out.json_compact(&pr, &[]);
         return Ok(());
     }
+    out.say(&prime_text(&pr));
+    Ok(())
+}
+
+/// `orch next`'s lines, without colour: for an agent's context when no task is current.
+pub fn next_text(n: &Next) -> String {
+    lines(&Out::new(false, false, true), n).join("\n")
+}
+
+/// `orch prime`'s text.
+pub fn prime_text(pr: &guide::Prime) -> String {
     let mut s = format!(
         "{} · {} — {} {}",
         pr.task,
@@ -124,6 +135,5 @@ pub fn prime(p: &Project, out: &Out, code: Option<&str>) -> Result<()> {
     for o in &pr.omitted {
         s.push_str(&format!("\n(left out: {o})"));
     }
-    out.say(&s);
-    Ok(())
+    s
 }

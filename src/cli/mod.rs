@@ -3,6 +3,7 @@
 //! their data to `render`.
 
 mod args;
+mod cmd_agent;
 mod cmd_bug;
 mod cmd_changes;
 mod cmd_check;
@@ -56,6 +57,12 @@ pub fn run() -> i32 {
         }
     };
     let out = Out::new(cli.json, cli.quiet, cli.no_color);
+    // Agent hooks answer in the agent's protocol, exit code included.
+    if let Command::Hook { name, args } = &cli.command {
+        if name.starts_with("agent-") {
+            return cmd_agent::hook(&cli, &out, name, args);
+        }
+    }
     match dispatch(&cli, &out) {
         Ok(()) => 0,
         Err(e) => out.error(&e),
@@ -170,6 +177,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
             cmd_git::verify(&open(cli)?, out, range.as_deref(), codes)
         }
         Command::Hooks(h) => cmd_git::hooks(cli, out, h),
+        Command::AgentHooks(h) => cmd_agent::agent_hooks(cli, out, h),
         Command::Hook { name, args } => cmd_git::hook(cli, out, name, args),
         Command::Report { code, format } => {
             cmd_git::report(&open(cli)?, out, code.as_deref(), format)

@@ -188,6 +188,29 @@ pub fn check(
     })
 }
 
+/// The error a report with failed runs amounts to (exit 3, one diagnostic per failed check
+/// with the tail of its output and the command to rerun), `None` when every run passed.
+pub fn failure(p: &Project, report: &CheckReport) -> Result<Option<crate::Error>> {
+    let head = p.git.head_id()?.map(|i| i.to_string());
+    let failed: Vec<&Run> = report.runs.iter().filter(|r| !r.passed).collect();
+    if failed.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = failed.iter().map(|r| r.check.as_str()).collect();
+    let diagnostics = failed
+        .iter()
+        .map(|r| crate::gates::checks::failed(&r.check, r, head.as_deref()))
+        .collect();
+    Ok(Some(
+        crate::Error::validation(format!("check {} failed", names.join(", ")))
+            .with_hint(format!(
+                "fix it, commit, and rerun: orch check {}",
+                names.join(" ")
+            ))
+            .with_diagnostics(diagnostics),
+    ))
+}
+
 /// Appends one event per run to the task's events.jsonl, under the lock.
 pub fn record(p: &Project, code: &TaskCode, runs: &[Run]) -> Result<()> {
     let _lock = p.lock()?;

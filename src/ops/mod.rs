@@ -8,6 +8,7 @@
 //! 4. write files and commit them in one journalled, all-or-nothing step ([`apply`]);
 //! 5. return plain data; the binary (or any other front end) renders it.
 
+pub mod agent;
 pub mod bug;
 pub mod changes;
 pub mod check;

@@ -128,6 +128,32 @@ pub struct Report {
     pub repaired: Vec<verify::Repaired>,
     /// Bugs the task found that are still open.
     pub open_bugs: Vec<OpenBug>,
+    /// Tool calls of a coding agent refused because they wrote code before the code phase
+    /// (`orchestration.agent.denied`), by phase.
+    pub agent_denials: Vec<Denials>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Denials {
+    pub phase: String,
+    pub count: usize,
+}
+
+/// The refusals of the agent hook, counted per phase in workflow order.
+fn denials(p: &Project, events: &[crate::event::Event]) -> Vec<Denials> {
+    let mut out: Vec<Denials> = vec![];
+    for e in events.iter().filter(|e| e.type_ == super::agent::DENIED) {
+        let phase = e.payload["phase"].as_str().unwrap_or("?");
+        match out.iter_mut().find(|d| d.phase == phase) {
+            Some(d) => d.count += 1,
+            None => out.push(Denials {
+                phase: phase.into(),
+                count: 1,
+            }),
+        }
+    }
+    out.sort_by_key(|d| p.workflow.index_of(&d.phase).unwrap_or(usize::MAX));
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +290,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         waived: verdict_report.waived,
         repaired: verdict_report.repaired,
         open_bugs: open_bugs(p, code)?,
+        agent_denials: denials(p, &events),
     })
 }
 
@@ -450,6 +477,18 @@ pub fn markdown(r: &Report) -> String {
         s.push_str("None yet.\n");
     }
     bugs_section(&mut s, r);
+    if !r.agent_denials.is_empty() {
+        let total: usize = r.agent_denials.iter().map(|d| d.count).sum();
+        let by: Vec<String> = r
+            .agent_denials
+            .iter()
+            .map(|d| format!("{} in {}", d.count, d.phase))
+            .collect();
+        s.push_str(&format!(
+            "\n**Agent edits refused before the code phase:** {total} ({})\n",
+            by.join(", ")
+        ));
+    }
     let mark = if r.verified { "✅" } else { "❌" };
     s.push_str(&format!("\n**Verify:** {mark} {}\n", r.verdict));
     for v in &r.violations {

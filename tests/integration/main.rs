@@ -10,6 +10,7 @@
 #[macro_use]
 mod support;
 
+mod agent_hooks;
 mod bug_corpus;
 mod bugs;
 mod changes;
