@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("rules", &["validate", "rules"]),
-    ("storage", &["store", "git", "project", "listing"]),
+    ("storage", &["store", "git", "project", "listing", "procs"]),
     ("history", &["changes", "verify", "search"]),
     ("operations", &["ops"]),
 ];

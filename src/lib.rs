@@ -21,6 +21,7 @@ pub mod links;
 pub mod listing;
 pub mod memory;
 pub mod ops;
+pub mod procs;
 pub mod project;
 pub mod rules;
 pub mod search;

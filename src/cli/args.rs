@@ -199,6 +199,19 @@ pub enum Command {
     /// Sprints: the tasks each `sprint:` groups, by phase, with progress
     #[command(subcommand)]
     Sprint(SprintCmd),
+    /// What in this clone makes orch refuse, or was left by an interrupted command, and the fixes
+    ///
+    /// Reports a pending journal, stale lock and temporary files (with the owner's pid when
+    /// known), task state that differs from HEAD, a task folder without TASK.md, a dangling
+    /// current-task pointer, hooks that are missing or not orch's, a shallow or sparse
+    /// checkout and index formats orch refuses or rewrites. Exits 4 while any error or warning
+    /// is left, 0 otherwise.
+    Doctor {
+        /// Apply the repairs that cannot lose data (recovery, stale locks and temporary
+        /// files, empty task folders, a dangling pointer, hooks), then examine again
+        #[arg(long)]
+        fix: bool,
+    },
     /// Walk a throwaway repository through every phase, for a first look
     Demo {
         /// Where to create the repository (default: a new temporary folder)

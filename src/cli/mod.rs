@@ -7,6 +7,7 @@ mod cmd_agent;
 mod cmd_bug;
 mod cmd_changes;
 mod cmd_check;
+mod cmd_doctor;
 mod cmd_event;
 mod cmd_git;
 mod cmd_guide;
@@ -62,6 +63,13 @@ pub fn run() -> i32 {
         if name.starts_with("agent-") {
             return cmd_agent::hook(&cli, &out, name, args);
         }
+    }
+    if let Command::Doctor { fix } = &cli.command {
+        // Its report is the output whether or not the clone is healthy; the exit code says which.
+        return match cmd_doctor::doctor(&cli, &out, *fix) {
+            Ok(code) => code,
+            Err(e) => out.error(&e),
+        };
     }
     match dispatch(&cli, &out) {
         Ok(()) => 0,
@@ -204,5 +212,6 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Search(a) => cmd_search::search(&open(cli)?, out, a),
         Command::Sprint(s) => cmd_search::sprint(&open(cli)?, out, s),
         Command::Demo { dir } => demo::run(out, dir.clone()),
+        Command::Doctor { .. } => unreachable!("run() handles doctor"),
     }
 }

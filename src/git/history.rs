@@ -49,11 +49,73 @@ pub(crate) fn git_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::runtime(format!("git: {what}: {e}"))
 }
 
+/// The commits at which a shallow clone's history is cut (their parents are not here); empty
+/// in a full clone.
+pub fn shallow_cut(repo: &gix::Repository) -> Vec<ObjectId> {
+    repo.shallow_commits()
+        .ok()
+        .flatten()
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// A commit that cannot be read. In a shallow clone that is history beyond the cut, and the
+/// error says so and how to fetch it, instead of git's "object not found".
+pub(crate) fn unreadable_commit(
+    repo: &gix::Repository,
+    id: ObjectId,
+    e: impl std::fmt::Display,
+) -> Error {
+    let cut = shallow_cut(repo);
+    if cut.is_empty() || repo.has_object(id) {
+        return git_err(&format!("cannot read commit {id}"), e);
+    }
+    shallow_error(repo, &cut, &format!("commit {id}"))
+}
+
+/// `what` reaches back past the cut of this shallow clone: which history is missing, and the
+/// two ways on — fetch it, or verify only what is here.
+pub fn shallow_error(repo: &gix::Repository, cut: &[ObjectId], what: &str) -> Error {
+    let name = |id: &ObjectId| {
+        let short = id.to_hex_with_len(7).to_string();
+        match commit_meta(repo, *id) {
+            Ok(m) => {
+                let date = m.date();
+                format!(
+                    "{short} ({}, \"{}\")",
+                    date.get(..10).unwrap_or(&date),
+                    m.subject()
+                )
+            }
+            Err(_) => short,
+        }
+    };
+    let names: Vec<String> = cut.iter().map(name).collect();
+    Error::state(format!(
+        "this is a shallow clone: the history before {} is not here, and {what} needs it",
+        names.join(", ")
+    ))
+    .with_hint(shallow_hint(repo, cut))
+}
+
+/// How to go on in a shallow clone cut at `cut` (not empty): fetch the rest, or verify the
+/// commits after the newest cut.
+pub fn shallow_hint(repo: &gix::Repository, cut: &[ObjectId]) -> String {
+    let newest = cut
+        .iter()
+        .max_by_key(|id| commit_tree_parents(repo, **id).map_or(0, |t| t.2))
+        .unwrap_or(&cut[0]);
+    format!(
+        "fetch the missing history with `git fetch --unshallow` (or part of it with `git fetch --deepen=<N>`); `orch verify --range {}..HEAD` checks the commits that are here",
+        newest.to_hex_with_len(7)
+    )
+}
+
 /// Decodes the commit `id`.
 pub fn commit_meta(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta> {
     let obj = repo
         .find_object(id)
-        .map_err(|e| git_err(&format!("cannot read commit {id}"), e))?;
+        .map_err(|e| unreadable_commit(repo, id, e))?;
     let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash())
         .map_err(|e| git_err(&format!("cannot decode commit {id}"), e))?;
     let author = c
@@ -82,7 +144,7 @@ pub fn commit_tree_parents(
 ) -> Result<(ObjectId, Vec<ObjectId>, i64)> {
     let obj = repo
         .find_object(id)
-        .map_err(|e| git_err(&format!("cannot read commit {id}"), e))?;
+        .map_err(|e| unreadable_commit(repo, id, e))?;
     let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash())
         .map_err(|e| git_err(&format!("cannot decode commit {id}"), e))?;
     let t = c
@@ -223,14 +285,25 @@ pub fn list_tree(repo: &gix::Repository, id: ObjectId) -> Result<Vec<(String, No
 /// `git log --format=%H <tips> -- <path>` lists them: commits are ordered by committer date,
 /// and a merge whose version of the path equals one parent's is left out and only that parent
 /// is followed (git's default history simplification).
+///
+/// In a shallow clone the walk stops at the cut, as git's does; if `path` exists there, its
+/// history goes on beyond what is here, and the error says which history is missing.
 pub fn path_log(repo: &gix::Repository, tips: &[ObjectId], path: &str) -> Result<Vec<CommitMeta>> {
+    let cut = shallow_cut(repo);
     let mut entries: HashMap<ObjectId, (Option<Node>, Vec<ObjectId>, i64)> = HashMap::new();
     let mut load = |id: ObjectId| -> Result<(Option<Node>, Vec<ObjectId>, i64)> {
         if let Some(v) = entries.get(&id) {
             return Ok(v.clone());
         }
-        let (tree, parents, time) = commit_tree_parents(repo, id)?;
-        let v = (entry_at(repo, tree, path)?, parents, time);
+        let (tree, mut parents, time) = commit_tree_parents(repo, id)?;
+        let node = entry_at(repo, tree, path)?;
+        if cut.contains(&id) {
+            if node.is_some() {
+                return Err(shallow_error(repo, &cut, &format!("the history of {path}")));
+            }
+            parents.clear();
+        }
+        let v = (node, parents, time);
         entries.insert(id, v.clone());
         Ok(v)
     };

@@ -90,6 +90,27 @@ fn kept_extensions(data: &[u8], hash_len: usize) -> (Vec<u8>, Vec<([u8; 4], u32)
     (kept, toc)
 }
 
+/// The signatures of every extension of the index file `data`, in order (`TREE`, `REUC`,
+/// `link`, `UNTR`, ...), as far as they can be walked.
+pub(crate) fn extension_signatures(data: &[u8], hash_len: usize) -> Vec<[u8; 4]> {
+    let mut out = Vec::new();
+    let Some(mut at) = end_of_entries(data, hash_len) else {
+        return out;
+    };
+    let end = data.len().saturating_sub(hash_len);
+    while at + 8 <= end {
+        let sig: [u8; 4] = data[at..at + 4].try_into().expect("4 bytes");
+        let size = u32::from_be_bytes(data[at + 4..at + 8].try_into().expect("4 bytes"));
+        let next = at + 8 + size as usize;
+        if next > end {
+            break;
+        }
+        out.push(sig);
+        at = next;
+    }
+    out
+}
+
 /// Where the extensions start: after the last entry.
 fn end_of_entries(data: &[u8], hash_len: usize) -> Option<usize> {
     let version = u32::from_be_bytes(data.get(4..8)?.try_into().ok()?);

@@ -5,6 +5,7 @@ pub mod commit;
 pub mod diff;
 pub mod history;
 mod index_file;
+pub mod inspect;
 pub mod interrupt;
 pub mod recover;
 pub mod rename;

@@ -66,7 +66,7 @@ pub struct HookAction {
     pub chained: Option<String>,
 }
 
-fn is_ours(path: &Path) -> bool {
+pub(crate) fn is_ours(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.find(MARKER.as_bytes()).is_some())
 }
 

@@ -13,6 +13,7 @@ pub mod bug;
 pub mod changes;
 pub mod check;
 pub mod compact;
+pub mod doctor;
 pub mod event;
 pub mod gates;
 mod guard;

@@ -331,7 +331,13 @@ fn replay<'a>(
         waived: vec![],
     };
     let mut tasks: BTreeSet<String> = BTreeSet::new();
+    let cut = history::shallow_cut(repo);
     for id in commits {
+        if cut.contains(&id) {
+            // Where a shallow clone's history starts: nothing to judge it against.
+            shallow_start(repo, &cut, id, &only)?;
+            continue;
+        }
         let c = rp.commit_tasks(id)?;
         if let Some(trailers) = &c.trailers {
             let parent_root = match c.first_parent {
@@ -356,6 +362,40 @@ fn replay<'a>(
     }
     report.tasks = tasks.into_iter().collect();
     Ok((report, rp))
+}
+
+/// A commit at the cut of a shallow clone, whose parents are not here. It is judged against
+/// nothing: if a task being verified already exists there, its history goes on beyond what is
+/// here, and the error says which history is missing; otherwise the verified tasks all begin
+/// after it and it is only the base.
+fn shallow_start(
+    repo: &gix::Repository,
+    cut: &[ObjectId],
+    id: ObjectId,
+    only: &HashSet<&str>,
+) -> Result<()> {
+    let tree = history::commit_tree_parents(repo, id)?.0;
+    let tasks = history::list_folder(repo, tree, TASKS_DIR)?;
+    let before: Vec<&str> = tasks
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|t| only.is_empty() || only.contains(t))
+        .collect();
+    match before.first() {
+        Some(t) => Err(history::shallow_error(
+            repo,
+            cut,
+            &format!(
+                "verifying {t}{}",
+                if before.len() > 1 {
+                    " and other tasks"
+                } else {
+                    ""
+                }
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Sorts the violations found into repaired, waived and standing, and gives each standing

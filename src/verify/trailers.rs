@@ -24,7 +24,7 @@ pub type Brief = (ObjectId, Vec<ObjectId>, Option<Vec<(String, String)>>);
 pub fn commit_brief(repo: &gix::Repository, id: ObjectId) -> Result<Brief> {
     let obj = repo
         .find_object(id)
-        .map_err(|e| git_err(&format!("cannot read commit {id}"), e))?;
+        .map_err(|e| crate::git::history::unreadable_commit(repo, id, e))?;
     let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash())
         .map_err(|e| git_err(&format!("cannot decode commit {id}"), e))?;
     let trailers = c

@@ -317,3 +317,93 @@ fn verify_of_an_unknown_task_code_is_a_usage_error_not_a_pass() {
     assert_eq!(code, 0, "{v}");
     assert!(v["transitions"].as_u64().unwrap() > 0, "{v}");
 }
+
+/// A task with a history of several transitions, cloned with only the last `depth` commits.
+fn shallow_clone_of(depth: &str) -> (Env, std::path::PathBuf) {
+    let e = Env::started("TSK-1");
+    for i in 0..3 {
+        e.orch(&[
+            "event",
+            "add",
+            "TSK-1",
+            "custom.note",
+            "--data",
+            &format!("{{\"i\":{i}}}"),
+            "--commit",
+        ])
+        .succeeds();
+    }
+    e.orch(&["phase", "complete", "TSK-1", "--override", "--reason", "r"])
+        .succeeds();
+    e.code_commit("TSK-1");
+    let url = format!("file://{}", e.root.display());
+    let clone = e.base.join("shallow");
+    e.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        depth,
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    (e, clone)
+}
+
+/// The cut of a shallow clone, as git records it.
+fn cut(clone: &std::path::Path) -> String {
+    std::fs::read_to_string(clone.join(".git/shallow"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn log_report_and_verify_in_a_shallow_clone_name_the_missing_history() {
+    let (e, clone) = shallow_clone_of("2");
+    let cut = cut(&clone);
+    for args in [&["log", "TSK-1"][..], &["report", "TSK-1"], &["verify"]] {
+        let d = e.orch(args).current_dir(&clone).fails(4);
+        let err = d.stderr.clone();
+        assert!(
+            err.contains("shallow clone") && err.contains(&cut[..7]),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("git fetch --unshallow"), "{args:?}: {err}");
+        assert!(!err.contains("cannot read commit"), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("orch verify --range {}..HEAD", &cut[..7])),
+            "{err}"
+        );
+    }
+    // Both ways on work as printed: verify of what is here ...
+    let range = format!("{}..HEAD", &cut[..7]);
+    e.orch(&["verify", "--range", &range])
+        .current_dir(&clone)
+        .succeeds();
+    // ... and the fetch, after which log lists what the full repository's log lists.
+    e.git_in(&clone, &["fetch", "-q", "--unshallow"]);
+    let full = e.orch_ok(&["--json", "log", "TSK-1"]);
+    let fetched = e
+        .orch(&["--json", "log", "TSK-1"])
+        .current_dir(&clone)
+        .succeeds()
+        .stdout;
+    assert_eq!(fetched, full);
+    e.orch(&["verify"]).current_dir(&clone).succeeds();
+}
+
+#[test]
+fn a_task_begun_after_the_cut_reads_as_usual_in_a_shallow_clone() {
+    let (e, clone) = shallow_clone_of("1");
+    e.new_task("TSK-2");
+    e.orch(&["session", "start", "TSK-2"]).succeeds();
+    e.git_in(&clone, &["pull", "-q", "--ff-only"]);
+    let full = e.orch_ok(&["--json", "log", "TSK-2"]);
+    let here = e
+        .orch(&["--json", "log", "TSK-2"])
+        .current_dir(&clone)
+        .succeeds()
+        .stdout;
+    assert_eq!(here, full);
+    e.orch(&["report", "TSK-2"]).current_dir(&clone).succeeds();
+}
