@@ -26,6 +26,10 @@ impl TaskCode {
             Some("only ASCII letters, digits, '.', '_' and '-' are allowed")
         } else if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             Some("it must start with a letter or digit")
+        } else if s.ends_with('.') {
+            Some("it ends with '.', which Windows drops from folder names")
+        } else if windows_reserved(s) {
+            Some("it is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9), so no clone there could hold its folder")
         } else {
             None
         };
@@ -37,6 +41,12 @@ impl TaskCode {
             .with_hint("use 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, e.g. TSK-1")),
             None => Ok(TaskCode(s.to_string())),
         }
+    }
+
+    /// Whether `other` is this code spelled with different letter case: two such task folders
+    /// are one folder on a case-insensitive file system (macOS, Windows).
+    pub fn same_ignoring_case(&self, other: &str) -> bool {
+        self.0 != other && self.0.eq_ignore_ascii_case(other)
     }
 
     /// A fresh code derived from a hash of title, time and author, so two branches never mint
@@ -72,6 +82,15 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// Windows device names, reserved with any extension (`CON`, `nul.txt`, `COM1.x`).
+fn windows_reserved(s: &str) -> bool {
+    let stem = s.split('.').next().unwrap_or(s).to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && matches!(stem.as_bytes()[3], b'1'..=b'9'))
+}
+
 impl fmt::Display for TaskCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -90,7 +109,16 @@ mod tests {
 
     #[test]
     fn accepts_good_codes() {
-        for ok in ["TSK-1", "a", "9.x_y-z", &"A".repeat(64)] {
+        for ok in [
+            "TSK-1",
+            "a",
+            "9.x_y-z",
+            &"A".repeat(64),
+            "CONTEXT",
+            "COM10",
+            "LPT0",
+            "NULL-1",
+        ] {
             assert!(TaskCode::parse(ok).is_ok(), "{ok}");
         }
     }
@@ -109,6 +137,12 @@ mod tests {
             "tâche",
             "a b",
             &"A".repeat(65),
+            "CON",
+            "nul",
+            "Aux.txt",
+            "COM1",
+            "lpt9.x",
+            "TSK-1.",
         ] {
             let err = TaskCode::parse(bad).unwrap_err();
             assert_eq!(err.kind, crate::ErrorKind::Usage, "{bad}");

@@ -167,9 +167,16 @@ impl Project {
     pub fn current(&self) -> Result<Current> {
         if let Ok(c) = std::env::var("ORCH_TASK") {
             if !c.trim().is_empty() {
-                return TaskCode::parse(c.trim())
-                    .map(|c| Current::Task(c, Source::Env))
-                    .map_err(|e| Error::usage(format!("ORCH_TASK: {}", e.message)));
+                let code = TaskCode::parse(c.trim())
+                    .map_err(|e| Error::usage(format!("ORCH_TASK: {}", e.message)))?;
+                if !self.task_exists(&code) {
+                    return Err(Error::usage(format!(
+                        "ORCH_TASK={code} names no task ({} does not exist)",
+                        self.task_rel(&code)
+                    ))
+                    .with_hint("set ORCH_TASK to an existing task's code (see `orch task list`), or unset it"));
+                }
+                return Ok(Current::Task(code, Source::Env));
             }
         }
         if let Ok(s) = std::fs::read_to_string(self.local_dir().join("current-task")) {
@@ -313,6 +320,20 @@ pub struct LockGuard {
     _file: std::fs::File,
 }
 
+/// `ORCH_LOCK_TIMEOUT_MS`, 5000 when unset; anything but a whole number of milliseconds is
+/// refused rather than silently replaced by the default.
+fn lock_timeout_ms() -> Result<u64> {
+    match std::env::var("ORCH_LOCK_TIMEOUT_MS") {
+        Err(_) => Ok(5000),
+        Ok(v) => v.trim().parse().map_err(|_| {
+            Error::usage(format!(
+                "ORCH_LOCK_TIMEOUT_MS={v:?} is not a number of milliseconds"
+            ))
+            .with_hint("set it to a whole number such as 5000, or unset it for the default")
+        }),
+    }
+}
+
 pub fn lock_dir(dir: &Path) -> Result<LockGuard> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join("lock");
@@ -322,10 +343,7 @@ pub fn lock_dir(dir: &Path) -> Result<LockGuard> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    let timeout = std::env::var("ORCH_LOCK_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5000u64);
+    let timeout = lock_timeout_ms()?;
     let deadline = Instant::now() + Duration::from_millis(timeout);
     loop {
         match file.try_lock() {

@@ -108,6 +108,17 @@ fn gate(
         .chain(extra_blockers.iter().cloned())
         .collect();
     if failing.is_empty() {
+        if override_reason.is_some() {
+            checks.push(Diagnostic::warning(
+                "override_not_needed",
+                &s.current_phase,
+                format!(
+                    "nothing keeps {} from {what}, so no override was recorded",
+                    s.current_phase
+                ),
+                "leave out --override and --reason when the phase's checks pass".into(),
+            ));
+        }
         return Ok((checks, None));
     }
     let Some(reason) = override_reason else {

@@ -42,14 +42,26 @@ pub fn run() -> i32 {
                 .take_while(|a| a != "--")
                 .any(|a| a == "--json");
             if code == 2 && wants_json {
+                // clap's whole text: the first line is the message, the rest (tips, the usage
+                // line, where to read more) the hint, so JSON readers lose nothing.
                 let text = e.render().to_string();
-                let message = text
-                    .lines()
+                let mut lines = text.lines();
+                let message = lines
                     .next()
                     .unwrap_or("invalid arguments")
                     .trim_start_matches("error: ")
                     .to_string();
-                let err = Error::usage(message).with_hint("see `orch --help`");
+                let rest = lines
+                    .map(str::trim_end)
+                    .skip_while(|l| l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let hint = if rest.is_empty() {
+                    "see `orch --help`".to_string()
+                } else {
+                    rest.trim_start().to_string()
+                };
+                let err = Error::usage(message).with_hint(hint);
                 let _ = Out::new(true, false, true).error(&err);
                 return code;
             }

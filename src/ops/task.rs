@@ -35,6 +35,12 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     if req.title.trim().is_empty() {
         return Err(Error::usage("the task needs a title: pass --title \"...\""));
     }
+    if req.title.chars().any(char::is_control) {
+        return Err(Error::usage(
+            "--title must be one line: it holds a newline or another control character",
+        )
+        .with_hint("put the details in --description; the title is the task's one-line name"));
+    }
     if req.tags.iter().any(|t| t.trim().is_empty()) {
         return Err(Error::usage("--tag needs a non-empty value")
             .with_hint("pass --tag NAME once per tag, or leave --tag out"));
@@ -79,6 +85,19 @@ fn pick_code(p: &Project, req: &NewTask, st: &Stamp) -> Result<TaskCode> {
                     format!("see it with `orch task show {c}`, or pick another code"),
                 ),
             );
+        }
+        if let Some(other) = p
+            .task_codes()?
+            .into_iter()
+            .find(|o| c.same_ignoring_case(o.as_str()))
+        {
+            return Err(Error::state(format!(
+                "task {other} already exists, and {c} differs from it only in letter case ({})",
+                p.task_rel(&other)
+            ))
+            .with_hint(format!(
+                "on macOS and Windows both are one folder: use `{other}` or pick another code"
+            )));
         }
         return Ok(c);
     }

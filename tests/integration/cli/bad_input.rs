@@ -473,3 +473,88 @@ fn event_add_with_only_a_task_code_names_the_missing_type() {
             .stderr_contains("orch event add TSK-1 <type>");
     });
 }
+
+#[test]
+fn codes_no_clone_could_hold_and_titles_over_two_lines_are_refused() {
+    let env = Env::with_task("TSK-1");
+    env.unchanged(|env| {
+        env.orch(&["task", "new", "tsk-1", "--title", "t"])
+            .fails(4)
+            .stderr_contains("task TSK-1 already exists")
+            .stderr_contains("only in letter case");
+        for code in ["CON", "nul", "Aux.txt", "COM1", "lpt9", "T."] {
+            env.orch(&["task", "new", code, "--title", "t"])
+                .fails(2)
+                .stderr_contains(&format!("invalid task code \"{code}\""));
+        }
+        env.orch(&["task", "new", "T2", "--title", "first\nsecond"])
+            .fails(2)
+            .stderr_contains("--title must be one line");
+    });
+}
+
+#[test]
+fn environment_variables_with_bad_values_are_named() {
+    let env = Env::started("TSK-1");
+    env.unchanged(|env| {
+        env.orch(&["phase", "complete"])
+            .env("ORCH_LOCK_TIMEOUT_MS", "abc")
+            .fails(2)
+            .stderr_contains("ORCH_LOCK_TIMEOUT_MS=\"abc\" is not a number");
+        for args in [&["status"][..], &["phase", "complete"], &["next"]] {
+            env.orch(args)
+                .env("ORCH_TASK", "NO-SUCH")
+                .fails(2)
+                .stderr_contains("ORCH_TASK=NO-SUCH names no task");
+        }
+    });
+}
+
+#[test]
+fn json_usage_errors_keep_clap_s_whole_text() {
+    let env = Env::started("TSK-1");
+    let out = env
+        .orch(&["--json", "phase", "complete", "--bogus"])
+        .fails(2);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["error"]["message"], "unexpected argument '--bogus' found");
+    let hint = v["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("Usage: orch phase complete"), "{hint}");
+    assert!(hint.contains("-- --bogus"), "{hint}");
+}
+
+#[test]
+fn an_override_when_nothing_fails_is_not_recorded() {
+    let env = Env::started("TSK-1");
+    env.orch(&[
+        "phase",
+        "complete",
+        "--override",
+        "--reason",
+        "just in case",
+    ])
+    .succeeds()
+    .stderr_contains("no override was recorded");
+    assert!(env.session("TSK-1").phase_history[0].override_.is_none());
+    env.artifact("TSK-1", "CONTEXT.md");
+    let out = env
+        .orch(&[
+            "--json",
+            "phase",
+            "complete",
+            "--override",
+            "--reason",
+            "again",
+        ])
+        .succeeds();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"override_not_needed"), "{codes:?}");
+    assert!(env.session("TSK-1").phase_history[1].override_.is_none());
+    env.orch(&["verify"]).succeeds();
+}
