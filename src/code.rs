@@ -3,6 +3,9 @@
 use crate::{Error, Result};
 use std::fmt;
 
+/// The folder, at the top of the worktree, that holds everything orch records.
+pub const ORCH_DIR: &str = ".orchestration";
+
 /// A validated task code: 1–64 chars of `[A-Za-z0-9._-]`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskCode(String);

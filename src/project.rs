@@ -12,7 +12,7 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub const ORCH_DIR: &str = ".orchestration";
+pub use crate::code::ORCH_DIR;
 
 pub struct Project {
     pub git: Repo,
@@ -251,6 +251,9 @@ impl Project {
         if self.task_exists(code) {
             return Ok(());
         }
+        if self.task_dir(code).is_dir() {
+            return Err(no_task_md(&self.task_rel(code)));
+        }
         Err(Error::usage(format!(
             "unknown task {code}: {}/TASK.md does not exist",
             self.task_rel(code)
@@ -303,8 +306,20 @@ impl Project {
 /// TASK.md of the task folder `dir` (`rel` names it in messages).
 pub fn read_doc(dir: &Path, rel: &str) -> Result<TaskDoc> {
     let path = dir.join("TASK.md");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound if dir.is_dir() => no_task_md(rel),
+        _ => Error::io(&path, e),
+    })?;
     TaskDoc::parse(&text, &format!("{rel}/TASK.md"))
+}
+
+/// A task folder without its TASK.md: the one answer `task show`, `task list` and `task new`
+/// give, since the folder is neither a task nor free for a new one.
+pub fn no_task_md(rel: &str) -> Error {
+    Error::state(format!("{rel} has no TASK.md, so it is not a readable task"))
+        .with_hint(format!(
+            "if TASK.md was committed, put it back with `git restore --source=HEAD -- {rel}/TASK.md`; if nothing in the folder is needed, remove it with `rm -r {rel}`"
+        ))
 }
 
 pub fn read_session(dir: &Path, rel: &str) -> Result<Option<Session>> {

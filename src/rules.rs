@@ -71,17 +71,23 @@ fn require_active(s: &Session, wf: &Workflow) -> Result<()> {
             .with_hint(format!("start one with `orch session start {}`", s.task)));
     }
     if wf.phase(&s.current_phase).is_none() {
-        return Err(Error::state(format!(
-            "{}: session.json says phase {:?}, which the workflow does not define",
-            s.task, s.current_phase
-        ))
-        .with_hint(format!(
-            "move it to a known phase with `orch phase set {} <phase>` (phases: {})",
-            s.task,
-            wf.names().join(", ")
-        )));
+        return Err(unknown_phase(&s.task, &s.current_phase, wf));
     }
     Ok(())
+}
+
+/// session.json names a phase the workflow lacks. No orch command can move a task out of a
+/// phase it cannot judge, so the fix puts the committed session.json back — or, when the
+/// committed one names it too, the phase back into the workflow.
+pub fn unknown_phase(task: &str, phase: &str, wf: &Workflow) -> Error {
+    let path = format!("{}/tasks/{task}/session.json", crate::code::ORCH_DIR);
+    Error::state(format!(
+        "{task}: session.json says phase {phase:?}, which the workflow does not define (phases: {})",
+        wf.names().join(", ")
+    ))
+    .with_hint(format!(
+        "put back the committed session.json with `git restore --source=HEAD -- {path}`; if HEAD's names {phase:?} too, the workflow lost that phase: define it again in workflow.yaml and commit that"
+    ))
 }
 
 /// Splits the current phase's checks into what blocks and what only warns, honouring

@@ -288,13 +288,7 @@ fn current_phase<'w>(
     let phase_name = session
         .map(|s| s.current_phase.clone())
         .unwrap_or_else(|| p.workflow.first().name.clone());
-    p.workflow.phase(&phase_name).ok_or_else(|| {
-        Error::state(format!(
-            "{code}: session.json says phase {phase_name:?}, which the workflow does not define"
-        ))
-        .with_hint(format!(
-            "move it with `orch phase set {code} <phase>` (phases: {})",
-            p.workflow.names().join(", ")
-        ))
-    })
+    p.workflow
+        .phase(&phase_name)
+        .ok_or_else(|| crate::rules::unknown_phase(code.as_str(), &phase_name, &p.workflow))
 }

@@ -79,6 +79,9 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
 fn pick_code(p: &Project, req: &NewTask, st: &Stamp) -> Result<TaskCode> {
     if let Some(c) = &req.code {
         let c = TaskCode::parse(c)?;
+        if p.task_dir(&c).is_dir() && !p.task_exists(&c) {
+            return Err(crate::project::no_task_md(&p.task_rel(&c)));
+        }
         if p.task_dir(&c).exists() {
             return Err(
                 Error::state(format!("task {c} already exists ({})", p.task_rel(&c))).with_hint(

@@ -240,6 +240,40 @@ fn session_json_naming_a_phase_the_workflow_lacks() {
         env.orch(&["phase", "complete"])
             .fails(4)
             .stderr_contains("\"qa\"");
+        env.orch(&["phase", "set", "TSK-1", "intake"])
+            .fails(4)
+            .stderr_contains("\"qa\"");
+    });
+    // The printed fix, followed literally, works.
+    let out = env.orch(&["status", "TSK-1"]).fails(4);
+    let fix = out
+        .stderr
+        .split('`')
+        .nth(1)
+        .expect("a quoted command")
+        .to_string();
+    assert_eq!(fix, format!("git restore --source=HEAD -- {path}"));
+    let args: Vec<&str> = fix.split(' ').skip(1).collect();
+    env.git(&args);
+    env.orch(&["status", "TSK-1"]).succeeds();
+    env.orch(&["phase", "complete"]).succeeds();
+    env.orch(&["verify"]).succeeds();
+}
+
+#[test]
+fn a_task_folder_without_task_md_gets_one_answer() {
+    let env = Env::with_task("TSK-1");
+    env.write(".orchestration/tasks/LOST/notes.md", "kept\n");
+    let says = "LOST has no TASK.md, so it is not a readable task";
+    env.unchanged(|env| {
+        env.orch(&["task", "show", "LOST"])
+            .fails(4)
+            .stderr_contains(says)
+            .stderr_contains("rm -r .orchestration/tasks/LOST");
+        env.orch(&["task", "new", "LOST", "--title", "t"])
+            .fails(4)
+            .stderr_contains(says);
+        env.orch(&["task", "list"]).succeeds().stdout_contains(says);
     });
 }
 
