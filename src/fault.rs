@@ -21,16 +21,20 @@ use crate::{Error, Result};
 
 /// The points, by step of the protocol. Tests use these names in `FAILPOINTS`.
 pub mod points {
-    /// The task files are written; nothing is committed yet.
+    /// The task files are written (under `index.lock` when committing); nothing is
+    /// committed yet.
     pub const FILES_WRITTEN: &str = "ops::files-written";
     /// `index.lock` is held and the index read.
     pub const INDEX_LOCKED: &str = "commit::index-locked";
-    /// Blobs, trees and the commit object are written, the new index is in `index.lock`.
+    /// Blobs, trees and the commit object are written, the new index is in `index.lock`,
+    /// the commit's id is in the journal.
     pub const OBJECTS_WRITTEN: &str = "commit::objects-written";
     /// The ref locks are held and checked; the ref has not moved.
     pub const REF_LOCKED: &str = "commit::ref-locked";
     /// The ref moved; the new index is not yet published.
     pub const REF_MOVED: &str = "commit::ref-moved";
+    /// A failed transition is putting its files back.
+    pub const RESTORING: &str = "store::restoring";
     /// Recovery is settling an interrupted transition.
     pub const RECOVERING: &str = "recover::settling";
 }

@@ -55,7 +55,17 @@ impl Project {
         Project::load(git)
     }
 
+    /// Opens the project of `git`, first finishing or undoing (under the project lock) any
+    /// transition a killed orch left, so that nothing half-written is ever read.
     pub fn load(git: Repo) -> Result<Project> {
+        let local = local_dir_of(&git);
+        crate::store::recover(&local, || lock_dir(&local), |j| settle(&git, j))?;
+        Project::load_as_is(git)
+    }
+
+    /// Opens the project of `git` without recovering anything: for git's hooks, which must
+    /// never change files git is in the middle of committing (see [`Project::pending`]).
+    pub fn load_as_is(git: Repo) -> Result<Project> {
         let root = crate::validate::canonical(&git.workdir);
         let orch_dir = root.join(ORCH_DIR);
         if !orch_dir.is_dir() {
@@ -77,28 +87,31 @@ impl Project {
             let rel = Path::new(ORCH_DIR).join("config.toml");
             crate::config::check_phase_names(text, &rel, &workflow.names())?;
         }
-        let p = Project {
+        Ok(Project {
             git,
             root,
             orch_dir,
             config,
             templates,
             workflow,
-        };
-        crate::store::recover(
-            &p.journal_dir(),
-            &p.local_dir(),
-            || p.lock(),
-            |j| {
-                crate::git::recover::settle_interrupted(
-                    &p.git,
-                    p.config.git.commit,
-                    j.head_before,
-                    j.since,
-                )
-            },
-        )?;
-        Ok(p)
+        })
+    }
+
+    /// Whether a transition's journal is pending, and whether its orch process is still
+    /// running (it holds the project lock) rather than killed.
+    pub fn pending(&self) -> Option<Pending> {
+        if !crate::store::journal_pending(&self.local_dir()) {
+            return None;
+        }
+        let path = self.local_dir().join("lock");
+        let running = std::fs::File::open(&path)
+            .map(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+            .unwrap_or(false);
+        Some(if running {
+            Pending::Running
+        } else {
+            Pending::Interrupted
+        })
     }
 
     pub fn tasks_dir(&self) -> PathBuf {
@@ -116,12 +129,12 @@ impl Project {
 
     /// `<git dir>/orchestration`: local state that is never committed.
     pub fn local_dir(&self) -> PathBuf {
-        self.git.git_dir.join("orchestration")
+        local_dir_of(&self.git)
     }
 
     /// Journals of transitions in progress (see `store::Txn`).
     pub fn journal_dir(&self) -> PathBuf {
-        self.local_dir().join("pending")
+        crate::store::journal_dir(&self.local_dir())
     }
 
     pub fn task_exists(&self, code: &TaskCode) -> bool {
@@ -298,9 +311,46 @@ impl Project {
 
     /// Holds `<git dir>/orchestration/lock` until dropped. Waits up to `ORCH_LOCK_TIMEOUT_MS`
     /// (default 5000) for another orch process, then gives up with a conflict.
+    /// Under the lock, a transition of another process that was killed while this one waited
+    /// is finished or undone first, before this one reads anything.
     pub fn lock(&self) -> Result<LockGuard> {
-        lock_dir(&self.local_dir())
+        lock_recovered(&self.git)
     }
+}
+
+/// A pending transition, as [`Project::pending`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Another orch command is in the middle of it.
+    Running,
+    /// Its orch was killed; the next orch command finishes or undoes it.
+    Interrupted,
+}
+
+/// `<git dir>/orchestration` of `git`.
+pub fn local_dir_of(git: &Repo) -> PathBuf {
+    git.git_dir.join("orchestration")
+}
+
+/// Takes the project lock of `git`, then recovers what a killed orch left (see
+/// [`Project::lock`]).
+pub fn lock_recovered(git: &Repo) -> Result<LockGuard> {
+    let local = local_dir_of(git);
+    let guard = lock_dir(&local)?;
+    if crate::store::pending(&local) {
+        crate::store::recover_locked(&local, |j| settle(git, j))?;
+    }
+    Ok(guard)
+}
+
+fn settle(git: &Repo, j: &crate::store::Interrupted) -> Result<bool> {
+    crate::git::recover::settle_interrupted(
+        git,
+        j.committing,
+        j.commit,
+        j.legacy_head_before,
+        j.since,
+    )
 }
 
 /// TASK.md of the task folder `dir` (`rel` names it in messages).

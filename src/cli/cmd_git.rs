@@ -214,13 +214,14 @@ pub fn hooks(cli: &Cli, out: &Out, h: &HooksCmd) -> Result<()> {
     Ok(())
 }
 
-/// Hooks run where `.orchestration/` may not exist yet: then there is nothing to guard.
+/// Hooks run where `.orchestration/` may not exist yet: then there is nothing to guard. They
+/// never recover an interrupted transition: that would change files git is committing.
 fn open_for_hook(cli: &Cli) -> Result<Option<Project>> {
     let git = orch::git::Repo::discover(&super::cwd(cli)?)?;
     if !git.workdir.join(orch::project::ORCH_DIR).is_dir() {
         return Ok(None);
     }
-    Project::load(git).map(Some)
+    Project::load_as_is(git).map(Some)
 }
 
 pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {

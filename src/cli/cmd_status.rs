@@ -8,6 +8,13 @@ use orch::Result;
 
 pub fn status(cli: &Cli, out: &Out, code: Option<&str>, all: bool) -> Result<()> {
     let p = super::open(cli)?;
+    let warnings = ops::warnings(&p);
+    out.warnings(&warnings);
+    if !out.json && !out.quiet {
+        for w in &warnings {
+            eprintln!("  fix: {}", w.fix);
+        }
+    }
     let code = match (code, all) {
         (Some(c), _) => Some(TaskCode::parse(c)?),
         (None, false) => p.current_task()?.filter(|c| p.task_exists(c)),
@@ -17,7 +24,7 @@ pub fn status(cli: &Cli, out: &Out, code: Option<&str>, all: bool) -> Result<()>
         Some(c) => {
             let n = ops::status::one(&p, &c)?;
             if out.json {
-                out.json_ok(&n, &[]);
+                out.json_ok(&n, &warnings);
             } else {
                 out.say(&out.next_step(&n));
             }
@@ -25,7 +32,7 @@ pub fn status(cli: &Cli, out: &Out, code: Option<&str>, all: bool) -> Result<()>
         None => {
             let s = ops::status::all(&p)?;
             if out.json {
-                out.json_ok(&s, &[]);
+                out.json_ok(&s, &warnings);
             } else {
                 super::cmd_task::table(out, &s.tasks, s.current_task.as_deref());
             }

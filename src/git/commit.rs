@@ -31,7 +31,34 @@ pub struct CommitOutcome {
 }
 
 pub fn commit_paths(repo: &Repo, paths: &[&str], message: &str) -> Result<Option<CommitOutcome>> {
-    commit_paths_inner(repo, paths, message, &mut || {})
+    commit_paths_inner(repo, paths, message, &mut NoSteps)
+}
+
+/// What the caller does at two points of the protocol.
+pub trait Steps {
+    /// With `index.lock` held, before the worktree is read: write the files to commit, so no
+    /// `git add` can stage them half done.
+    fn write_files(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// The commit object `id` exists and the ref has not moved: record it, so that recovery
+    /// can tell whether HEAD is this very commit.
+    fn commit_written(&mut self, _id: ObjectId) -> Result<()> {
+        Ok(())
+    }
+}
+
+struct NoSteps;
+impl Steps for NoSteps {}
+
+/// [`commit_paths`] with the caller's [`Steps`].
+pub fn commit_paths_with(
+    repo: &Repo,
+    paths: &[&str],
+    message: &str,
+    steps: &mut dyn Steps,
+) -> Result<Option<CommitOutcome>> {
+    commit_paths_inner(repo, paths, message, steps)
 }
 
 /// Runs `before_ref_update` after the commit object exists and before the ref moves, so tests
@@ -43,7 +70,14 @@ pub fn commit_paths_with_hook(
     message: &str,
     before_ref_update: &mut dyn FnMut(),
 ) -> Result<Option<CommitOutcome>> {
-    commit_paths_inner(repo, paths, message, before_ref_update)
+    struct Hook<'a>(&'a mut dyn FnMut());
+    impl Steps for Hook<'_> {
+        fn commit_written(&mut self, _id: ObjectId) -> Result<()> {
+            (self.0)();
+            Ok(())
+        }
+    }
+    commit_paths_inner(repo, paths, message, &mut Hook(before_ref_update))
 }
 
 /// What the worktree holds at one path, as the tree and index should record it.
@@ -89,7 +123,7 @@ fn commit_paths_inner(
     repo: &Repo,
     paths: &[&str],
     message: &str,
-    before_ref_update: &mut dyn FnMut(),
+    steps: &mut dyn Steps,
 ) -> Result<Option<CommitOutcome>> {
     let specs = normalize_specs(paths)?;
     let message = clean_message(message)?;
@@ -103,6 +137,7 @@ fn commit_paths_inner(
     let mut user_index = read_index(repo, &index_path)?;
     let index = &mut user_index.file;
     fault_point!(points::INDEX_LOCKED);
+    steps.write_files()?;
     let base = read_base(repo)?;
 
     let candidates = collect(repo, &base, index, &specs)?;
@@ -117,9 +152,9 @@ fn commit_paths_inner(
     // The index goes into the lock now so that a write failure leaves the ref alone.
     write_index(&user_index, &mut lock, &index_path, repo)?;
     drop(user_index);
+    steps.commit_written(commit_id)?;
     fault_point!(points::OBJECTS_WRITTEN);
 
-    before_ref_update();
     let refs = lock_ref(repo, &message, &base, commit_id)?;
     fault_point!(points::REF_LOCKED);
     if interrupt::requested() {

@@ -178,9 +178,28 @@ pub fn uninstall(dir: &Path) -> Result<Vec<HookAction>> {
 // ---------------------------------------------------------------------------------------------
 // pre-commit
 
+/// With a transition's journal pending, the task files may be half written: committing them
+/// would record a half transition, and finishing it here would change files git is in the
+/// middle of committing. So the commit waits for orch to settle it.
+fn refuse_pending(p: &Project) -> Result<()> {
+    use crate::project::Pending;
+    match p.pending() {
+        None => Ok(()),
+        Some(Pending::Running) => Err(Error::conflict(
+            "an orch command is changing the task files right now; the commit was stopped",
+        )
+        .with_hint("commit again once it is done")),
+        Some(Pending::Interrupted) => Err(Error::state(
+            "an interrupted orch transition is pending, so the task files may be half written; the commit was stopped",
+        )
+        .with_hint("run `orch status` first (it finishes or rolls back the transition), then commit again")),
+    }
+}
+
 /// The staged task-folder changes judged like commits, then the code-before-phase rule.
 /// Refusals come back as a validation error with one diagnostic per broken rule.
 pub fn pre_commit(p: &Project) -> Result<()> {
+    refuse_pending(p)?;
     let repo = &p.git.repo;
     let Some(index) = read_index(repo)? else {
         return Ok(());

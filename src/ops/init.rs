@@ -22,7 +22,7 @@ pub fn init(cwd: &Path) -> Result<InitReport> {
     let git = crate::git::Repo::discover(cwd)?;
     let root = validate::canonical(&git.workdir);
     let orch = root.join(ORCH_DIR);
-    let _lock = crate::project::lock_dir(&git.git_dir.join("orchestration"))?;
+    let _lock = crate::project::lock_recovered(&git)?;
     let commit_enabled = match crate::config::Config::load(&orch.join("config.toml")) {
         Ok(c) => c.git.commit,
         Err(e) => return Err(e),
@@ -40,32 +40,29 @@ pub fn init(cwd: &Path) -> Result<InitReport> {
         let path = orch.join(name);
         if !path.exists() {
             created.push(format!("{ORCH_DIR}/{name}"));
-            writes.push((path, content));
+            writes.push(store::FileWrite {
+                path,
+                bytes: content.as_bytes().to_vec(),
+            });
         }
     }
-    let tasks = orch.join("tasks");
-    for (path, content) in &writes {
-        store::write_atomic(path, content.as_bytes())?;
-    }
-    std::fs::create_dir_all(&tasks).map_err(|e| Error::io(&tasks, e))?;
-    let commit = if commit_enabled {
-        let paths = [
-            format!("{ORCH_DIR}/config.toml"),
-            format!("{ORCH_DIR}/.gitattributes"),
-        ];
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        match crate::git::commit::commit_paths(&git, &refs, "orch: initialise .orchestration\n") {
-            Ok(c) => c.map(|c| c.commit.to_string()),
-            Err(e) => {
-                for (path, _) in &writes {
-                    let _ = std::fs::remove_file(path);
-                }
-                return Err(e);
-            }
-        }
-    } else {
-        None
+    let paths = [
+        format!("{ORCH_DIR}/config.toml"),
+        format!("{ORCH_DIR}/.gitattributes"),
+    ];
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let message = commit_enabled.then_some("orch: initialise .orchestration\n");
+    // Journalled like every transition, so a crash is finished or undone, never left half.
+    let local = crate::project::local_dir_of(&git);
+    let change = super::Change {
+        writes: &writes,
+        removals: &[],
     };
+    let commit = super::transact(&git, &local, change, &refs, message)?;
+    // Empty, so git never sees it; made once the rest is in place.
+    let tasks = orch.join("tasks");
+    std::fs::create_dir_all(&tasks).map_err(|e| Error::io(&tasks, e))?;
+    let commit = commit.map(|c| c.commit.to_string());
     Ok(InitReport {
         root: root.display().to_string(),
         created,

@@ -38,7 +38,7 @@ use crate::rules::Stamp;
 use crate::session::Session;
 use crate::store::{self, FileWrite};
 use crate::task::TaskDoc;
-use crate::{clock, Result};
+use crate::{clock, Error, Result};
 
 /// A task as an operation reads it, once. An unreadable TASK.md is kept as its error: the
 /// checks report it as a diagnostic, and only what needs the task's fields fails on it.
@@ -76,9 +76,8 @@ impl Applied {
 }
 
 /// Writes `writes` and, when git commits are on and `commit` names a message, commits
-/// `commit_paths` with it — all or nothing: the files are journalled first and put back if
-/// anything fails (a crash is finished or undone by the next command, see `store::recover`).
-/// The caller holds the project lock.
+/// `commit_paths` with it — all or nothing, through [`transact`]. The caller holds the project
+/// lock.
 pub fn apply(
     p: &Project,
     writes: Vec<FileWrite>,
@@ -96,34 +95,152 @@ pub fn apply_removing(
     commit_paths: &[&str],
     commit: Option<&str>,
 ) -> Result<Applied> {
-    guard::before_commit(
-        p,
-        &writes,
-        removals,
-        commit_paths,
-        commit.is_some() && p.config.git.commit,
-    )?;
-    let head_before = p.git.head_id()?.map(|i| i.to_string());
-    let txn = store::Txn::begin_removing(&p.journal_dir(), head_before, &writes, removals)?;
-    let outcome = (|| -> Result<Applied> {
-        txn.write(&writes)?;
-        txn.remove(removals)?;
-        crate::fault::fault_point!(crate::fault::points::FILES_WRITTEN);
-        let commit = match commit {
-            Some(msg) if p.config.git.commit => {
-                crate::git::commit::commit_paths(&p.git, commit_paths, msg)?
-            }
-            _ => None,
-        };
-        Ok(Applied { commit })
-    })();
-    txn.finish(outcome.is_ok());
-    if outcome.is_ok() {
-        // The search index learns of the change without scanning for it.
-        let written: Vec<std::path::PathBuf> = writes.iter().map(|w| w.path.clone()).collect();
-        crate::search::note_written(p, &written);
+    let message = commit.filter(|_| p.config.git.commit);
+    if message.is_some() {
+        refuse_reverted(p, commit_paths)?;
     }
-    outcome
+    guard::before_commit(p, &writes, removals, commit_paths, message.is_some())?;
+    let change = Change { writes: &writes, removals };
+    let commit = transact(&p.git, &p.local_dir(), change, commit_paths, message)?;
+    // The search index learns of the change without scanning for it.
+    let written: Vec<std::path::PathBuf> = writes.iter().map(|w| w.path.clone()).collect();
+    crate::search::note_written(p, &written);
+    Ok(Applied { commit })
+}
+
+/// The one way task files change: the journal first (all a rollback needs), then — when
+/// `message` asks for a commit — the files written under `index.lock` and committed, else the
+/// files alone. Any failure puts them back unless the commit landed (HEAD is the commit the
+/// journal names); a crash is finished or undone by the next command (`store::recover`).
+/// Termination signals are held back until the transition is whole or undone. The caller
+/// holds the project lock.
+pub(crate) fn transact(
+    git: &crate::git::Repo,
+    local_dir: &std::path::Path,
+    change: Change<'_>,
+    commit_paths: &[&str],
+    message: Option<&str>,
+) -> Result<Option<crate::git::CommitOutcome>> {
+    let _protected = crate::git::interrupt::protect();
+    let head_before = git.head_id()?.map(|i| i.to_string());
+    let (writes, removals) = (change.writes, change.removals);
+    let txn = store::Txn::begin(local_dir, head_before, message.is_some(), writes, removals)?;
+    let mut steps = TxnSteps {
+        txn: &txn,
+        writes,
+        removals,
+    };
+    let outcome = match message {
+        Some(msg) => crate::git::commit::commit_paths_with(git, commit_paths, msg, &mut steps),
+        None => steps.write().map(|()| None),
+    };
+    let landed = match &outcome {
+        Ok(_) => true,
+        // A failure after the ref moved (the index could not be published) still landed.
+        Err(_) => txn.recorded_commit().is_some_and(|c| {
+            git.head_id()
+                .ok()
+                .flatten()
+                .is_some_and(|h| h.to_string() == c)
+        }),
+    };
+    match (txn.finish(landed), outcome) {
+        (Ok(()), outcome) => outcome,
+        (Err(undo), Ok(_)) => Err(undo),
+        (Err(undo), Err(e)) => {
+            let mut both = Error::runtime(format!("{}; {}", e.message, undo.message));
+            both.hint = undo.hint;
+            Err(both)
+        }
+    }
+}
+
+/// What a transition changes in the worktree: files written, files removed.
+pub(crate) struct Change<'a> {
+    pub writes: &'a [FileWrite],
+    pub removals: &'a [std::path::PathBuf],
+}
+
+/// The journal's part in the commit protocol.
+struct TxnSteps<'a> {
+    txn: &'a store::Txn,
+    writes: &'a [FileWrite],
+    removals: &'a [std::path::PathBuf],
+}
+
+impl TxnSteps<'_> {
+    fn write(&mut self) -> Result<()> {
+        self.txn.write(self.writes)?;
+        self.txn.remove(self.removals)?;
+        crate::fault::fault_point!(crate::fault::points::FILES_WRITTEN);
+        Ok(())
+    }
+}
+
+impl crate::git::commit::Steps for TxnSteps<'_> {
+    fn write_files(&mut self) -> Result<()> {
+        self.write()
+    }
+    fn commit_written(&mut self, id: gix::ObjectId) -> Result<()> {
+        self.txn.record_commit(&id.to_string())
+    }
+}
+
+/// A user's commit reverted orch's committed state of a task: orch would build on the
+/// reverted state, so it refuses until it is restored, saying how.
+pub(crate) fn reverted(p: &Project) -> Result<Option<(crate::git::recover::Reverted, String)>> {
+    let Some(r) = crate::git::recover::reverted_task_state(&p.git, crate::verify::TASKS_DIR)?
+    else {
+        return Ok(None);
+    };
+    let short = |id: &gix::ObjectId| id.to_hex_with_len(7).to_string();
+    let paths = r.paths.join(" ");
+    let fix = format!(
+        "git restore --source={orch} --staged --worktree -- {paths} && git commit -m \"orch({task}): restore the task state {user} reverted\" -- {paths}",
+        orch = short(&r.orch_commit),
+        user = short(&r.user_commit),
+        task = r.task,
+    );
+    Ok(Some((r, fix)))
+}
+
+/// The message for [`reverted`].
+pub(crate) fn reverted_message(r: &crate::git::recover::Reverted) -> String {
+    format!(
+        "commit {} put {} back as it was before orch's commit {}: task {}'s committed state was reverted (a `git commit` that read the index just before orch published its own)",
+        r.user_commit.to_hex_with_len(7),
+        r.paths.join(", "),
+        r.orch_commit.to_hex_with_len(7),
+        r.task
+    )
+}
+
+fn refuse_reverted(p: &Project, commit_paths: &[&str]) -> Result<()> {
+    let Some((r, fix)) = reverted(p)? else {
+        return Ok(());
+    };
+    let folder = format!("{}/{}", crate::verify::TASKS_DIR, r.task);
+    if !commit_paths
+        .iter()
+        .any(|c| *c == folder || c.starts_with(&format!("{folder}/")) || folder.starts_with(&format!("{c}/")))
+    {
+        return Ok(());
+    }
+    Err(Error::state(reverted_message(&r))
+        .with_hint(format!("restore it with `{fix}`, then run the command again")))
+}
+
+/// What every command should tell about the repository: a task state a user's commit reverted.
+pub fn warnings(p: &Project) -> Vec<crate::diagnostic::Diagnostic> {
+    match reverted(p) {
+        Ok(Some((r, fix))) => vec![crate::diagnostic::Diagnostic::warning(
+            "task_state_reverted",
+            &format!("{}/{}", crate::verify::TASKS_DIR, r.task),
+            reverted_message(&r),
+            fix,
+        )],
+        _ => vec![],
+    }
 }
 
 /// Refuses early, before the lock and before anything is written, what would make the commit

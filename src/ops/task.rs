@@ -65,9 +65,8 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
         path: dir.join("TASK.md"),
         bytes: text.into_bytes(),
     };
-    let applied = super::apply(p, vec![write], &[&rel], Some(&msg)).inspect_err(|_| {
-        let _ = std::fs::remove_dir(&dir);
-    })?;
+    // The journal records the folder as new, so a failure or crash removes it again.
+    let applied = super::apply(p, vec![write], &[&rel], Some(&msg))?;
     Ok(TaskCreated {
         task: code.to_string(),
         path: format!("{rel}/TASK.md"),
@@ -75,14 +74,19 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     })
 }
 
+/// A task folder holding anything; an empty one (as an older orch could leave) is free.
+fn taken(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut rd| rd.next().is_some())
+}
+
 /// The code asked for, refused when taken; else a generated one no task folder has.
 fn pick_code(p: &Project, req: &NewTask, st: &Stamp) -> Result<TaskCode> {
     if let Some(c) = &req.code {
         let c = TaskCode::parse(c)?;
-        if p.task_dir(&c).is_dir() && !p.task_exists(&c) {
+        if taken(&p.task_dir(&c)) && !p.task_exists(&c) {
             return Err(crate::project::no_task_md(&p.task_rel(&c)));
         }
-        if p.task_dir(&c).exists() {
+        if taken(&p.task_dir(&c)) {
             return Err(
                 Error::state(format!("task {c} already exists ({})", p.task_rel(&c))).with_hint(
                     format!("see it with `orch task show {c}`, or pick another code"),

@@ -241,3 +241,313 @@ fn a_split_index_is_refused_and_nothing_changes() {
         "{session}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recovery that cannot misjudge, init and task new as transitions, the user's git commands.
+
+fn session_rel() -> String {
+    format!(".orchestration/tasks/{CODE}/session.json")
+}
+
+/// The journals left pending.
+fn journals(env: &Env) -> Vec<String> {
+    std::fs::read_dir(env.path(".git/orchestration/pending"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The task folder, the index and HEAD agree, nothing is pending, and verify passes.
+fn consistent(env: &Env, what: &str) {
+    assert!(journals(env).is_empty(), "{what}: journal left");
+    assert!(!env.path(".git/index.lock").exists(), "{what}: index.lock left");
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        "",
+        "{what}: task files differ from the index or HEAD"
+    );
+    assert_eq!(
+        env.read(&session_rel()),
+        env.git(&["show", &format!("HEAD:{}", session_rel())]),
+        "{what}: session.json differs from HEAD's"
+    );
+    let fsck = env.git(&["fsck", "--strict", "--no-progress"]);
+    assert!(!fsck.contains("error"), "{what}: fsck: {fsck}");
+    env.orch(&["verify"]).succeeds();
+}
+
+/// F2: killed with its files written (the commit object too, at the later step), then the
+/// user removes the lock as git suggests and commits: HEAD moved, but not to orch's commit,
+/// so the transition must be rolled back, not taken as landed.
+#[test]
+fn a_user_commit_after_a_kill_is_not_taken_for_orchs() {
+    for step in ["ops::files-written", "commit::objects-written"] {
+        let env = repo();
+        let done = complete_with(&env, step, "return(SIGKILL)");
+        assert_eq!(done.code, None, "{step}: killed, got {done:?}");
+        let _ = std::fs::remove_file(env.path(".git/index.lock"));
+        env.git(&["commit", "-q", "-m", "user work"]);
+        env.orch(&["status", CODE]).succeeds();
+        consistent(&env, step);
+        assert!(
+            env.read(&session_rel()).contains("\"current_phase\": \"intake\""),
+            "{step}: the transition was kept although HEAD is the user's commit"
+        );
+        assert_eq!(env.git(&["log", "-1", "--format=%s"]), "user work");
+    }
+}
+
+/// F3: with orch's hooks installed, a `git commit -a` over a killed transition's half-written
+/// files is refused by the pre-commit hook (it never recovers under git's feet); after
+/// `orch status` as it says, the commit goes through and the commit and the worktree agree.
+#[test]
+fn the_pre_commit_hook_refuses_while_a_transition_is_pending() {
+    let env = repo();
+    let cfg = env
+        .read(".orchestration/config.toml")
+        .replace("code_allowed_from = \"execute\"", "code_allowed_from = \"intake\"");
+    env.write(".orchestration/config.toml", cfg);
+    env.git(&["commit", "-q", "-m", "cfg", "--", ".orchestration/config.toml"]);
+    env.orch(&["hooks", "install"]).succeeds();
+    let done = complete_with(&env, "ops::files-written", "return(SIGKILL)");
+    assert_eq!(done.code, None, "killed, got {done:?}");
+    let _ = std::fs::remove_file(env.path(".git/index.lock"));
+    env.write("notes.txt", "more of the user's work\n");
+    let refused = env.git_raw(&["commit", "-a", "-m", "user work"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "the commit went through over a pending transition: {stderr}"
+    );
+    assert!(stderr.contains("orch status"), "{stderr}");
+    env.orch(&["status", CODE]).succeeds();
+    env.git(&["commit", "-q", "-a", "-m", "user work"]);
+    assert_eq!(
+        env.git(&["show", &format!("HEAD:{}", session_rel())]),
+        env.read(&session_rel()),
+        "the commit and the worktree disagree"
+    );
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+/// Starts orch with `args` and `FAILPOINTS`, without waiting.
+fn spawn(env: &Env, args: &[&str], failpoints: &str, vars: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = support::hermetic(support::BIN, &env.home);
+    cmd.current_dir(&env.root)
+        .args(args)
+        .env("ORCH_NOW", env.now())
+        .env("FAILPOINTS", failpoints)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start orch")
+}
+
+fn wait_for(path: &std::path::Path, what: &str) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed().as_secs() < 30, "never reached: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// F4: B opens the project while nothing is pending and queues on the lock A holds; A is
+/// killed with its files written. B must recover A's transition under the lock before it
+/// reads anything, so B's commit holds B's transition alone.
+#[test]
+fn recovery_runs_under_the_lock_before_anything_is_read() {
+    let env = repo();
+    let session = env.read(&session_rel());
+    // A blocks reading session.json (a FIFO) with the lock held and no journal written yet.
+    let fifo = env.path(&session_rel());
+    std::fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let gate = env.home.join("gate-a");
+    let gate_s = gate.to_str().unwrap().to_owned();
+    let a = spawn(
+        &env,
+        &["phase", "complete", CODE, "--override", "--reason", "A"],
+        &format!("ops::files-written=return(wait:{gate_s})"),
+        &[],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let b = spawn(
+        &env,
+        &["phase", "complete", CODE, "--override", "--reason", "B"],
+        "",
+        &[("ORCH_LOCK_TIMEOUT_MS", "60000")],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Let A read; B will find a regular file once it has the lock.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let regular = env.path("session.json.new");
+    std::fs::write(&regular, &session).unwrap();
+    std::fs::rename(&regular, &fifo).unwrap();
+    std::io::Write::write_all(&mut writer, session.as_bytes()).unwrap();
+    drop(writer);
+    wait_for(&std::path::PathBuf::from(format!("{gate_s}.reached")), "A's files written");
+    let mut a = a;
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let b = b.wait_with_output().unwrap();
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    let head = env.git(&["show", &format!("HEAD:{}", session_rel())]);
+    let before = env.git(&["show", &format!("HEAD~1:{}", session_rel())]);
+    assert!(before.contains("\"current_phase\": \"intake\""), "{before}");
+    assert!(head.contains("\"current_phase\": \"research\""), "B's commit skipped a phase: {head}");
+    assert!(!head.contains("\"reason\": \"A\""), "B's commit holds A's transition: {head}");
+    consistent(&env, "after B");
+}
+
+/// F5: `orch init` killed holding `index.lock` (its ref lock too) is rolled back by the next
+/// command, and `init` then works; killed after its ref moved, it is completed: the index
+/// holds what HEAD does and the user's next commit deletes nothing.
+#[test]
+fn an_interrupted_init_is_recovered_like_any_transition() {
+    let env = Env::git_only();
+    env.write("a.txt", "a\n");
+    env.git(&["add", "a.txt"]);
+    env.git(&["commit", "-q", "-m", "init"]);
+    let killed = env
+        .orch(&["init"])
+        .env("FAILPOINTS", "commit::ref-locked=return(SIGKILL)")
+        .run();
+    assert_eq!(killed.code, None, "killed, got {killed:?}");
+    let status = env.orch(&["status"]).run().no_panic();
+    assert_ne!(status.code, Some(5), "{status:?}");
+    assert!(!env.path(".git/index.lock").exists(), "index.lock left");
+    env.orch(&["init"]).succeeds();
+    assert_ne!(env.git(&["ls-files", ".orchestration/config.toml"]), "");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+
+    let env = Env::git_only();
+    env.write("a.txt", "a\n");
+    env.git(&["add", "a.txt"]);
+    env.git(&["commit", "-q", "-m", "init"]);
+    let killed = env
+        .orch(&["init"])
+        .env("FAILPOINTS", "commit::ref-moved=return(SIGKILL)")
+        .run();
+    assert_eq!(killed.code, None, "killed, got {killed:?}");
+    env.orch(&["task", "new", "T-1", "--title", "t"]).succeeds();
+    assert!(!env.path(".git/index.lock").exists(), "index.lock left");
+    assert_ne!(env.git(&["ls-files", ".orchestration/config.toml"]), "");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+    env.write("x.txt", "x\n");
+    env.git(&["add", "x.txt"]);
+    env.git(&["commit", "-q", "-m", "user commit"]);
+    assert_eq!(
+        env.git(&["show", "--name-status", "--format=", "HEAD"]),
+        "A\tx.txt\n",
+        "the user's commit changed orch's files"
+    );
+}
+
+/// F6: `task new` killed before its commit leaves no folder: the code is free again.
+#[test]
+fn an_interrupted_task_new_leaves_no_folder() {
+    let env = Env::new();
+    let killed = env
+        .orch(&["task", "new", "T-9", "--title", "t"])
+        .env("FAILPOINTS", "ops::files-written=return(SIGKILL)")
+        .run();
+    assert_eq!(killed.code, None, "killed, got {killed:?}");
+    env.orch(&["status"]).succeeds();
+    assert!(!env.path(".orchestration/tasks/T-9").exists(), "folder left");
+    env.orch(&["task", "new", "T-9", "--title", "t"]).succeeds();
+    env.orch(&["task", "show", "T-9"]).succeeds();
+    env.orch(&["task", "list"]).succeeds();
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+/// F9: a full disk while writing objects, and the rollback fails too: the journal stays, and
+/// the next command (with space back) puts the files back.
+#[test]
+fn a_rollback_that_fails_keeps_the_journal_for_the_next_command() {
+    let env = repo();
+    let done = env
+        .orch(&["phase", "complete", CODE, "--override", "--reason", "r"])
+        .env(
+            "FAILPOINTS",
+            "commit::objects-written=return(enospc);store::restoring=return(enospc)",
+        )
+        .run()
+        .no_panic();
+    assert_eq!(done.code, Some(1), "{done:?}");
+    assert!(done.stderr.contains("orch status"), "{}", done.stderr);
+    assert_eq!(journals(&env).len(), 1, "the journal was dropped");
+    env.orch(&["status", CODE]).succeeds();
+    assert!(env.read(&session_rel()).contains("\"current_phase\": \"intake\""));
+    assert_eq!(
+        env.git(&["diff", "--cached", "--name-status"]),
+        "A\tnotes.txt\n"
+    );
+    consistent(&env, "after the next command");
+}
+
+/// F10: orch writes the task files only while it holds `index.lock`, so a `git add -A` at that
+/// moment cannot stage a half-done transition; no temporary file ever lands in the worktree.
+#[test]
+fn git_add_all_never_stages_a_half_done_transition() {
+    let env = repo();
+    let (code, stderr) = interleave(&env, "ops::files-written", || {
+        let add = env.git_raw(&["add", "-A"]);
+        assert!(
+            !add.status.success(),
+            "git add -A staged the half-done transition: {}",
+            env.git(&["diff", "--cached", "--name-status"])
+        );
+        let tmp = env.shell("find . -path ./.git -prune -o -name '*orch-tmp*' -print");
+        assert_eq!(String::from_utf8_lossy(&tmp.stdout), "", "temporary files in the worktree");
+    });
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        env.git(&["diff", "--cached", "--name-status"]),
+        "A\tnotes.txt\n"
+    );
+    consistent(&env, "after the transition");
+}
+
+/// F11: a plain `git commit` that read HEAD just after orch moved it and the index just before
+/// orch published its own reverts orch's commit. The next orch command says so with a fix
+/// that works as printed; orch refuses to build on the reverted state until then.
+#[test]
+fn a_user_commit_that_reverted_orchs_is_detected_with_a_working_fix() {
+    let env = repo();
+    let old_index = env.home.join("old-index");
+    std::fs::copy(env.path(".git/index"), &old_index).unwrap();
+    env.orch(&["phase", "complete", CODE, "--override", "--reason", "r"])
+        .succeeds();
+    let script = format!(
+        "export GIT_INDEX_FILE={idx}; echo u > u.txt && git add u.txt && t=$(git write-tree) && \
+         c=$(git commit-tree $t -p HEAD -m 'user work') && git update-ref HEAD $c && cp {idx} .git/index",
+        idx = old_index.display()
+    );
+    assert!(env.shell(&script).status.success());
+    assert_ne!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "");
+    let refused = env
+        .orch(&["phase", "complete", CODE, "--override", "--reason", "r2"])
+        .fails(4);
+    assert!(refused.stderr.contains("reverted"), "{}", refused.stderr);
+    let status = env.orch(&["status", CODE, "--json"]).succeeds();
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let fix = doc["diagnostics"][0]["fix"].as_str().expect("a fix").to_owned();
+    assert!(refused.stderr.contains(&fix), "{}", refused.stderr);
+    let human = env.orch(&["status", CODE]).succeeds();
+    assert!(human.stderr.contains(&fix), "{}", human.stderr);
+    let out = env.shell(&fix);
+    assert!(out.status.success(), "{fix}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "");
+    env.orch(&["verify"]).succeeds();
+    env.orch(&["phase", "complete", CODE, "--override", "--reason", "r2"])
+        .succeeds();
+    assert!(env.git(&["show", ":u.txt"]).contains('u'));
+    consistent(&env, "after the fix");
+}
