@@ -319,7 +319,12 @@ pub fn recover_locked(
         }
     }
     let mut journals: Vec<PathBuf> = std::fs::read_dir(&jdir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| is_journal(p)).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| is_journal(p))
+                .collect()
+        })
         .unwrap_or_default();
     journals.sort();
     for j in journals {

@@ -3,8 +3,8 @@
 
 use super::history;
 use super::repo::Repo;
-use gix::ObjectId;
 use crate::{Error, Result};
+use gix::ObjectId;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -74,7 +74,8 @@ fn ref_lock_candidates(git: &Repo) -> Vec<PathBuf> {
 
 /// A commit of the user's that put task files back as they were before orch's commit beneath
 /// it — what a plain `git commit` does when it reads HEAD just after orch moved it and the
-/// index just before orch published its own — and that HEAD still holds.
+/// index just before orch published its own — and that HEAD still holds, while the worktree
+/// still has orch's version.
 #[derive(Debug, Clone)]
 pub struct Reverted {
     pub user_commit: ObjectId,
@@ -130,8 +131,9 @@ pub fn reverted_task_state(git: &Repo, tasks_dir: &str) -> Result<Option<Reverte
     for name in names {
         let path = format!("{folder}/{name}");
         let at = |tree| history::entry_at(repo, tree, &path).map(|n| n.map(|n| n.id));
-        let old = at(before_tree)?;
-        if at(orch.tree)? != old && at(user_tree)? == old && at(head_tree)? == old {
+        let (old, new) = (at(before_tree)?, at(orch.tree)?);
+        if new != old && at(user_tree)? == old && at(head_tree)? == old && on_disk(git, &path, new)
+        {
             paths.push(path);
         }
     }
@@ -141,6 +143,15 @@ pub fn reverted_task_state(git: &Repo, tasks_dir: &str) -> Result<Option<Reverte
         task,
         paths,
     }))
+}
+
+/// Whether the worktree still holds orch's version `new` of `path`: the mark of the race (orch
+/// wrote its files; git committed the old index over them). A deliberate `git revert` or
+/// checkout changes the worktree too, and is the user's to make.
+fn on_disk(git: &Repo, path: &str, new: Option<ObjectId>) -> bool {
+    let bytes = std::fs::read(git.workdir.join(path)).ok();
+    let want = new.and_then(|id| history::blob(&git.repo, id).ok());
+    bytes == want
 }
 
 /// Records `cur` as the child of the next commit looked at; returns how many were looked at.

@@ -220,14 +220,14 @@ fn refuse_reverted(p: &Project, commit_paths: &[&str]) -> Result<()> {
         return Ok(());
     };
     let folder = format!("{}/{}", crate::verify::TASKS_DIR, r.task);
-    if !commit_paths
-        .iter()
-        .any(|c| *c == folder || c.starts_with(&format!("{folder}/")) || folder.starts_with(&format!("{c}/")))
-    {
+    if !commit_paths.iter().any(|c| {
+        *c == folder || c.starts_with(&format!("{folder}/")) || folder.starts_with(&format!("{c}/"))
+    }) {
         return Ok(());
     }
-    Err(Error::state(reverted_message(&r))
-        .with_hint(format!("restore it with `{fix}`, then run the command again")))
+    Err(Error::state(reverted_message(&r)).with_hint(format!(
+        "restore it with `{fix}`, then run the command again"
+    )))
 }
 
 /// What every command should tell about the repository: a task state a user's commit reverted.

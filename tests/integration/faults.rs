@@ -111,9 +111,13 @@ fn interleave(env: &Env, step: &str, meanwhile: impl FnOnce()) -> (Option<i32>, 
         assert!(start.elapsed().as_secs() < 30, "orch never reached {step}");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    meanwhile();
+    // orch goes on even when `meanwhile` fails, so that no process is left waiting.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(meanwhile));
     std::fs::write(format!("{gate}.go"), b"").unwrap();
     let out = child.wait_with_output().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -264,7 +268,10 @@ fn journals(env: &Env) -> Vec<String> {
 /// The task folder, the index and HEAD agree, nothing is pending, and verify passes.
 fn consistent(env: &Env, what: &str) {
     assert!(journals(env).is_empty(), "{what}: journal left");
-    assert!(!env.path(".git/index.lock").exists(), "{what}: index.lock left");
+    assert!(
+        !env.path(".git/index.lock").exists(),
+        "{what}: index.lock left"
+    );
     assert_eq!(
         env.git(&["status", "--porcelain", "--", ".orchestration"]),
         "",
@@ -294,10 +301,11 @@ fn a_user_commit_after_a_kill_is_not_taken_for_orchs() {
         env.orch(&["status", CODE]).succeeds();
         consistent(&env, step);
         assert!(
-            env.read(&session_rel()).contains("\"current_phase\": \"intake\""),
+            env.read(&session_rel())
+                .contains("\"current_phase\": \"intake\""),
             "{step}: the transition was kept although HEAD is the user's commit"
         );
-        assert_eq!(env.git(&["log", "-1", "--format=%s"]), "user work");
+        assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), "user work");
     }
 }
 
@@ -307,11 +315,19 @@ fn a_user_commit_after_a_kill_is_not_taken_for_orchs() {
 #[test]
 fn the_pre_commit_hook_refuses_while_a_transition_is_pending() {
     let env = repo();
-    let cfg = env
-        .read(".orchestration/config.toml")
-        .replace("code_allowed_from = \"execute\"", "code_allowed_from = \"intake\"");
+    let cfg = env.read(".orchestration/config.toml").replace(
+        "code_allowed_from = \"execute\"",
+        "code_allowed_from = \"intake\"",
+    );
     env.write(".orchestration/config.toml", cfg);
-    env.git(&["commit", "-q", "-m", "cfg", "--", ".orchestration/config.toml"]);
+    env.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "cfg",
+        "--",
+        ".orchestration/config.toml",
+    ]);
     env.orch(&["hooks", "install"]).succeeds();
     let done = complete_with(&env, "ops::files-written", "return(SIGKILL)");
     assert_eq!(done.code, None, "killed, got {done:?}");
@@ -367,7 +383,10 @@ fn recovery_runs_under_the_lock_before_anything_is_read() {
     // A blocks reading session.json (a FIFO) with the lock held and no journal written yet.
     let fifo = env.path(&session_rel());
     std::fs::remove_file(&fifo).unwrap();
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let gate = env.home.join("gate-a");
     let gate_s = gate.to_str().unwrap().to_owned();
@@ -392,17 +411,31 @@ fn recovery_runs_under_the_lock_before_anything_is_read() {
     std::fs::rename(&regular, &fifo).unwrap();
     std::io::Write::write_all(&mut writer, session.as_bytes()).unwrap();
     drop(writer);
-    wait_for(&std::path::PathBuf::from(format!("{gate_s}.reached")), "A's files written");
+    wait_for(
+        &std::path::PathBuf::from(format!("{gate_s}.reached")),
+        "A's files written",
+    );
     let mut a = a;
     a.kill().unwrap();
     a.wait().unwrap();
     let b = b.wait_with_output().unwrap();
-    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
     let head = env.git(&["show", &format!("HEAD:{}", session_rel())]);
     let before = env.git(&["show", &format!("HEAD~1:{}", session_rel())]);
     assert!(before.contains("\"current_phase\": \"intake\""), "{before}");
-    assert!(head.contains("\"current_phase\": \"research\""), "B's commit skipped a phase: {head}");
-    assert!(!head.contains("\"reason\": \"A\""), "B's commit holds A's transition: {head}");
+    assert!(
+        head.contains("\"current_phase\": \"research\""),
+        "B's commit skipped a phase: {head}"
+    );
+    assert!(
+        !head.contains("\"reason\": \"A\""),
+        "B's commit holds A's transition: {head}"
+    );
     consistent(&env, "after B");
 }
 
@@ -460,7 +493,10 @@ fn an_interrupted_task_new_leaves_no_folder() {
         .run();
     assert_eq!(killed.code, None, "killed, got {killed:?}");
     env.orch(&["status"]).succeeds();
-    assert!(!env.path(".orchestration/tasks/T-9").exists(), "folder left");
+    assert!(
+        !env.path(".orchestration/tasks/T-9").exists(),
+        "folder left"
+    );
     env.orch(&["task", "new", "T-9", "--title", "t"]).succeeds();
     env.orch(&["task", "show", "T-9"]).succeeds();
     env.orch(&["task", "list"]).succeeds();
@@ -484,7 +520,9 @@ fn a_rollback_that_fails_keeps_the_journal_for_the_next_command() {
     assert!(done.stderr.contains("orch status"), "{}", done.stderr);
     assert_eq!(journals(&env).len(), 1, "the journal was dropped");
     env.orch(&["status", CODE]).succeeds();
-    assert!(env.read(&session_rel()).contains("\"current_phase\": \"intake\""));
+    assert!(env
+        .read(&session_rel())
+        .contains("\"current_phase\": \"intake\""));
     assert_eq!(
         env.git(&["diff", "--cached", "--name-status"]),
         "A\tnotes.txt\n"
@@ -505,7 +543,11 @@ fn git_add_all_never_stages_a_half_done_transition() {
             env.git(&["diff", "--cached", "--name-status"])
         );
         let tmp = env.shell("find . -path ./.git -prune -o -name '*orch-tmp*' -print");
-        assert_eq!(String::from_utf8_lossy(&tmp.stdout), "", "temporary files in the worktree");
+        assert_eq!(
+            String::from_utf8_lossy(&tmp.stdout),
+            "",
+            "temporary files in the worktree"
+        );
     });
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
@@ -531,23 +573,215 @@ fn a_user_commit_that_reverted_orchs_is_detected_with_a_working_fix() {
         idx = old_index.display()
     );
     assert!(env.shell(&script).status.success());
-    assert_ne!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "");
+    assert_ne!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        ""
+    );
     let refused = env
         .orch(&["phase", "complete", CODE, "--override", "--reason", "r2"])
         .fails(4);
     assert!(refused.stderr.contains("reverted"), "{}", refused.stderr);
     let status = env.orch(&["status", CODE, "--json"]).succeeds();
     let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    let fix = doc["diagnostics"][0]["fix"].as_str().expect("a fix").to_owned();
+    let fix = doc["diagnostics"][0]["fix"]
+        .as_str()
+        .expect("a fix")
+        .to_owned();
     assert!(refused.stderr.contains(&fix), "{}", refused.stderr);
     let human = env.orch(&["status", CODE]).succeeds();
     assert!(human.stderr.contains(&fix), "{}", human.stderr);
     let out = env.shell(&fix);
-    assert!(out.status.success(), "{fix}: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(env.git(&["status", "--porcelain", "--", ".orchestration"]), "");
+    assert!(
+        out.status.success(),
+        "{fix}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        ""
+    );
     env.orch(&["verify"]).succeeds();
     env.orch(&["phase", "complete", CODE, "--override", "--reason", "r2"])
         .succeeds();
     assert!(env.git(&["show", ":u.txt"]).contains('u'));
     consistent(&env, "after the fix");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random crashes
+
+/// A small xorshift generator: the tests need no randomness crate, and a seed replays a run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The current phase as the worktree's session.json has it, `None` once the session ended.
+fn phase_of(env: &Env) -> Option<String> {
+    let s: serde_json::Value = serde_json::from_str(&env.read(&session_rel())).unwrap();
+    let phase = s["current_phase"].as_str().unwrap().to_owned();
+    (s["active"] != serde_json::Value::Bool(false)).then_some(phase)
+}
+
+/// Every invariant a kill must leave once the next command (`orch status`) ran.
+fn check_after_kill(env: &Env, cached: &[u8], what: &str) {
+    env.orch(&["status", CODE]).succeeds();
+    for lock in [
+        ".git/index.lock",
+        ".git/HEAD.lock",
+        ".git/refs/heads/main.lock",
+    ] {
+        assert!(!env.path(lock).exists(), "{what}: {lock} left");
+    }
+    assert!(journals(env).is_empty(), "{what}: journal left");
+    let tmp =
+        env.shell("find . \\( -name '*orch-tmp*' -o -path './.git/orchestration/tmp/*' \\) -print");
+    assert_eq!(
+        String::from_utf8_lossy(&tmp.stdout),
+        "",
+        "{what}: temporary files left"
+    );
+    let fsck = env.git_raw(&["fsck", "--strict", "--no-progress"]);
+    let fsck_err =
+        String::from_utf8_lossy(&fsck.stderr).into_owned() + &String::from_utf8_lossy(&fsck.stdout);
+    assert!(
+        fsck.status.success() && !fsck_err.contains("error") && !fsck_err.contains("missing"),
+        "{what}: fsck: {fsck_err}"
+    );
+    assert_eq!(
+        env.read(&session_rel()),
+        env.git(&["show", &format!("HEAD:{}", session_rel())]),
+        "{what}: session.json differs from HEAD's"
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--", ".orchestration"]),
+        "",
+        "{what}: task files differ from the index or HEAD"
+    );
+    let events = env.read(&format!(".orchestration/tasks/{CODE}/events.jsonl"));
+    assert!(
+        events.is_empty() || events.ends_with('\n'),
+        "{what}: partial line"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for line in events.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "{what}: not a JSON line: {line}"
+        );
+        assert!(seen.insert(line), "{what}: duplicate event line: {line}");
+    }
+    assert!(
+        env.git_bytes(&["diff", "--cached", "--binary"]) == cached,
+        "{what}: the user's staged changes changed"
+    );
+}
+
+/// SIGKILL and SIGTERM at random moments over many transitions, on a repository where the
+/// user has staged an addition, a change and a deletion: after every kill and one
+/// `orch status`, fsck is clean, no lock is left, session.json is HEAD's, events have no
+/// duplicate or partial line, and `git diff --cached` is byte-identical. `ORCH_CRASH_KILLS`
+/// sets how many kills (default 120), `ORCH_CRASH_SEED` replays a run.
+#[test]
+fn random_kills_over_many_transitions_leave_nothing_half_done() {
+    let env = repo();
+    env.write("keep.txt", "committed\n");
+    env.write("gone.txt", "to be deleted\n");
+    env.git(&["add", "keep.txt", "gone.txt"]);
+    env.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "user files",
+        "--",
+        "keep.txt",
+        "gone.txt",
+    ]);
+    env.write("keep.txt", "changed and staged\n");
+    env.git(&["add", "keep.txt"]);
+    env.git(&["rm", "-q", "--cached", "gone.txt"]);
+    env.write("unstaged.txt", "not staged\n");
+    let cached = env.git_bytes(&["diff", "--cached", "--binary"]);
+    let kills = env_number("ORCH_CRASH_KILLS", 120);
+    let seed = env_number(
+        "ORCH_CRASH_SEED",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1,
+    );
+    let mut rng = Rng(seed);
+    let (mut mid_flight, mut landed) = (0, 0);
+    for i in 0..kills {
+        let phase = phase_of(&env);
+        let data = format!("{{\"i\":{i}}}");
+        let args: Vec<&str> = if phase.is_none() {
+            vec!["session", "start", CODE, "--reopen"]
+        } else if phase.as_deref() == Some("close") {
+            vec!["phase", "set", CODE, "intake"]
+        } else if i % 3 == 0 {
+            vec![
+                "event",
+                "add",
+                CODE,
+                "custom.note",
+                "--data",
+                &data,
+                "--commit",
+            ]
+        } else {
+            vec!["phase", "complete", CODE, "--override", "--reason", "r"]
+        };
+        let head_before = env.git(&["rev-parse", "HEAD"]);
+        let mut child = spawn(&env, &args, "", &[]);
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(40_000)));
+        let sig = if rng.below(2) == 0 {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        if child.try_wait().unwrap().is_none() {
+            mid_flight += 1;
+        }
+        // SAFETY: signalling our own child by its pid.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let out = child.wait_with_output().unwrap();
+        let what = format!(
+            "kill {i} (seed {seed}, {} during `{}`, exit {:?}: {})",
+            if sig == libc::SIGKILL {
+                "SIGKILL"
+            } else {
+                "SIGTERM"
+            },
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        check_after_kill(&env, &cached, &what);
+        if env.git(&["rev-parse", "HEAD"]) != head_before {
+            landed += 1;
+        }
+    }
+    env.orch(&["verify"]).succeeds();
+    eprintln!(
+        "{kills} kills (seed {seed}): {mid_flight} while orch ran, {landed} transitions landed"
+    );
+    assert!(mid_flight > 0, "no kill hit a running orch");
 }
