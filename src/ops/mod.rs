@@ -138,10 +138,8 @@ pub(crate) fn transact(
         Ok(_) => true,
         // A failure after the ref moved (the index could not be published) still landed.
         Err(_) => txn.recorded_commit().is_some_and(|c| {
-            git.head_id()
-                .ok()
-                .flatten()
-                .is_some_and(|h| h.to_string() == c)
+            let head = git.head_id().ok().flatten();
+            gix::ObjectId::from_hex(c.as_bytes()).is_ok_and(|c| Some(c) == head)
         }),
     };
     match (txn.finish(landed), outcome) {
