@@ -33,6 +33,8 @@ pub mod points {
     pub const REF_LOCKED: &str = "commit::ref-locked";
     /// The ref moved; the new index is not yet published.
     pub const REF_MOVED: &str = "commit::ref-moved";
+    /// The transition is over and its journal removed, its commit id not yet.
+    pub const JOURNAL_REMOVED: &str = "store::journal-removed";
     /// A failed transition is putting its files back.
     pub const RESTORING: &str = "store::restoring";
     /// Recovery is settling an interrupted transition.

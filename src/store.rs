@@ -219,9 +219,15 @@ impl Txn {
 }
 
 fn remove_journal(journal: &Path, commit_file: &Path) {
-    // The journal last: without it the commit file means nothing.
-    let _ = std::fs::remove_file(commit_file);
+    // The journal first: a journal without its commit file would read as "not landed" and
+    // roll back a commit that landed; a commit file without its journal means nothing and
+    // the next recovery removes it.
     let _ = std::fs::remove_file(journal);
+    let _ = (|| -> Result<()> {
+        fault_point!(points::JOURNAL_REMOVED);
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(commit_file);
 }
 
 fn unfinished_rollback(e: Error) -> Error {
@@ -271,8 +277,9 @@ pub fn pending(local_dir: &Path) -> bool {
         std::fs::read_dir(dir).is_ok_and(|rd| rd.flatten().any(|e| f(&e.path())))
     };
     let jdir = journal_dir(local_dir);
-    any(&jdir, &|p| is_journal(p) || is_temp_file(p))
-        || any(local_dir, &is_temp_file)
+    any(&jdir, &|p| {
+        is_journal(p) || is_commit_file(p) || is_temp_file(p)
+    }) || any(local_dir, &is_temp_file)
         || any(&tmp_dir(local_dir), &|_| true)
 }
 
@@ -284,6 +291,10 @@ pub fn journal_pending(local_dir: &Path) -> bool {
 
 fn is_journal(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "json")
+}
+
+fn is_commit_file(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "commit")
 }
 
 /// Finishes what a killed orch left: takes the project lock with `lock` when there is
@@ -359,6 +370,14 @@ pub fn recover_locked(
             }
         }
         remove_journal(&j, &commit_file);
+    }
+    // Commit files whose journal was removed just before a crash.
+    if let Ok(rd) = std::fs::read_dir(&jdir) {
+        for p in rd.flatten().map(|e| e.path()) {
+            if is_commit_file(&p) && !p.with_extension("json").exists() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
     }
     Ok(())
 }

@@ -69,6 +69,25 @@ fn sigkill_at_each_step_is_recovered() {
     }
 }
 
+/// Killed as the landed transition removes its journal: it stays landed.
+#[test]
+fn a_kill_while_the_journal_is_removed_keeps_the_landed_transition() {
+    let env = repo();
+    let done = complete_with(&env, "store::journal-removed", "return(SIGKILL)");
+    assert_eq!(done.code, None, "killed, got {done:?}");
+    assert!(
+        settle(&env, "intake"),
+        "the landed transition was rolled back"
+    );
+    assert!(
+        std::fs::read_dir(env.path(".git/orchestration/pending"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "files left in the journal folder"
+    );
+}
+
 /// SIGTERM, SIGINT and SIGHUP at each step end exactly as SIGKILL does after recovery: the
 /// transition wholly there or wholly not, the prepared index never lost.
 #[test]
