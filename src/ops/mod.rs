@@ -100,7 +100,10 @@ pub fn apply_removing(
         refuse_reverted(p, commit_paths)?;
     }
     guard::before_commit(p, &writes, removals, commit_paths, message.is_some())?;
-    let change = Change { writes: &writes, removals };
+    let change = Change {
+        writes: &writes,
+        removals,
+    };
     let commit = transact(&p.git, &p.local_dir(), change, commit_paths, message)?;
     // The search index learns of the change without scanning for it.
     let written: Vec<std::path::PathBuf> = writes.iter().map(|w| w.path.clone()).collect();
