@@ -327,7 +327,6 @@ fn a_dangling_pointer_and_an_empty_task_folder_are_cleared() {
     let dead = dead_pid();
     let temp = env.task_file(CODE, &format!(".session.json.orch-tmp-{dead}"));
     std::fs::write(&temp, "{\"half").unwrap();
-    env.orch(&["task", "new", "TSK-2", "--title", "t"]).fails(4);
 
     let (d, v) = doctor(&env, &[]);
     assert_eq!(d.code, Some(4));
