@@ -101,7 +101,16 @@ fn judge_folder(
     if !found.is_empty() {
         return Err(refusal(&found, true));
     }
-    let next = snap(writes.clone()).removing(removed.clone());
+    // Only the scope's own writes: a commit of many task folders (`orch compact`) would
+    // otherwise copy every folder's writes once per folder.
+    let inside = |k: &String| k == scope || k.starts_with(&format!("{scope}/"));
+    let own: HashMap<String, Vec<u8>> = writes
+        .iter()
+        .filter(|(k, _)| inside(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let gone: HashSet<String> = removed.iter().filter(|k| inside(k)).cloned().collect();
+    let next = snap(own).removing(gone);
     let new = files(&next, task);
     let (_, v) = verify::judge_task(&rules, task, &head, &new, &next, &at, false);
     if !v.is_empty() {
