@@ -5,7 +5,8 @@
 # appended) with git fast-import, stages one code change, then prints medians of
 #   git diff --cached --name-only      vs   orch hook pre-commit
 # (no current task; a current task in execute; a staged legal transition), and the time of
-# `orch verify` over the 1,000 transition commits. Uses hyperfine when installed.
+# `orch verify` over the 1,000 transition commits. Each orch run alternates with a git run and
+# the three ratios are printed at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-/tmp/bench-hooks}
@@ -62,41 +63,56 @@ rm -rf .git/orchestration
 echo "// changed" >> src/m01/s02/f201.rs
 git add src/m01/s02/f201.rs
 
-median() { # label, command...
-  local label=$1; shift
-  if command -v hyperfine >/dev/null; then
-    hyperfine -N -w 3 -r "$runs" --export-json /tmp/bench-hf.json "$*" >/dev/null 2>&1
-    python3 -c "import json;r=json.load(open('/tmp/bench-hf.json'))['results'][0];print(f\"{r['median']*1000:.1f}\")"
-  else
-    python3 - "$runs" "$@" <<'PY'
-import subprocess, sys, time, statistics
-runs = int(sys.argv[1]); cmd = sys.argv[2:]
-for _ in range(3): subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-ts = []
+# pair RUNS CMD_A -- CMD_B: medians (ms) of A and of B, wall clock then CPU time (user + sys),
+# run alternately so that a change in the machine's load between them cannot tilt the ratio.
+# On a busy machine wall time mostly measures waiting; CPU time is what each one costs.
+pair() {
+  python3 - "$@" <<'PY'
+import os, subprocess, sys, time, statistics
+runs = int(sys.argv[1]); args = sys.argv[2:]; k = args.index("--")
+cmds = [args[:k], args[k + 1:]]
+def once(cmd):
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    if status != 0: sys.exit(f"{' '.join(cmd)} failed with {status}")
+    return wall, ru.ru_utime + ru.ru_stime
+for _ in range(3):
+    for c in cmds: once(c)
+wall, cpu = [[], []], [[], []]
 for _ in range(runs):
-    t = time.perf_counter(); r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); ts.append(time.perf_counter() - t)
-    if r.returncode != 0: sys.exit(f"{' '.join(cmd)} failed with {r.returncode}")
-print(f"{statistics.median(ts)*1000:.1f}")
+    for i, c in enumerate(cmds):
+        w, u = once(c); wall[i].append(w); cpu[i].append(u)
+m = lambda t: f"{statistics.median(t)*1000:.1f}"
+print(m(wall[0]), m(wall[1]), m(cpu[0]), m(cpu[1]))
 PY
-  fi
 }
+median() { # command...: its median wall time (ms)
+  pair "$runs" true -- "$@" | cut -d' ' -f2
+}
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
 echo "repository: $dir ($(git ls-files | wc -l) files, $(git rev-list --count "$base"..HEAD) transition commits)"
-g=$(median git git diff --cached --name-only)
-o=$(median orch "$orch" hook pre-commit)
-echo "git diff --cached --name-only            median ${g} ms"
-echo "orch hook pre-commit (no current task)   median ${o} ms   ratio $(python3 -c "print(f'{$o/$g:.2f}')")"
+echo "each orch median is paired with git diff --cached --name-only, run alternately"
+read -r g1 o1 gc1 oc1 < <(pair "$runs" git diff --cached --name-only -- "$orch" hook pre-commit)
+r1=$(ratio "$o1" "$g1"); c1=$(ratio "$oc1" "$gc1")
+echo "orch hook pre-commit (no current task)   median ${o1} ms   git ${g1} ms   ratio ${r1}   (CPU ${oc1} vs ${gc1} ms: ${c1})"
 export ORCH_TASK=TSK-000001
-o2=$(median orch "$orch" hook pre-commit)
-echo "orch hook pre-commit (current task)      median ${o2} ms   ratio $(python3 -c "print(f'{$o2/$g:.2f}')")"
+read -r g2 o2 gc2 oc2 < <(pair "$runs" git diff --cached --name-only -- "$orch" hook pre-commit)
+r2=$(ratio "$o2" "$g2"); c2=$(ratio "$oc2" "$gc2")
+echo "orch hook pre-commit (current task)      median ${o2} ms   git ${g2} ms   ratio ${r2}   (CPU ${oc2} vs ${gc2} ms: ${c2})"
 unset ORCH_TASK
 # A staged legal transition (review -> close with its REVIEW.md), judged against the index.
 printf '[git]\ncommit = false\n' >> .orchestration/config.toml
 "$orch" -q phase complete TSK-000002 --override --reason bench >/dev/null 2>&1 || true
 git add -A .orchestration/tasks/TSK-000002
 echo "staged: $(git diff --cached --name-only | tr '\n' ' ')"
-o3=$(median orch "$orch" hook pre-commit)
-echo "orch hook pre-commit (staged transition) median ${o3} ms   ratio $(python3 -c "print(f'{$o3/$g:.2f}')")"
+read -r g3 o3 gc3 oc3 < <(pair "$runs" git diff --cached --name-only -- "$orch" hook pre-commit)
+r3=$(ratio "$o3" "$g3"); c3=$(ratio "$oc3" "$gc3")
+echo "orch hook pre-commit (staged transition) median ${o3} ms   git ${g3} ms   ratio ${r3}   (CPU ${oc3} vs ${gc3} ms: ${c3})"
+echo "ratios (target <= 1.5): no current task ${r1}, current task ${r2}, staged transition ${r3}"
+echo "CPU-time ratios:        no current task ${c1}, current task ${c2}, staged transition ${c3}"
 git reset -q --hard main
-v=$(median verify "$orch" verify --range "$base..HEAD")
+v=$(median "$orch" verify --range "$base..HEAD")
 echo "orch verify --range base..HEAD (1,000 transition commits)  median ${v} ms"

@@ -27,6 +27,9 @@ pub struct WorkflowOptions {
 #[serde(deny_unknown_fields, default)]
 pub struct GitOptions {
     pub commit: bool,
+    /// The branch `session start --branch` creates: `{code}`, `{slug}` (from the title) and
+    /// `{user}` (from the git identity) are filled in.
+    pub branch_template: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +52,10 @@ impl Default for WorkflowOptions {
 
 impl Default for GitOptions {
     fn default() -> Self {
-        GitOptions { commit: true }
+        GitOptions {
+            commit: true,
+            branch_template: "task/{code}".into(),
+        }
     }
 }
 
@@ -73,6 +79,7 @@ sync_files_on_close = true            # at session end, regenerate derived files
 
 [git]
 commit = true                         # each transition is a commit; false: write files only
+# branch_template = "task/{code}"     # session start --branch; also {slug} (title), {user}
 
 [hooks]
 code_allowed_from = "execute"         # pre-commit refuses code changes of a current task before this phase
@@ -89,7 +96,7 @@ timeout_seconds = 600                 # a check still running after this is stop
 
 impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        toml::from_str(text).map_err(|e| {
+        let c: Config = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let line = e
                 .span()
@@ -100,7 +107,13 @@ impl Config {
             };
             Error::usage(format!("{at}: {msg}"))
                 .with_hint("fix or remove that key; `orch init` documents every option")
-        })
+        })?;
+        // A template that cannot make a branch name is refused when it is read, not when a
+        // session is about to start.
+        c.git
+            .branch_name("TSK-1", "title", "user")
+            .map_err(|e| Error::usage(format!("{}: {}", path.display(), e.message)))?;
+        Ok(c)
     }
 
     pub fn load(path: &Path) -> Result<Config> {
@@ -115,6 +128,63 @@ impl Config {
             Err(e) => Err(Error::io(path, e)),
         }
     }
+}
+
+impl GitOptions {
+    /// `branch_template` filled in, refused unless git accepts the result as a branch name.
+    pub fn branch_name(&self, code: &str, slug: &str, user: &str) -> Result<String> {
+        let t = &self.branch_template;
+        let bad = |why: String| {
+            Error::usage(format!("git.branch_template = {t:?} {why}")).with_hint(
+                "use {code}, {slug} and {user} with letters, digits and - _ . /, e.g. \"{user}/{code}-{slug}\"",
+            )
+        };
+        let mut out = String::new();
+        let mut rest = t.as_str();
+        while let Some(i) = rest.find(['{', '}']) {
+            out.push_str(&rest[..i]);
+            let after = &rest[i..];
+            let Some(end) = after.find('}').filter(|_| after.starts_with('{')) else {
+                return Err(bad("has an unmatched brace".into()));
+            };
+            out.push_str(match &after[1..end] {
+                "code" => code,
+                "slug" => slug,
+                "user" => user,
+                other => return Err(bad(format!("names an unknown placeholder {{{other}}}"))),
+            });
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        if out.is_empty() || out.starts_with('-') || out == "HEAD" {
+            return Err(bad(format!(
+                "makes {out:?}, which git refuses as a branch name"
+            )));
+        }
+        gix::refs::FullName::try_from(format!("refs/heads/{out}")).map_err(|e| {
+            bad(format!(
+                "makes {out:?}, which is not a valid branch name: {e}"
+            ))
+        })?;
+        Ok(out)
+    }
+}
+
+/// `text` as a branch-name part: lowercase letters and digits, other runs as one `-`, at most
+/// `max` characters.
+pub fn slug(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }
 
 /// Options whose value is the name of a phase, as `table.key`.
@@ -193,6 +263,51 @@ mod tests {
             e.message
         );
         assert!(e.message.contains("intake, execute"), "{}", e.message);
+    }
+
+    #[test]
+    fn branch_templates_are_filled_and_checked() {
+        let g = |t: &str| GitOptions {
+            branch_template: t.into(),
+            ..GitOptions::default()
+        };
+        assert_eq!(
+            g("task/{code}").branch_name("TSK-1", "s", "u").unwrap(),
+            "task/TSK-1"
+        );
+        assert_eq!(
+            g("{user}/{code}-{slug}")
+                .branch_name("TSK-1", "fix-login", "ann")
+                .unwrap(),
+            "ann/TSK-1-fix-login"
+        );
+        for (t, why) in [
+            ("task/{id}", "unknown placeholder {id}"),
+            ("task/{code", "unmatched brace"),
+            ("task}/{code}", "unmatched brace"),
+            ("task..{code}", "not a valid branch name"),
+            ("task/{code}.lock", "not a valid branch name"),
+            ("-{code}", "git refuses"),
+            ("a b/{code}", "not a valid branch name"),
+        ] {
+            let e = g(t).branch_name("TSK-1", "s", "u").unwrap_err();
+            assert!(e.message.contains(why), "{t}: {}", e.message);
+        }
+        let e = Config::parse(
+            "[git]\nbranch_template = \"x/{nope}\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("c.toml: git.branch_template"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            slug("Fix login: timeout after 5 min!", 40),
+            "fix-login-timeout-after-5-min"
+        );
+        assert_eq!(slug("Ünïcode — only", 40), "n-code-only");
     }
 
     #[test]

@@ -29,7 +29,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("rules", &["validate", "rules"]),
-    ("storage", &["store", "git", "project", "listing", "procs"]),
+    (
+        "storage",
+        &["store", "git", "stat_cache", "project", "listing", "procs"],
+    ),
     ("history", &["changes", "verify", "search"]),
     ("operations", &["ops"]),
 ];
@@ -40,9 +43,11 @@ const APART: &[(&str, &str)] = &[
     ("store", "git"),
     ("store", "project"),
     ("store", "listing"),
+    ("store", "stat_cache"),
     ("git", "store"),
     ("git", "project"),
     ("git", "listing"),
+    ("git", "stat_cache"),
 ];
 
 /// The library module a source file belongs to: `src/git/commit.rs` → `git`.

@@ -26,6 +26,7 @@ pub mod project;
 pub mod rules;
 pub mod search;
 pub mod session;
+pub mod stat_cache;
 pub mod store;
 pub mod task;
 pub mod templates;

@@ -5,43 +5,11 @@
 
 use crate::code::TaskCode;
 use crate::project::{read_doc, read_session, ORCH_DIR};
+use crate::stat_cache::{esc, is_recent, parse_stamp, stamp_at, stamp_fields, unesc, Stamp};
 use crate::task::TaskSummary;
 use std::path::Path;
 
 const CACHE_FILE: &str = "task-list-v2.tsv";
-
-/// What identifies a file's content without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp(i64, u64, u64);
-
-/// Stat data of `<code>/<file>` below the open tasks folder. Resolving a short path relative
-/// to an open folder is what makes 20,000 of these cheap enough to list 10,000 tasks.
-fn stamp_at(dir: &std::fs::File, code: &str, file: &str) -> Option<Stamp> {
-    use std::os::fd::AsRawFd;
-    let mut rel = Vec::with_capacity(code.len() + file.len() + 2);
-    rel.extend_from_slice(code.as_bytes());
-    rel.push(b'/');
-    rel.extend_from_slice(file.as_bytes());
-    let rel = std::ffi::CString::new(rel).ok()?;
-    // SAFETY: `st` is plain old data filled in by the call; `rel` is NUL-terminated and the
-    // folder's descriptor stays open for the duration of the call.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let rc = unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            rel.as_ptr(),
-            &mut st,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    (rc == 0).then(|| {
-        Stamp(
-            st.st_mtime as i64 * 1_000_000_000 + st.st_mtime_nsec as i64,
-            st.st_size as u64,
-            st.st_ino as u64,
-        )
-    })
-}
 
 /// One cached task: a line of tab-separated fields (text fields escaped), parsed in place.
 struct Cached<'a> {
@@ -54,56 +22,6 @@ struct Cached<'a> {
     sprint: &'a str,
     tags: &'a str,
     title: &'a str,
-}
-
-fn esc(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\u{1f}' => out.push_str("\\u"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn unesc(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => out.push('\u{1f}'),
-            Some(o) => out.push(o),
-            None => {}
-        }
-    }
-    out
-}
-
-fn stamp_fields(s: Option<Stamp>, out: &mut String) {
-    use std::fmt::Write;
-    match s {
-        Some(Stamp(m, z, i)) => {
-            let _ = write!(out, "{m}\t{z}\t{i}");
-        }
-        None => out.push_str("-\t-\t-"),
-    }
-}
-
-fn parse_stamp(m: &str, z: &str, i: &str) -> Option<Stamp> {
-    Some(Stamp(m.parse().ok()?, z.parse().ok()?, i.parse().ok()?))
 }
 
 fn parse_line(line: &str) -> Option<Cached<'_>> {
@@ -166,10 +84,6 @@ impl Cached<'_> {
             error: None,
         }
     }
-}
-
-fn is_recent(s: Option<Stamp>, now_ns: i64) -> bool {
-    s.is_some_and(|s| now_ns - s.0 < 3_000_000_000)
 }
 
 fn summarize(dir: &Path, code: &TaskCode) -> (TaskSummary, bool) {

@@ -220,27 +220,16 @@ impl Project {
         Ok(head.map(|n| n.shorten().to_string()))
     }
 
-    /// Tasks with an active session that started on `branch`.
+    /// Tasks with an active session that started on `branch`, through the stat-validated
+    /// cache: a hook that runs on every commit must not read every session.json.
     fn bound_to(&self, branch: &str) -> Result<Vec<TaskCode>> {
-        // Cheap first: only session files that mention the branch are parsed.
-        let needle = serde_json::to_string(branch).unwrap_or_default();
-        let mut out = vec![];
-        for code in self.task_codes()? {
-            let path = self.task_dir(&code).join("session.json");
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            if !text.contains(&needle) {
-                continue;
-            }
-            let Ok(s) = Session::parse(&text, "session.json") else {
-                continue;
-            };
-            if s.active && s.branch.as_deref() == Some(branch) {
-                out.push(code);
-            }
-        }
-        Ok(out)
+        let codes = self.task_codes()?;
+        Ok(crate::stat_cache::bound_to(
+            &self.tasks_dir(),
+            &self.local_dir(),
+            &codes,
+            branch,
+        ))
     }
 
     pub fn set_current_task(&self, code: &TaskCode) -> Result<()> {

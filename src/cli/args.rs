@@ -212,11 +212,36 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    ///
+    /// For example `orch completions bash > ~/.local/share/bash-completion/completions/orch`,
+    /// or `source <(orch completions zsh)` in ~/.zshrc.
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print orch's man page (roff), or the page of one command
+    ///
+    /// For example `orch man | man -l -`, or `orch man session start > orch-session-start.1`.
+    Man {
+        /// A command (and subcommand) to print the page of, e.g. `session start`
+        command: Vec<String>,
+    },
     /// Walk a throwaway repository through every phase, for a first look
     Demo {
         /// Where to create the repository (default: a new temporary folder)
         dir: Option<PathBuf>,
     },
+}
+
+/// The shells `orch completions` writes a script for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 /// QUERY: words (all must match), "a phrase", a prefix like time*, -word to exclude, a OR b,
@@ -385,6 +410,11 @@ pub struct StartArgs {
     /// Start a new session on a done task (its session ended), recorded as a reopen
     #[arg(long, group = "mode")]
     pub reopen: bool,
+    /// First switch to a branch for the task, created at HEAD unless it exists: NAME, else
+    /// [git] branch_template (default task/<CODE>). Refused, as by git, when local changes
+    /// would be overwritten. Put the task code before it: `session start TSK-1 --branch`
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Args)]

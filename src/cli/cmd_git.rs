@@ -228,6 +228,16 @@ pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
     let changed = run_hook(cli, name, args)?;
     // Hooks print nothing on success but what the user must know; `--json` still promises
     // one document on stdout.
+    for l in changed.iter().flat_map(|c| &c.replaced) {
+        out.warn(&orch::diagnostic::Diagnostic::warning(
+            "trailer_removed",
+            "commit message",
+            format!(
+                "orch commit-msg: removed the trailer \"{l}\": it disagrees with the task and phase this commit is made in"
+            ),
+            "nothing to do: the trailers orch added say where the commit belongs".into(),
+        ));
+    }
     if out.json {
         let mut doc = serde_json::json!({ "hook": name });
         if let Some(c) = &changed {
@@ -235,12 +245,6 @@ pub fn hook(cli: &Cli, out: &Out, name: &str, args: &[String]) -> Result<()> {
             doc["trailers_replaced"] = c.replaced.clone().into();
         }
         out.json_ok(&doc, &[]);
-    } else if let Some(c) = changed.filter(|c| !c.replaced.is_empty()) {
-        for l in &c.replaced {
-            eprintln!(
-                "orch commit-msg: removed the trailer \"{l}\": it disagrees with the task and phase this commit is made in"
-            );
-        }
     }
     Ok(())
 }

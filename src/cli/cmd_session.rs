@@ -30,8 +30,30 @@ pub fn start(cli: &Cli, out: &Out, a: &StartArgs) -> Result<()> {
     {
         mode = ask_mode(&p, &code)?;
     }
-    let t = ops::session::start(&p, &code, a.session_key.as_deref(), mode)?;
-    out.transition(&t);
+    let Some(branch) = &a.branch else {
+        let t = ops::session::start(&p, &code, a.session_key.as_deref(), mode)?;
+        out.transition(&t);
+        return Ok(());
+    };
+    let name =
+        ops::session::branch_for(&p, &code, Some(branch.as_str()).filter(|b| !b.is_empty()))?;
+    let b = ops::session::start_on_branch(&p, &code, a.session_key.as_deref(), mode, &name)?;
+    if out.json {
+        out.json_ok(&b, &b.transition.warnings);
+        return Ok(());
+    }
+    let sw = &b.branch;
+    out.say(&if sw.created {
+        format!("Switched to a new branch {} (from {})", sw.name, sw.from)
+    } else if sw.name == sw.from {
+        format!("Already on branch {}", sw.name)
+    } else {
+        format!(
+            "Switched to branch {} (from {}; {} files updated)",
+            sw.name, sw.from, sw.files_changed
+        )
+    });
+    out.transition(&b.transition);
     Ok(())
 }
 

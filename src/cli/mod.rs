@@ -7,6 +7,7 @@ mod cmd_agent;
 mod cmd_bug;
 mod cmd_changes;
 mod cmd_check;
+mod cmd_docs;
 mod cmd_doctor;
 mod cmd_event;
 mod cmd_git;
@@ -223,6 +224,8 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         } => cmd_check::check(cli, out, names, task.as_deref(), *timeout),
         Command::Search(a) => cmd_search::search(&open(cli)?, out, a),
         Command::Sprint(s) => cmd_search::sprint(&open(cli)?, out, s),
+        Command::Completions { shell } => cmd_docs::completions(out, *shell),
+        Command::Man { command } => cmd_docs::man(out, command),
         Command::Demo { dir } => demo::run(out, dir.clone()),
         Command::Doctor { .. } => unreachable!("run() handles doctor"),
     }

@@ -20,6 +20,9 @@ pub struct Out {
     pub json: bool,
     pub quiet: bool,
     color: bool,
+    /// Every warning printed (or, with `--json` or `-q`, not printed) so far: the JSON
+    /// document's `diagnostics` carry them all, so nothing said on stderr is missing there.
+    said: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 #[derive(Clone, Copy)]
@@ -38,6 +41,7 @@ impl Out {
             json,
             quiet,
             color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
+            said: Default::default(),
         }
     }
 
@@ -64,8 +68,20 @@ impl Out {
         let _ = writeln!(o, "{s}");
     }
 
+    /// `warnings` and every warning given to [`Out::warn`], each once, in order.
+    fn diagnostics(&self, warnings: &[Diagnostic]) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = warnings.to_vec();
+        for d in self.said.borrow().iter() {
+            if !all.contains(d) {
+                all.push(d.clone());
+            }
+        }
+        all
+    }
+
     /// Like [`Out::json_ok`], on one line: for output an agent reads on every step.
     pub fn json_compact<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
+        let warnings = &self.diagnostics(warnings)[..];
         #[derive(Serialize)]
         struct Doc<'a, T> {
             ok: bool,
@@ -83,8 +99,10 @@ impl Out {
         let _ = writeln!(o);
     }
 
-    /// The JSON result: `ok`, then the data's fields, then `diagnostics`.
+    /// The JSON result: `ok`, then the data's fields, then `diagnostics` (`warnings` and
+    /// those given to [`Out::warn`]).
     pub fn json_ok<T: Serialize>(&self, data: &T, warnings: &[Diagnostic]) {
+        let warnings = &self.diagnostics(warnings)[..];
         #[derive(Serialize)]
         struct Doc<'a, T> {
             ok: bool,
@@ -104,12 +122,21 @@ impl Out {
         let _ = o.flush();
     }
 
-    pub fn warnings(&self, w: &[Diagnostic]) {
-        if self.json || self.quiet {
-            return;
-        }
-        for d in w {
+    /// A warning: on stderr in human mode, in the JSON document's `diagnostics` with
+    /// `--json`. The one way a command warns.
+    pub fn warn(&self, d: &Diagnostic) {
+        if !self.json && !self.quiet {
             eprintln!("{} {}", self.paint(Tone::Warn, "warning:"), d.message);
+        }
+        let mut said = self.said.borrow_mut();
+        if !said.contains(d) {
+            said.push(d.clone());
+        }
+    }
+
+    pub fn warnings(&self, w: &[Diagnostic]) {
+        for d in w {
+            self.warn(d);
         }
     }
 
@@ -128,7 +155,7 @@ impl Out {
             );
             m.insert(
                 "diagnostics".into(),
-                serde_json::to_value(&e.diagnostics).unwrap_or_default(),
+                serde_json::to_value(self.diagnostics(&e.diagnostics)).unwrap_or_default(),
             );
             println!(
                 "{}",

@@ -312,7 +312,7 @@ enum WorktreeState {
 
 /// Writes worktree files as blobs, setting up the attribute filters only once a regular file
 /// needs them.
-struct Blobs<'a> {
+pub(super) struct Blobs<'a> {
     repo: &'a Repo,
     index: &'a gix::index::State,
     file_mode: bool,
@@ -321,7 +321,7 @@ struct Blobs<'a> {
 }
 
 impl<'a> Blobs<'a> {
-    fn new(repo: &'a Repo, index: &'a gix::index::State) -> Blobs<'a> {
+    pub(super) fn new(repo: &'a Repo, index: &'a gix::index::State) -> Blobs<'a> {
         Blobs {
             repo,
             index,
@@ -332,7 +332,7 @@ impl<'a> Blobs<'a> {
     }
 
     /// The blob id `git add` would give the worktree file, without storing it.
-    fn content_id(&mut self, abs: &Path, rela: &BStr, mode: Mode) -> Option<ObjectId> {
+    pub(super) fn content_id(&mut self, abs: &Path, rela: &BStr, mode: Mode) -> Option<ObjectId> {
         use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
         use std::io::Read;
         let kind = self.repo.repo.object_hash();
@@ -832,7 +832,7 @@ fn ref_lock_held(repo: &Repo) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.exists())
 }
 
-fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
+pub(super) fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
     gix::lock::File::acquire_to_update_resource(
         index_path,
         gix::lock::acquire::Fail::Immediately,
@@ -858,7 +858,7 @@ fn acquire_index_lock(index_path: &Path) -> Result<gix::lock::File> {
     })
 }
 
-fn write_index(
+pub(super) fn write_index(
     index: &UserIndex,
     lock: &mut gix::lock::File,
     index_path: &Path,

@@ -12,6 +12,7 @@ pub mod rename;
 pub mod repo;
 pub mod staged;
 pub mod status;
+pub mod switch;
 pub mod trailers;
 pub mod xdiff;
 

@@ -17,6 +17,8 @@ use serde::Serialize;
 const MAX_BLOCKERS: usize = 3;
 /// Open tasks listed when there is no current task.
 const MAX_TASKS: usize = 5;
+/// Characters `next --json` stays within, whatever the titles, criteria and workflow hold.
+pub const NEXT_BUDGET: usize = 1200;
 
 /// The one next action.
 #[derive(Debug, Clone, Serialize)]
@@ -100,14 +102,16 @@ pub fn next(p: &Project, given: Option<&str>) -> Result<Next> {
     };
     p.require_task(&code)?;
     let t = Loaded::read(p, &code)?;
-    for_task(p, &t)
+    let mut n = for_task(p, &t)?;
+    fit_next(&mut n);
+    Ok(n)
 }
 
 fn for_task(p: &Project, t: &Loaded) -> Result<Next> {
     let code = &t.code;
     let mut n = Next::empty("active");
     n.task = Some(code.to_string());
-    n.title = t.doc.as_ref().ok().map(|d| d.title());
+    n.title = t.doc.as_ref().ok().map(|d| short(&d.title(), 80));
     let phase = match &t.session {
         Some(s) => p.workflow.phase(&s.current_phase),
         None => Some(p.workflow.first()),
@@ -172,6 +176,9 @@ fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Res
         })
         .collect();
     n.more_blockers = blocking.len().saturating_sub(MAX_BLOCKERS);
+    // A blocker cleared by a command (`orch check tests`, `git commit`) makes that command
+    // the one that makes progress; an edit leaves the completion as what follows it.
+    let unblock = super::next::unblocking_command(blocking.iter().copied());
     n.events = ph
         .def
         .events
@@ -181,12 +188,46 @@ fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Res
             data: payload_hint(&ph.def.next_step, e),
         })
         .collect();
-    n.command = Some(if p.workflow.last().name == s.current_phase {
-        format!("orch session end {code}")
-    } else {
-        format!("orch phase complete {code}")
-    });
+    n.command = Some(unblock.unwrap_or_else(|| {
+        if p.workflow.last().name == s.current_phase {
+            format!("orch session end {code}")
+        } else {
+            format!("orch phase complete {code}")
+        }
+    }));
     Ok(())
+}
+
+/// Keeps `next --json` within [`NEXT_BUDGET`]: long fixes are cut (the full ones are on
+/// `orch status`), then blockers beyond the first are counted instead of listed, then event
+/// hints lose their payloads and, last, the events themselves.
+fn fit_next(n: &mut Next) {
+    const FIX: usize = 160;
+    let size = |n: &Next| serde_json::to_string(n).map_or(0, |s| s.chars().count());
+    // `{"ok":true,` and `,"diagnostics":[]}` around the data.
+    let budget = NEXT_BUDGET - 30;
+    if size(n) <= budget {
+        return;
+    }
+    for b in &mut n.blockers {
+        if b.fix.chars().count() > FIX {
+            b.fix = short(&b.fix, FIX);
+        }
+        b.target = short(&b.target, 60);
+    }
+    while size(n) > budget && n.blockers.len() > 1 {
+        n.blockers.pop();
+        n.more_blockers += 1;
+    }
+    for i in 0..n.events.len() {
+        if size(n) <= budget {
+            return;
+        }
+        n.events[i].data = "{}".into();
+    }
+    while size(n) > budget && !n.events.is_empty() {
+        n.events.pop();
+    }
 }
 
 /// The `--data '…'` the phase's instructions show for event `type_`, else `{}`.

@@ -172,9 +172,11 @@ const RUNNABLE: &[&str] = &[
 ];
 
 /// The command that clears the first blocker that has one.
-fn unblocking_command(blockers: &[Diagnostic]) -> Option<String> {
+pub(crate) fn unblocking_command<'a>(
+    blockers: impl IntoIterator<Item = &'a Diagnostic>,
+) -> Option<String> {
     blockers
-        .iter()
+        .into_iter()
         .filter(|d| RUNNABLE.contains(&d.code.as_str()))
         .find_map(|d| {
             let (_, rest) = d.fix.split_once('`')?;

@@ -8,6 +8,121 @@ use crate::project::Project;
 use crate::rules::{self, StartMode};
 use crate::session::Session;
 use crate::{Error, Result};
+use serde::Serialize;
+
+/// A start on a branch of its own (`session start --branch`): the switch, then the start.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchStart {
+    #[serde(flatten)]
+    pub transition: Transition,
+    pub branch: BranchSwitch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchSwitch {
+    /// The branch checked out now.
+    pub name: String,
+    /// The branch (or `detached HEAD`) it was on.
+    pub from: String,
+    /// Whether the branch was created (at HEAD).
+    pub created: bool,
+    /// Files the switch wrote or removed in the worktree.
+    pub files_changed: usize,
+}
+
+/// The branch `session start --branch` uses for `code`: `name`, else `[git] branch_template`
+/// filled in with the task's code, title and the git identity.
+pub fn branch_for(p: &Project, code: &TaskCode, name: Option<&str>) -> Result<String> {
+    if let Some(n) = name {
+        crate::git::switch::branch_ref(n)?;
+        return Ok(n.to_string());
+    }
+    let title = p.load_doc(code)?.title();
+    let user = p
+        .git
+        .author_identity()
+        .map(|i| {
+            let local = i.email.split('@').next().unwrap_or("").to_string();
+            crate::config::slug(if local.is_empty() { &i.name } else { &local }, 40)
+        })
+        .unwrap_or_default();
+    p.config
+        .git
+        .branch_name(code.as_str(), &crate::config::slug(&title, 40), &user)
+}
+
+/// `orch session start --branch [NAME]`: switches to the branch (created at HEAD unless it
+/// exists; an existing one is checked out as `git switch` would, refusing to overwrite local
+/// changes), then starts the session there, so the session records that branch. A start the
+/// rules refuse on the current branch switches nothing.
+pub fn start_on_branch(
+    p: &Project,
+    code: &TaskCode,
+    key: Option<&str>,
+    mode: StartMode,
+    name: &str,
+) -> Result<BranchStart> {
+    p.require_task(code)?;
+    super::preflight(p)?;
+    {
+        let _lock = p.lock()?;
+        let (st, _) = super::stamp(p)?;
+        let t = Loaded::read(p, code)?;
+        rules::start(
+            code.as_str(),
+            t.session.as_ref(),
+            mode,
+            &p.workflow,
+            "check".into(),
+            &st,
+        )?;
+    }
+    // The task must be there once switched, or the start would fail on the other branch.
+    if let Some(tip) = crate::git::switch::tip(&p.git, name)? {
+        let task_md = format!("{}/TASK.md", p.task_rel(code));
+        if !crate::git::switch::has_file(&p.git, tip, &task_md)? {
+            return Err(Error::state(format!(
+                "branch {name} has no task {code} ({task_md} is not in its last commit); nothing was switched"
+            ))
+            .with_hint(format!(
+                "start it on a new branch (`orch session start {code} --branch NEW-NAME`), or merge the branch that has the task into {name} first"
+            )));
+        }
+    }
+    let sw = crate::git::switch::switch(&p.git, name)?;
+    // Checked out, the branch's own config.toml and workflow.yaml are the rules in force.
+    let reloaded;
+    let p = if sw.files_changed > 0 {
+        reloaded = Project::open(&p.root)?;
+        &reloaded
+    } else {
+        p
+    };
+    let started = start(p, code, key, mode);
+    let transition = match started {
+        Ok(t) => t,
+        Err(e) => {
+            let hint = format!(
+                "now on branch {name} (was {}); `git switch {}` goes back",
+                sw.from, sw.from
+            );
+            let hint = match &e.hint {
+                Some(h) => format!("{h}; {hint}"),
+                None => hint,
+            };
+            return Err(e.with_hint(hint));
+        }
+    };
+    Ok(BranchStart {
+        transition,
+        branch: BranchSwitch {
+            name: sw.branch,
+            from: sw.from,
+            created: sw.created,
+            files_changed: sw.files_changed,
+        },
+    })
+}
 
 /// `orch session start`: a new session in the first phase, or (by `mode`) the active one
 /// resumed, restarted or replaced.

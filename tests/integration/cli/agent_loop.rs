@@ -50,12 +50,14 @@ fn next_json_is_small_in_every_phase_and_names_step_blockers_and_events() {
             };
             env.unchanged(|env| env.orch(verb).fails(3));
         }
-        let want = if *phase == "close" {
-            "orch session end TSK-1"
-        } else {
-            "orch phase complete TSK-1"
+        // The command that makes progress now: a commit clears execute's first blocker;
+        // an edit leaves the completion as what follows it.
+        let want = match *phase {
+            "close" => "orch session end TSK-1",
+            "execute" => "git commit",
+            _ => "orch phase complete TSK-1",
         };
-        assert_eq!(v["command"], want);
+        assert_eq!(v["command"], want, "{phase}: {v}");
     }
     let research = next_json(&env, &["TSK-1"]).0;
     assert_eq!(research["task"], "TSK-1");
@@ -63,6 +65,70 @@ fn next_json_is_small_in_every_phase_and_names_step_blockers_and_events() {
     let n = human.lines().count();
     assert!((3..=6).contains(&n), "{n} lines:\n{human}");
     assert!(!human.contains("Re-read these instructions"));
+}
+
+/// `[checks] tests = <cmd>` in config.toml, committed.
+fn configure_tests(env: &Env, cmd: &str) {
+    let text = env.read(".orchestration/config.toml").replace(
+        "# tests = \"python3 -m unittest\"",
+        &format!("tests = {cmd:?}"),
+    );
+    assert!(text.contains("tests = "), "{text}");
+    env.config(&text);
+}
+
+#[test]
+fn next_json_stays_small_with_checks_long_titles_and_long_criteria() {
+    let long = "word ".repeat(120);
+    let env = Env::builder().orch_init().build();
+    configure_tests(&env, "sh -c 'seq 1 500; exit ${FAIL:-0}'");
+    let c2 = format!("{long} second");
+    let c3 = format!("{long} third");
+    env.orch_ok(&[
+        "task",
+        "new",
+        "TSK-1",
+        "--title",
+        &long,
+        "--description",
+        "d",
+        "--criterion",
+        &long,
+        "--criterion",
+        &c2,
+        "--criterion",
+        &c3,
+    ]);
+    env.fill_task("TSK-1");
+    env.orch_ok(&["session", "start", "TSK-1"]);
+    let small = |what: &str| {
+        let (v, len) = next_json(&env, &[]);
+        assert!(len <= 1200, "{what}: next --json is {len} characters:\n{v}");
+        assert!(v["title"].as_str().unwrap().chars().count() <= 80, "{v}");
+        v
+    };
+    for phase in ["intake", "research", "plan", "execute"] {
+        env.advance_to("TSK-1", phase);
+        assert_eq!(small(phase)["phase"], phase);
+    }
+    env.code_commit("TSK-1");
+    assert_eq!(small("execute, committed")["command"], "orch check tests");
+    env.orch(&["check", "tests"]).env("FAIL", "1").status(3);
+    let v = small("execute, check failed");
+    assert!(v["blockers"].to_string().contains("check_failed"), "{v}");
+    assert_eq!(v["command"], "orch check tests", "{v}");
+    env.orch_ok(&["check", "tests"]);
+    assert_eq!(small("execute, check passed")["ready"], true);
+    env.orch_ok(&["phase", "complete"]);
+    small("review");
+    env.artifact("TSK-1", "REVIEW.md");
+    env.orch_ok(&["phase", "complete"]);
+    // SUMMARY.md missing and three long open criteria: some are listed, the rest counted.
+    let v = small("close");
+    let listed = v["blockers"].as_array().unwrap().len();
+    let more = v["more_blockers"].as_u64().unwrap() as usize;
+    assert!(listed >= 1 && listed + more >= 4, "{v}");
+    assert_eq!(v["command"], "orch session end TSK-1");
 }
 
 #[test]

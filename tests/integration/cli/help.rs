@@ -25,6 +25,8 @@ const COMMANDS: &[&[&str]] = &[
     &["hook"],
     &["changes"],
     &["report"],
+    &["completions"],
+    &["man"],
     &["demo"],
 ];
 

@@ -257,3 +257,95 @@ fn json_keys_keep_their_documented_order() {
         ]
     );
 }
+
+/// The messages of the `warning:` lines on stderr.
+fn stderr_warnings(d: &Done) -> Vec<String> {
+    d.stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs `args` without and with `--json` on two repositories made alike by `make` (the
+/// command changes what it runs on), and checks that every warning printed on stderr is in
+/// the JSON document's diagnostics, and that there was at least one.
+fn warnings_reach_json(make: &dyn Fn() -> Env, args: &[&str]) -> Value {
+    let (human_env, json_env) = (make(), make());
+    let human = human_env.orch(args).succeeds();
+    let said = stderr_warnings(&human);
+    assert!(
+        !said.is_empty(),
+        "orch {args:?} printed no warning:\n{}",
+        human.stderr
+    );
+    // First, as a hook's own arguments are everything after its name.
+    let mut with_json = vec!["--json"];
+    with_json.extend_from_slice(args);
+    let out = json_env.orch(&with_json).succeeds();
+    assert!(
+        out.stderr.is_empty(),
+        "--json printed on stderr: {}",
+        out.stderr
+    );
+    let v: Value = out.json();
+    let in_json: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    for w in &said {
+        assert!(
+            in_json.contains(&w.as_str()),
+            "orch {args:?}: the warning {w:?} is not in --json's diagnostics {in_json:?}"
+        );
+    }
+    v
+}
+
+#[test]
+fn every_warning_on_stderr_is_in_the_json_diagnostics() {
+    // Intake passes with project_id and tags unset: warned.
+    let v = warnings_reach_json(&|| Env::started("TSK-1"), &["phase", "complete"]);
+    assert!(v.to_string().contains("project_id"), "{v}");
+    // With validation off, what would block is a warning.
+    let lax = || {
+        let env = Env::started("TSK-1");
+        let text = env.read(".orchestration/config.toml").replace(
+            "require_artifact_validation = true",
+            "require_artifact_validation = false",
+        );
+        env.config(&text);
+        env.orch_ok(&["phase", "complete"]);
+        env
+    };
+    let v = warnings_reach_json(&lax, &["phase", "complete"]);
+    assert!(v.to_string().contains("CONTEXT.md"), "{v}");
+    // An override passes what would block, and says what it passed.
+    let in_research = || {
+        let env = Env::started("TSK-1");
+        env.orch_ok(&["phase", "complete"]);
+        env
+    };
+    let v = warnings_reach_json(
+        &in_research,
+        &["phase", "complete", "--override", "--reason", "agreed"],
+    );
+    assert!(v["override"]["reason"] == "agreed", "{v}");
+    // commit-msg takes out a trailer that disagrees with the task's phase, and says so.
+    let typed = || {
+        let env = Env::started("TSK-1");
+        env.write(
+            "msg.txt",
+            "Fix it\n\nOrchestration-Task: TSK-1\nOrchestration-Phase: execute\n",
+        );
+        env
+    };
+    let v = warnings_reach_json(&typed, &["hook", "commit-msg", "msg.txt"]);
+    assert_eq!(
+        v["trailers_replaced"][0], "Orchestration-Phase: execute",
+        "{v}"
+    );
+    assert_eq!(v["diagnostics"][0]["code"], "trailer_removed", "{v}");
+}

@@ -3,6 +3,8 @@
 
 mod agent_loop;
 mod bad_input;
+mod branch;
+mod docs;
 mod example;
 mod git_layer;
 mod help;
