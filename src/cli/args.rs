@@ -186,13 +186,17 @@ pub enum Command {
         #[arg(long, value_name = "COMMIT")]
         head: Option<String>,
     },
-    /// The phase history of a task, for a pull request
+    /// A task's story for its pull request: state, timeline, changes, evidence, links
     Report {
         /// Task code (default: the current task)
         code: Option<String>,
         /// markdown or json
         #[arg(long, default_value = "markdown")]
         format: String,
+        /// Prefix for the artifact links, e.g. https://github.com/OWNER/REPO/blob/SHA
+        /// (default: paths relative to the repository's root)
+        #[arg(long, value_name = "URL")]
+        link_base: Option<String>,
     },
     /// Ranked full-text search over tasks, artifacts, events and bugs
     Search(SearchArgs),

@@ -294,7 +294,13 @@ fn run_hook(cli: &Cli, name: &str, args: &[String]) -> Result<Option<hooks::Comm
     }
 }
 
-pub fn report(p: &Project, out: &Out, code: Option<&str>, format: &str) -> Result<()> {
+pub fn report(
+    p: &Project,
+    out: &Out,
+    code: Option<&str>,
+    format: &str,
+    link_base: Option<&str>,
+) -> Result<()> {
     let code = p.resolve_code(code)?;
     p.require_task(&code)?;
     let json = match format {
@@ -309,7 +315,10 @@ pub fn report(p: &Project, out: &Out, code: Option<&str>, format: &str) -> Resul
     if json {
         out.json_ok(&r, &[]);
     } else {
-        print!("{}", report::markdown(&r));
+        let style = report::Style {
+            link_base: link_base.map(str::to_string),
+        };
+        print!("{}", report::markdown_with(&r, &style));
     }
     Ok(())
 }

@@ -200,9 +200,17 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Hooks(h) => cmd_git::hooks(cli, out, h),
         Command::AgentHooks(h) => cmd_agent::agent_hooks(cli, out, h),
         Command::Hook { name, args } => cmd_git::hook(cli, out, name, args),
-        Command::Report { code, format } => {
-            cmd_git::report(&open(cli)?, out, code.as_deref(), format)
-        }
+        Command::Report {
+            code,
+            format,
+            link_base,
+        } => cmd_git::report(
+            &open(cli)?,
+            out,
+            code.as_deref(),
+            format,
+            link_base.as_deref(),
+        ),
         Command::Changes {
             code,
             patch,

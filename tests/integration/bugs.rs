@@ -232,7 +232,7 @@ fn review_warns_about_open_bugs_and_a_block_rule_refuses() {
     env.advance_to("TSK-1", "review");
     let report_md = env.orch_ok(&["report", "TSK-1"]);
     assert!(
-        report_md.contains("### Open bugs") && report_md.contains(&id),
+        report_md.contains("### Bugs") && report_md.contains(&format!("{id} (medium) **open**")),
         "{report_md}"
     );
     env.artifact("TSK-1", "REVIEW.md");

@@ -25,6 +25,7 @@ mod judge;
 mod layout;
 mod memory;
 mod parsers;
+mod report;
 mod search;
 mod transitions_git;
 mod verify;
