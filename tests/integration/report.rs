@@ -2,6 +2,8 @@
 //! of the Mermaid chart, the size limit) and as JSON (strict structs); and the GitHub workflow
 //! that publishes it.
 
+#![allow(dead_code)]
+
 use crate::support::*;
 use serde::Deserialize;
 
