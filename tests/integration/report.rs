@@ -705,7 +705,8 @@ fn the_json_report_carries_every_section() {
             "PLAN.md",
             "REVIEW.md",
             "CHANGES.md",
-            "SUMMARY.md"
+            "SUMMARY.md",
+            "POSTOP.md"
         ]
     );
     for a in &r.artifacts {
