@@ -336,7 +336,7 @@ fn refusals_are_recorded_and_reported() {
     assert_eq!(r["agent_denials"], json!([{"phase": "intake", "count": 2}]));
     env.orch(&["report", "TSK-1"])
         .succeeds()
-        .stdout_contains("Agent edits refused before the code phase:** 2 (2 in intake)");
+        .stdout_contains("The agent tried to write code 2 times before execute** (2 in intake)");
 }
 
 #[test]

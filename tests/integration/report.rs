@@ -41,7 +41,28 @@ struct ReportDoc {
     follow_ups: Vec<FollowUp>,
     links: Vec<json::Link>,
     artifacts: Vec<ArtifactLink>,
+    code_allowed_from: String,
+    agent_denials: Vec<Denials>,
+    agent_refusals: Vec<AgentRefusal>,
     diagnostics: Vec<json::Diagnostic>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Denials {
+    phase: String,
+    count: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentRefusal {
+    at: String,
+    agent: String,
+    tool: String,
+    phase: String,
+    path: Option<String>,
+    command: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +251,30 @@ struct FollowUp {
 struct ArtifactLink {
     name: String,
     path: String,
+}
+
+/// A coding agent's tool call put to `orch hook agent-pre-tool` as the agent sends it (Claude
+/// Code's and Codex's PreToolUse input have the same shape); it must be refused.
+fn agent_call_refused(env: &Env, agent: &str, tool: &str, input: serde_json::Value) {
+    use std::io::Write;
+    let payload = serde_json::json!({
+        "session_id": "3f1c2a9e-8d4b-4e55-9a61-0c2d7b5e4f10",
+        "cwd": env.root.display().to_string(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": input,
+    });
+    let mut cmd = env
+        .orch(&["hook", "agent-pre-tool", "--agent", agent])
+        .command();
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn orch");
+    let stdin = child.stdin.take().unwrap();
+    { stdin }.write_all(payload.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{agent} {tool}: {out:?}");
 }
 
 fn report_json(env: &Env) -> ReportDoc {
@@ -423,6 +468,14 @@ fn story() -> Env {
         "https://github.com/acme/app/issues/3",
     ]);
     env.orch_ok(&["session", "start", "TSK-1"]);
+    // The agent reaches for the code twice before the plan is done; the agent hook refuses.
+    let auth = env.root.join("src/auth.rs").display().to_string();
+    agent_call_refused(
+        &env,
+        "claude",
+        "Write",
+        serde_json::json!({"file_path": auth, "content": "fn login() {}"}),
+    );
     env.orch_ok(&["phase", "complete"]); // intake -> research
     env.orch_ok(&[
         "phase",
@@ -431,6 +484,12 @@ fn story() -> Env {
         "--reason",
         "the issue holds the context",
     ]);
+    agent_call_refused(
+        &env,
+        "codex",
+        "Bash",
+        serde_json::json!({"command": "echo 'timeout = 30' > src/config.rs"}),
+    );
     env.artifact("TSK-1", "PLAN.md");
     env.orch_ok(&["phase", "complete"]); // plan -> execute
     env.code_commit("TSK-1");
@@ -722,6 +781,48 @@ fn the_json_report_carries_every_section() {
         .map(|g| (g.phase.as_str(), g.commits.len()))
         .collect();
     assert_eq!(groups, [("plan", 1), ("execute", 3)]);
+    // The agent's refused code writes, by phase and one by one.
+    assert_eq!(r.code_allowed_from, "execute");
+    assert_eq!(
+        r.agent_denials,
+        [
+            Denials {
+                phase: "intake".into(),
+                count: 1
+            },
+            Denials {
+                phase: "plan".into(),
+                count: 1
+            }
+        ]
+    );
+    let refused: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = r
+        .agent_refusals
+        .iter()
+        .map(|a| {
+            (
+                a.agent.as_str(),
+                a.tool.as_str(),
+                a.phase.as_str(),
+                a.path.as_deref(),
+                a.command.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("claude", "Write", "intake", Some("src/auth.rs"), None),
+            (
+                "codex",
+                "Bash",
+                "plan",
+                Some("src/config.rs"),
+                Some("echo 'timeout = 30' > src/config.rs")
+            ),
+        ]
+    );
+    assert!(r.agent_refusals.iter().all(|a| !a.at.is_empty()));
 }
 
 #[test]
@@ -777,7 +878,8 @@ fn a_huge_task_stays_under_the_comment_limit_and_says_what_it_cut() {
     let env = Env::started("TSK-1");
     env.orch_ok(&["phase", "complete"]);
     let long = "a criterion with a long explanation ".repeat(20);
-    // TASK.md with 3,000 criteria and 500 links; 2,000 check runs and follow-ups; 600 stretches.
+    // TASK.md with 3,000 criteria and 500 links; 2,000 check runs and follow-ups; 1,000 refused
+    // agent writes; 600 stretches.
     let mut task = env.read(&format!("{T}/TASK.md"));
     let links: String = (0..500)
         .map(|i| format!("  - kind: pr\n    url: https://github.com/acme/app/pull/{i}\n"))
@@ -799,6 +901,11 @@ fn a_huge_task_stays_under_the_comment_limit_and_says_what_it_cut() {
         events.push_str(&format!(
             "{{\"id\":\"evt_f{i:023x}\",\"ts\":\"2025-01-13T15:00:01Z\",\"type\":\"close.followup\",\"entity_type\":\"task\",\"entity_id\":\"TSK-1\",\"actor\":\"A\",\"payload\":{{\"note\":\"follow-up {i} {long}\"}}}}\n"
         ));
+        if i % 2 == 0 {
+            events.push_str(&format!(
+                "{{\"id\":\"evt_a{i:023x}\",\"ts\":\"2025-01-13T15:00:02Z\",\"type\":\"orchestration.agent.denied\",\"entity_type\":\"task\",\"entity_id\":\"TSK-1\",\"actor\":\"A\",\"payload\":{{\"agent\":\"claude\",\"tool\":\"Bash\",\"phase\":\"research\",\"path\":\"src/{i}.rs\",\"command\":\"echo {long} > src/{i}.rs\"}}}}\n"
+            ));
+        }
     }
     env.write(&format!("{T}/events.jsonl"), events);
     let mut s = env.session_json("TSK-1");
@@ -836,6 +943,8 @@ fn a_huge_task_stays_under_the_comment_limit_and_says_what_it_cut() {
         "- … and 585 more",
         "- … and 1980 more",
         "- … and 480 more",
+        "- … 985 earlier left out",
+        "**The agent tried to write code 1000 times before execute** (1000 in research)",
         "earlier stretches are in the table and the JSON",
     ] {
         assert!(md.contains(cut), "no {cut:?} in\n{md}");
@@ -847,6 +956,8 @@ fn a_huge_task_stays_under_the_comment_limit_and_says_what_it_cut() {
     assert_eq!(r.checks.len(), 2000);
     assert_eq!(r.follow_ups.len(), 2000);
     assert_eq!(r.phases.len(), 601);
+    assert_eq!(r.agent_refusals.len(), 1000);
+    assert_eq!(r.agent_denials.len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -360,7 +360,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         artifacts: artifacts(&d),
         code_allowed_from: p.config.hooks.code_allowed_from.clone(),
         agent_denials: denials(p, &d.events),
-        agent_refusals: refusals(&d.events),
+        agent_refusals: refusals(p, &d.events),
     })
 }
 
@@ -724,9 +724,22 @@ fn follow_ups(d: &TaskData) -> Vec<FollowUp> {
     out
 }
 
-/// The agent hook's refusals as the events record them, oldest first.
-fn refusals(events: &[Event]) -> Vec<AgentRefusal> {
+/// The agent hook's refusals as the events record them, oldest first; a path the agent
+/// wrote absolute is shown relative to the worktree, as a reviewer knows it.
+fn refusals(p: &Project, events: &[Event]) -> Vec<AgentRefusal> {
     let text = |e: &Event, k: &str| e.payload.get(k).and_then(|v| v.as_str()).map(String::from);
+    let canonical = std::fs::canonicalize(&p.root).ok();
+    let relative = |path: String| {
+        let abs = std::path::Path::new(&path);
+        let rel = std::iter::once(p.root.as_path())
+            .chain(canonical.as_deref())
+            .find_map(|root| abs.strip_prefix(root).ok())
+            .filter(|rel| !rel.as_os_str().is_empty());
+        match rel {
+            Some(rel) => rel.to_string_lossy().replace('\\', "/"),
+            None => path,
+        }
+    };
     events
         .iter()
         .filter(|e| e.type_ == super::agent::DENIED)
@@ -735,7 +748,7 @@ fn refusals(events: &[Event]) -> Vec<AgentRefusal> {
             agent: text(e, "agent").unwrap_or_else(|| "?".into()),
             tool: text(e, "tool").unwrap_or_else(|| "?".into()),
             phase: text(e, "phase").unwrap_or_else(|| "?".into()),
-            path: text(e, "path"),
+            path: text(e, "path").map(relative),
             command: text(e, "command"),
         })
         .collect()
@@ -745,7 +758,7 @@ fn refusals(events: &[Event]) -> Vec<AgentRefusal> {
 /// longer has last).
 fn denials(p: &Project, events: &[Event]) -> Vec<Denials> {
     let mut out: Vec<Denials> = vec![];
-    for r in refusals(events) {
+    for r in refusals(p, events) {
         match out.iter_mut().find(|d| d.phase == r.phase) {
             Some(d) => d.count += 1,
             None => out.push(Denials {
