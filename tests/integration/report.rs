@@ -796,30 +796,21 @@ fn the_json_report_carries_every_section() {
             }
         ]
     );
-    let refused: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = r
+    let refused: Vec<String> = r
         .agent_refusals
         .iter()
         .map(|a| {
-            (
-                a.agent.as_str(),
-                a.tool.as_str(),
-                a.phase.as_str(),
-                a.path.as_deref(),
-                a.command.as_deref(),
+            format!(
+                "{} {} in {}: {:?} {:?}",
+                a.agent, a.tool, a.phase, a.path, a.command
             )
         })
         .collect();
     assert_eq!(
         refused,
         [
-            ("claude", "Write", "intake", Some("src/auth.rs"), None),
-            (
-                "codex",
-                "Bash",
-                "plan",
-                Some("src/config.rs"),
-                Some("echo 'timeout = 30' > src/config.rs")
-            ),
+            "claude Write in intake: Some(\"src/auth.rs\") None",
+            "codex Bash in plan: Some(\"src/config.rs\") Some(\"echo 'timeout = 30' > src/config.rs\")",
         ]
     );
     assert!(r.agent_refusals.iter().all(|a| !a.at.is_empty()));

@@ -254,7 +254,11 @@ fn header(r: &Report, md: &mut Md) {
     ];
     let refused: usize = r.agent_denials.iter().map(|d| d.count).sum();
     if refused > 0 {
-        facts.push(plural(refused, "agent code write refused", "agent code writes refused"));
+        facts.push(plural(
+            refused,
+            "agent code write refused",
+            "agent code writes refused",
+        ));
     }
     if !r.bugs.is_empty() {
         facts.push(format!(
