@@ -817,6 +817,45 @@ fn the_json_report_carries_every_section() {
 }
 
 #[test]
+fn what_changed_lists_the_biggest_files_and_counts_the_rest() {
+    let env = Env::started("TSK-1");
+    env.advance_to("TSK-1", "execute");
+    // Twelve files, file i with i + 1 lines, and advance_to's one-line code commit: the ten
+    // biggest are listed, most lines first.
+    for i in 0..12 {
+        env.write(&format!("src/f{i:02}.txt"), "line\n".repeat(i + 1));
+    }
+    env.git(&["add", "src"]);
+    env.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Twelve files",
+        "-m",
+        "Orchestration-Task: TSK-1\nOrchestration-Phase: execute",
+    ]);
+    env.advance_to("TSK-1", "review");
+    let md = env.orch_ok(&["report", "TSK-1"]);
+    assert!(
+        md.contains("**13 files changed, 79 insertions(+)** in 2 commits"),
+        "{md}"
+    );
+    let listed: Vec<&str> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `src/"))
+        .map(|l| &l[..7])
+        .collect();
+    let biggest: Vec<String> = (2..12).rev().map(|i| format!("f{i:02}.txt")).collect();
+    assert_eq!(listed, biggest);
+    assert!(
+        md.contains("\n… and 3 more files (CHANGES.md lists every file)\n"),
+        "{md}"
+    );
+    let r = report_json(&env);
+    assert_eq!((r.changes.files, r.changes.top_files.len()), (13, 10));
+}
+
+#[test]
 fn links_can_point_at_a_repository_and_commit() {
     let env = story();
     let base = "https://github.com/acme/app/blob/0123abc";

@@ -370,9 +370,10 @@ fn changes(r: &Report, md: &mut Md) {
         ));
     }
     if c.files > c.top_files.len() {
+        let n = c.files - c.top_files.len();
         md.line(&format!(
-            "\n… and {} more",
-            plural(c.files - c.top_files.len(), "file", "files")
+            "\n… and {n} more {} (CHANGES.md lists every file)",
+            if n == 1 { "file" } else { "files" }
         ));
     }
 }
