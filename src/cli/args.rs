@@ -232,6 +232,17 @@ pub enum Command {
         /// A command (and subcommand) to print the page of, e.g. `session start`
         command: Vec<String>,
     },
+    /// Serve the Model Context Protocol over stdio, for agents (stdout carries only the protocol)
+    ///
+    /// Tools: next, status, task_new, session_start, phase_complete, phase_set, session_end,
+    /// event_add, check_run, report, bug_report, search, each running the same operation as
+    /// the command of that name. Resources: orch://task/<CODE>/<file>.
+    Mcp {
+        /// Print the configuration that adds this server to an agent instead of serving:
+        /// claude, cursor, vscode or codex
+        #[arg(long, value_name = "AGENT")]
+        print_config: Option<String>,
+    },
     /// Walk a throwaway repository through every phase, for a first look
     Demo {
         /// Where to create the repository (default: a new temporary folder)

@@ -19,6 +19,7 @@ mod cmd_session;
 mod cmd_status;
 mod cmd_task;
 mod demo;
+mod mcp;
 mod render;
 
 use args::{Cli, Command, EventCmd, PhaseCmd, SessionCmd};
@@ -76,6 +77,19 @@ pub fn run() -> i32 {
         if name.starts_with("agent-") {
             return cmd_agent::hook(&cli, &out, name, args);
         }
+    }
+    if let Command::Mcp { print_config } = &cli.command {
+        return match print_config {
+            Some(agent) => match mcp::print_config(&out, agent) {
+                Ok(()) => 0,
+                Err(e) => out.error(&e),
+            },
+            // The protocol owns stdout from here on; errors go to stderr.
+            None => match cwd(&cli) {
+                Ok(dir) => mcp::serve(dir),
+                Err(e) => out.error(&e),
+            },
+        };
     }
     if let Command::Doctor { fix } = &cli.command {
         // Its report is the output whether or not the clone is healthy; the exit code says which.
@@ -236,5 +250,6 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Man { command } => cmd_docs::man(out, command),
         Command::Demo { dir } => demo::run(out, dir.clone()),
         Command::Doctor { .. } => unreachable!("run() handles doctor"),
+        Command::Mcp { .. } => unreachable!("run() serves mcp"),
     }
 }

@@ -23,6 +23,7 @@ mod git_layer;
 mod hooks;
 mod judge;
 mod layout;
+mod mcp;
 mod memory;
 mod parsers;
 mod report;

@@ -9,9 +9,9 @@ use crate::cli::render::Out;
 use orch::project::Project;
 use orch::Error;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerInfo,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -31,7 +31,7 @@ pub struct Server {
 /// Serves until the client closes stdin; the process's exit code.
 pub fn serve(dir: PathBuf) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
+        .enable_all()
         .build()
     {
         Ok(rt) => rt,
@@ -137,13 +137,9 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, McpError> {
 }
 
 impl ServerHandler for Server {
-    fn get_info(&self) -> ServerInfo {
-        let info: rmcp::model::Implementation = serde_json::from_value(json!({
-            "name": "orch",
-            "version": env!("CARGO_PKG_VERSION"),
-        }))
-        .expect("implementation info");
-        ServerInfo::new(
+    fn get_info(&self) -> ServerConfig {
+        let info = Implementation::new("orch", env!("CARGO_PKG_VERSION"));
+        ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
@@ -218,7 +214,10 @@ pub fn print_config(out: &Out, agent: &str) -> orch::Result<()> {
             ".mcp.json (or: claude mcp add --transport stdio --scope project orch -- orch mcp)",
             json!({ "mcpServers": { "orch": { "type": "stdio", "command": "orch", "args": ["mcp"], "env": {} } } }),
         ),
-        "cursor" => (".cursor/mcp.json", json!({ "mcpServers": { "orch": server } })),
+        "cursor" => (
+            ".cursor/mcp.json",
+            json!({ "mcpServers": { "orch": server } }),
+        ),
         "vscode" => (
             ".vscode/mcp.json",
             json!({ "servers": { "orch": { "type": "stdio", "command": "orch", "args": ["mcp"] } } }),
@@ -228,8 +227,10 @@ pub fn print_config(out: &Out, agent: &str) -> orch::Result<()> {
             return Ok(());
         }
         other => {
-            return Err(Error::usage(format!("unknown agent {other:?} for --print-config"))
-                .with_hint("use claude, cursor, vscode or codex"))
+            return Err(
+                Error::usage(format!("unknown agent {other:?} for --print-config"))
+                    .with_hint("use claude, cursor, vscode or codex"),
+            )
         }
     };
     if out.json {

@@ -71,8 +71,10 @@ pub fn read(p: &Project, uri: &str) -> Result<(String, &'static str)> {
     }
     let path = p.task_dir(&code).join(file);
     let meta = std::fs::symlink_metadata(&path).map_err(|_| {
-        Error::usage(format!("{code} has no file {file}"))
-            .with_hint(format!("list the task's files with resources/list ({})", uri_hint(&code)))
+        Error::usage(format!("{code} has no file {file}")).with_hint(format!(
+            "list the task's files with resources/list ({})",
+            uri_hint(&code)
+        ))
     })?;
     if !meta.is_file() {
         return Err(Error::usage(format!(

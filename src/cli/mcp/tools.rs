@@ -241,7 +241,10 @@ fn status(p: &Project, a: TaskArg) -> Result<Output> {
         }
         None => {
             let s = ops::status::all(p)?;
-            let text = format!("{} tasks, none current; call next to pick one up", s.tasks.len());
+            let text = format!(
+                "{} tasks, none current; call next to pick one up",
+                s.tasks.len()
+            );
             ok(json(&s), text)
         }
     }
@@ -259,7 +262,10 @@ fn task_new(p: &Project, a: TaskNew) -> Result<Output> {
             criteria: a.criteria,
         },
     )?;
-    let text = format!("created {} ({}); start it with session_start", t.task, t.path);
+    let text = format!(
+        "created {} ({}); start it with session_start",
+        t.task, t.path
+    );
     ok(json(&t), text)
 }
 
