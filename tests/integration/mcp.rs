@@ -89,33 +89,43 @@ impl Client {
     }
 }
 
+fn tool_names(r: &Value) -> Vec<String> {
+    let tools = r["result"]["tools"].as_array().unwrap();
+    tools
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn tools_list_fits_in_two_thousand_tokens() {
     let env = Env::new();
     let mut c = Client::start(&env);
     let r = c.request("tools/list", json!({}));
+    // No [checks] configured: check_run is left out.
+    let mut want = vec![
+        "next",
+        "status",
+        "task_new",
+        "session_start",
+        "phase_complete",
+        "phase_set",
+        "session_end",
+        "event_add",
+        "report",
+        "bug_report",
+        "search",
+        "memory_add",
+    ];
+    assert_eq!(tool_names(&r), want);
     let tools = r["result"]["tools"].as_array().unwrap();
-    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        [
-            "next",
-            "status",
-            "task_new",
-            "session_start",
-            "phase_complete",
-            "phase_set",
-            "session_end",
-            "event_add",
-            "check_run",
-            "report",
-            "bug_report",
-            "search"
-        ]
-    );
     for t in tools {
         assert_eq!(t["inputSchema"]["type"], "object", "{t}");
         assert_eq!(t["outputSchema"]["required"], json!(["ok"]), "{t}");
+        assert!(
+            t["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{t}"
+        );
     }
     let pc = tools
         .iter()
@@ -126,9 +136,24 @@ fn tools_list_fits_in_two_thousand_tokens() {
         props.contains_key("from") && props.contains_key("override_reason"),
         "{pc}"
     );
+    assert!(c.close().status.success());
+
+    // With checks, check_run is listed (and runs the committed command); still in budget.
+    env.config("[checks]\ntests = \"true\"\n");
+    let mut c = Client::start(&env);
+    let r = c.request("tools/list", json!({}));
+    want.insert(8, "check_run");
+    assert_eq!(tool_names(&r), want);
     let tokens = r["result"].to_string().len() / 4;
-    eprintln!("tools/list: {tokens} tokens ({} tools)", tools.len());
+    eprintln!("tools/list: {tokens} tokens ({} tools)", want.len());
     assert!(tokens <= 2000, "tools/list costs {tokens} tokens");
+    let run = c.tool("check_run", json!({}));
+    assert_eq!(run["isError"], false, "{run}");
+    assert_eq!(run["structuredContent"]["passed"], true, "{run}");
+    assert_eq!(
+        run["structuredContent"]["runs"][0]["check"], "tests",
+        "{run}"
+    );
     let out = c.close();
     assert!(out.status.success(), "{out:?}");
 }

@@ -58,11 +58,13 @@ pub fn serve(dir: PathBuf) -> i32 {
     })
 }
 
-/// The `tools/list` answer: every tool with its input schema and the shared output schema.
-pub fn tool_list() -> Value {
+/// The `tools/list` answer: every tool with its input schema and the shared output schema;
+/// `check_run` only when there are checks to run, so it costs no context where it cannot help.
+pub fn tool_list(has_checks: bool) -> Value {
     let out: Value = serde_json::from_str(OUTPUT_SCHEMA).expect("valid schema");
     let tools: Vec<Value> = tools::tools()
         .iter()
+        .filter(|t| has_checks || t.name != "check_run")
         .map(|t| {
             json!({
                 "name": t.name,
@@ -154,7 +156,11 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        from_json(tool_list())
+        // A folder that is no project yet lists everything: each call then says what is wrong.
+        let has_checks = self
+            .open()
+            .map_or(true, |p| !p.config.checks.commands.is_empty());
+        from_json(tool_list(has_checks))
     }
 
     async fn call_tool(

@@ -56,6 +56,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool!("report", TaskArg, report, "The task's record for a pull request: phases, commits, criteria, checks, verify."),
         tool!("bug_report", BugReport, bug_report, "File an error met while working; known bugs get an occurrence."),
         tool!("search", Search, search, "Ranked full-text search over tasks, artifacts, events and bugs."),
+        tool!("memory_add", MemoryAdd, memory_add, "Write a note: scratch until the session ends (then POSTOP.md), or pinned (committed)."),
     ]
 }
 
@@ -219,6 +220,22 @@ pub struct Search {
     task: Option<String>,
     /// Default 10
     limit: Option<usize>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryAdd {
+    /// At most 500 characters
+    text: String,
+    task: Option<String>,
+    /// Commit it to the task's memory.jsonl
+    #[serde(default)]
+    pin: bool,
+    /// decision, dead-end and followup land in POSTOP.md's lists of those
+    #[serde(default)]
+    tags: Vec<String>,
+    /// task (default) or project (always pinned, in every prime)
+    scope: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,4 +422,19 @@ fn search(p: &Project, a: Search) -> Result<Output> {
     let o = ops::search::search(p, &req)?;
     let text = format!("{} of {} matches", o.hits.len(), o.total);
     ok(json(&o), text)
+}
+
+fn memory_add(p: &Project, a: MemoryAdd) -> Result<Output> {
+    let c = ops::memory::add(
+        p,
+        &ops::memory::AddRequest {
+            code: a.task.as_deref(),
+            text: &a.text,
+            pin: a.pin,
+            tags: &a.tags,
+            scope: a.scope.as_deref(),
+        },
+    )?;
+    let text = format!("{} {} ({})", c.note.id, c.action, c.stored_in);
+    ok(json(&c), text)
 }
