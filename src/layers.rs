@@ -50,6 +50,23 @@ const APART: &[(&str, &str)] = &[
     ("git", "stat_cache"),
 ];
 
+/// Front ends in the binary other than the command line, and the library modules each may
+/// name: the operations and the types their requests and answers are made of, never a
+/// decision or a write of its own (one code path: the one the CLI runs).
+const FRONT_ENDS: &[(&str, &[&str])] = &[(
+    // `orch mcp`: `mod` (the rmcp handler), `tools` (the tool table), `resources` (task files).
+    "cli/mcp",
+    &[
+        "ops",
+        "project",
+        "code",
+        "diagnostic",
+        "error",
+        "rules",
+        "search",
+    ],
+)];
+
 /// The library module a source file belongs to: `src/git/commit.rs` → `git`.
 fn module_of(rel: &Path) -> Option<String> {
     let first = rel.components().next()?.as_os_str().to_str()?;
@@ -60,12 +77,21 @@ fn module_of(rel: &Path) -> Option<String> {
 /// Library modules named by `crate::` paths in `text` (comments left out). `crate::Error`
 /// and the other capitalised names are the error module's, re-exported at the top.
 fn imports(text: &str) -> BTreeSet<String> {
+    imports_through(text, "crate::")
+}
+
+/// Library modules named by paths starting with `prefix` (`crate::`, or `orch::` in the binary).
+fn imports_through(text: &str, prefix: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for line in text.lines() {
         let code = line.split("//").next().unwrap_or("");
         let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            rest = &rest[i + "crate::".len()..];
+        while let Some(i) = rest.find(prefix) {
+            if rest[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                rest = &rest[i + prefix.len()..];
+                continue;
+            }
+            rest = &rest[i + prefix.len()..];
             let names: Vec<&str> = match rest.strip_prefix('{') {
                 Some(group) => group
                     .split('}')
@@ -150,6 +176,36 @@ fn every_module_has_a_layer_and_imports_only_downwards() {
 }
 
 #[test]
+fn front_ends_reach_the_library_only_through_its_operations() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut wrong = Vec::new();
+    for (dir, allowed) in FRONT_ENDS {
+        let mut files = Vec::new();
+        rust_files(&src.join(dir), &mut files);
+        assert!(
+            !files.is_empty(),
+            "src/{dir} has no sources: update FRONT_ENDS"
+        );
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for m in imports_through(&text, "orch::") {
+                if !allowed.contains(&m.as_str()) {
+                    wrong.push(format!(
+                        "{} names orch::{m}: call the operation in orch::ops the CLI calls",
+                        f.strip_prefix(&src).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a second code path:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
 fn modules_import_each_other_in_no_loop() {
     let g = graph();
     // Depth-first search; a module met again while still on the path closes a loop.
@@ -191,5 +247,8 @@ fn the_import_reader_sees_grouped_and_nested_paths() {
         .iter()
         .map(|s| s.to_string())
         .collect();
+    assert_eq!(found, want);
+    let found = imports_through("use orch::{ops, Error};\nlet x = memorch::store;", "orch::");
+    let want: BTreeSet<String> = ["error", "ops"].iter().map(|s| s.to_string()).collect();
     assert_eq!(found, want);
 }

@@ -232,11 +232,12 @@ pub enum Command {
         /// A command (and subcommand) to print the page of, e.g. `session start`
         command: Vec<String>,
     },
-    /// Serve the Model Context Protocol over stdio, for agents (stdout carries only the protocol)
+    /// Serve the Model Context Protocol over stdio, for coding agents
     ///
-    /// Tools: next, status, task_new, session_start, phase_complete, phase_set, session_end,
-    /// event_add, check_run, report, bug_report, search, each running the same operation as
-    /// the command of that name. Resources: orch://task/<CODE>/<file>.
+    /// stdout carries only the protocol; messages go to stderr. Tools: next, status, task_new,
+    /// session_start, phase_complete, phase_set, session_end, event_add, check_run (when
+    /// [checks] has a command), report, bug_report, search, memory_add, each running the
+    /// operation of the command of that name. Resources: orch://task/<CODE>/<file>.
     Mcp {
         /// Print the configuration that adds this server to an agent instead of serving:
         /// claude, cursor, vscode or codex

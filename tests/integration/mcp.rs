@@ -158,6 +158,26 @@ fn tools_list_fits_in_two_thousand_tokens() {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// Spawn to the `initialize` answer, the median of 11 starts (the median, so one start slowed
+/// by a busy machine does not decide).
+#[test]
+fn startup_to_first_answer_is_within_fifty_ms() {
+    let env = Env::started("TSK-1");
+    let mut times: Vec<Duration> = (0..11)
+        .map(|_| {
+            let t0 = Instant::now();
+            let c = Client::start(&env);
+            let took = t0.elapsed();
+            assert!(c.close().status.success());
+            took
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    eprintln!("orch mcp startup to first answer: median {median:?} of {times:?}");
+    assert!(median <= Duration::from_millis(50), "median {median:?}");
+}
+
 #[test]
 fn a_refused_transition_is_a_tool_error_with_the_json_diagnostics() {
     let env = Env::started("TSK-1");
@@ -299,6 +319,16 @@ fn print_config_gives_each_clients_snippet() {
     env.orch(&["mcp", "--print-config", "codex"])
         .succeeds()
         .stdout_contains("[mcp_servers.orch]");
+    let out = env
+        .orch(&["mcp", "--print-config", "codex", "--json"])
+        .succeeds()
+        .stdout;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["config"]["mcp_servers"]["orch"]["args"],
+        json!(["mcp"]),
+        "{v}"
+    );
     env.orch(&["mcp", "--print-config", "emacs"])
         .fails(2)
         .stderr_contains("unknown agent \"emacs\"");

@@ -228,6 +228,11 @@ pub fn print_config(out: &Out, agent: &str) -> orch::Result<()> {
             ".vscode/mcp.json",
             json!({ "servers": { "orch": { "type": "stdio", "command": "orch", "args": ["mcp"] } } }),
         ),
+        "codex" if out.json => (
+            // The TOML's data, so `--json` stays one JSON document.
+            "~/.codex/config.toml",
+            json!({ "mcp_servers": { "orch": server } }),
+        ),
         "codex" => {
             out.say("# ~/.codex/config.toml (or: codex mcp add orch -- orch mcp)\n[mcp_servers.orch]\ncommand = \"orch\"\nargs = [\"mcp\"]");
             return Ok(());

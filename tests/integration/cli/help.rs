@@ -27,6 +27,7 @@ const COMMANDS: &[&[&str]] = &[
     &["report"],
     &["completions"],
     &["man"],
+    &["mcp"],
     &["demo"],
 ];
 
