@@ -252,6 +252,23 @@ fn tools_make_the_commits_the_cli_makes() {
 }
 
 #[test]
+fn session_start_switches_to_the_tasks_branch_first() {
+    let env = Env::with_task("TSK-1");
+    let mut c = Client::start(&env);
+    let r = c.tool("session_start", json!({"task": "TSK-1", "branch": ""}));
+    assert_eq!(r["isError"], false, "{r}");
+    let doc = &r["structuredContent"];
+    assert_eq!(doc["to"], "intake", "{r}");
+    assert_eq!(doc["branch"]["created"], true, "{r}");
+    let name = doc["branch"]["name"].as_str().unwrap();
+    assert_eq!(env.git(&["symbolic-ref", "--short", "HEAD"]).trim(), name);
+    assert_eq!(env.session_json("TSK-1")["branch"], name);
+    c.close();
+    env.orch(&["verify"]).succeeds();
+    env.fsck();
+}
+
+#[test]
 fn resources_are_the_task_files_and_nothing_else() {
     let env = Env::started("TSK-1");
     let mut c = Client::start(&env);

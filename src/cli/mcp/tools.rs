@@ -139,6 +139,9 @@ pub struct SessionStart {
     /// With an active session: continue it, restart from intake, or a new one in its phase;
     /// reopen a done task
     mode: Option<Mode>,
+    /// First switch to this branch (created at HEAD unless it exists); "" for [git]
+    /// branch_template
+    branch: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -314,7 +317,15 @@ fn session_start(p: &Project, a: SessionStart) -> Result<Output> {
         Some(Mode::New) => StartMode::New,
         Some(Mode::Reopen) => StartMode::Reopen,
     };
-    transition(ops::session::start(p, &code, None, mode)?)
+    let Some(branch) = a.branch else {
+        return transition(ops::session::start(p, &code, None, mode)?);
+    };
+    let name = ops::session::branch_for(p, &code, Some(branch.as_str()).filter(|b| !b.is_empty()))?;
+    let b = ops::session::start_on_branch(p, &code, None, mode, &name)?;
+    let mut o = transition(b.transition.clone())?;
+    o.data = json(&b);
+    o.text = format!("on branch {}; {}", b.branch.name, o.text);
+    Ok(o)
 }
 
 fn reason(r: Option<String>) -> Result<Option<String>> {
