@@ -8,6 +8,7 @@
 //! same bytes.
 
 use crate::code::TaskCode;
+use crate::diagnostic::Diagnostic;
 use crate::git::diff::{self, FileDiff, Stat, Status};
 use crate::git::history;
 use crate::project::{Project, ORCH_DIR};
@@ -69,6 +70,8 @@ pub struct Changes {
     /// Commits in the range that changed only `.orchestration/`.
     pub orch_only_commits: usize,
     pub patch: bool,
+    /// The recorded range is no longer in HEAD's history (see [`off_branch`]).
+    pub off_branch: Option<Diagnostic>,
 }
 
 impl Changes {
@@ -177,6 +180,72 @@ fn range(
         _ => head_now()?,
     };
     Ok((base, head))
+}
+
+/// A warning when an end of the recorded execute range is no longer in HEAD's history — a
+/// rebase, an amend or a reset rewrote the commits — with the `orch changes --base/--head`
+/// that re-records the range from the task's transition commits as HEAD's history has them.
+pub fn off_branch(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Diagnostic>> {
+    let (Some(r), Some(head)) = (recorded_range(s), p.git.head_id()?) else {
+        return Ok(None);
+    };
+    let repo = &p.git.repo;
+    let live = in_execute(p, s);
+    let ends = [("base", r.base.as_deref()), ("head", r.head.as_deref().filter(|_| !live))];
+    let mut gone = vec![];
+    for (what, hex) in ends {
+        let Some(id) = hex.and_then(|h| ObjectId::from_hex(h.as_bytes()).ok()) else {
+            continue;
+        };
+        if !history::reaches(repo, id, &[head])? {
+            gone.push(format!("{what} {}", short(&id)));
+        }
+    }
+    if gone.is_empty() {
+        return Ok(None);
+    }
+    let (base, end) = spans(p, code, head)?;
+    let mut fix = match base {
+        Some(b) => format!("orch changes {code} --base {}", short(&b)),
+        None => format!("orch changes {code} --base <commit before the execute work>"),
+    };
+    if let (Some(e), false) = (end, live) {
+        fix.push_str(&format!(" --head {}", short(&e)));
+    }
+    Ok(Some(Diagnostic::warning(
+        "range_off_branch",
+        &format!("{}/session.json", p.task_rel(code)),
+        format!(
+            "{code}: the execute range's {} {} no longer in HEAD's history (rewritten by a rebase, an amend or a reset), so CHANGES.md would describe commits the branch does not have",
+            gone.join(" and "),
+            if gone.len() == 1 { "is" } else { "are" }
+        ),
+        format!("re-record the range from the commits the work spans now: `{fix}`"),
+    )))
+}
+
+/// Where `code`'s execute work lies in HEAD's history: the parent of the oldest transition
+/// into execute, and the parent of the newest transition out of it (`None` when not found).
+fn spans(p: &Project, code: &TaskCode, head: ObjectId) -> Result<(Option<ObjectId>, Option<ObjectId>)> {
+    let Some(exec) = p.workflow.phase("execute").map(|e| e.name.clone()) else {
+        return Ok((None, None));
+    };
+    let log = history::path_log(&p.git.repo, &[head], &p.task_rel(code))?;
+    let prefix = format!("orch({code}): ");
+    let subject = |m: &history::CommitMeta| m.subject().strip_prefix(&prefix).map(str::to_string);
+    let into = format!(" -> {exec}");
+    let out_of = format!("{exec} -> ");
+    // `path_log` is newest first.
+    let base = log
+        .iter()
+        .rev()
+        .find(|m| subject(m).is_some_and(|s| s.contains(&into)))
+        .and_then(|m| m.parents.first().copied());
+    let end = log
+        .iter()
+        .find(|m| subject(m).is_some_and(|s| s.starts_with(&out_of)))
+        .and_then(|m| m.parents.first().copied());
+    Ok((base, end))
 }
 
 /// Whether a commit changed anything outside `.orchestration/` against its first parent,
@@ -297,6 +366,10 @@ pub fn compute(
         },
     )?;
     let title = p.load_doc(code).map(|d| d.title()).unwrap_or_default();
+    let off_branch = match session {
+        Some(s) if opts.base.is_none() && opts.head.is_none() => off_branch(p, code, s)?,
+        _ => None,
+    };
     Ok(Changes {
         task: code.to_string(),
         title,
@@ -307,6 +380,7 @@ pub fn compute(
         commits,
         orch_only_commits,
         patch: opts.patch,
+        off_branch,
     })
 }
 

@@ -27,7 +27,7 @@ pub use replay::{restorable, verify, Repaired, VerifyReport, Waived};
 pub const TASKS_DIR: &str = ".orchestration/tasks";
 
 /// One broken rule: where, which rule, what happened and how to repair it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Violation {
     /// Full commit id; `None` when the staged index was judged.
     pub commit: Option<String>,

@@ -18,18 +18,25 @@ pub fn changes(
     if stdout {
         let c = ops::changes::preview(p, &code, opts)?;
         let text = changes::render(&c);
+        let warn: Vec<_> = c.off_branch.iter().cloned().collect();
         if out.json {
-            out.json_ok(&json_of(&c, &text, None), &[]);
+            out.json_ok(&json_of(&c, &text, None), &warn);
         } else {
+            out.warnings(&warn);
             let mut o = std::io::stdout().lock();
             let _ = o.write_all(text.as_bytes());
         }
         return Ok(());
     }
     let (w, c) = ops::changes::write(p, &code, opts)?;
+    let warn: Vec<_> = c.off_branch.iter().cloned().collect();
     if out.json {
-        out.json_ok(&json_of(&c, &changes::render(&c), Some(&w)), &[]);
+        out.json_ok(&json_of(&c, &changes::render(&c), Some(&w)), &warn);
         return Ok(());
+    }
+    out.warnings(&warn);
+    for d in &warn {
+        out.say(&format!("  fix: {}", d.fix));
     }
     let what = if !w.changed {
         format!("{} is up to date ({})", w.path, w.summary)

@@ -23,8 +23,11 @@ pub fn status(cli: &Cli, out: &Out, code: Option<&str>, all: bool) -> Result<()>
     match code {
         Some(c) => {
             let n = ops::status::one(&p, &c)?;
+            let mine = ops::status::warnings(&p, &c)?;
+            out.warnings(&mine);
             if out.json {
-                out.json_ok(&n, &warnings);
+                let all: Vec<_> = warnings.into_iter().chain(mine).collect();
+                out.json_ok(&n, &all);
             } else {
                 out.say(&out.next_step(&n));
             }

@@ -354,6 +354,14 @@ pub fn path_log(repo: &gix::Repository, tips: &[ObjectId], path: &str) -> Result
     shown.into_iter().map(|id| commit_meta(repo, id)).collect()
 }
 
+/// Whether `a` is one of `tips` or an ancestor of one.
+pub fn reaches(repo: &gix::Repository, a: ObjectId, tips: &[ObjectId]) -> Result<bool> {
+    if tips.is_empty() {
+        return Ok(false);
+    }
+    Ok(tips.contains(&a) || range_commits(repo, &[a], tips)?.is_empty())
+}
+
 /// Every commit reachable from `tips` and not from `hidden`, newest first.
 pub fn range_commits(
     repo: &gix::Repository,

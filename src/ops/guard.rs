@@ -74,17 +74,13 @@ fn judge_folder(
     writes: &HashMap<String, Vec<u8>>,
     removed: &HashSet<String>,
 ) -> Result<()> {
+    let found = hand_edits(p, root, task, scope)?;
+    if !found.is_empty() {
+        return Err(refusal(&found, true));
+    }
     let repo = &p.git.repo;
-    let head = TaskFiles {
-        session: history::blob_at(repo, root, &format!("{TASKS_DIR}/{task}/session.json"))?,
-        events: history::blob_at(repo, root, &format!("{TASKS_DIR}/{task}/events.jsonl"))?,
-    };
-    let rules = RuleSet {
-        workflow: &p.workflow,
-        options: &p.config.workflow,
-        templates: &p.templates,
-    };
-    let now = crate::clock::fmt(&crate::clock::now()?);
+    let head = head_files(repo, root, task)?;
+    let (rules, now) = (rules(p), crate::clock::fmt(&crate::clock::now()?));
     let at = At {
         commit: None,
         date: Some(&now),
@@ -92,15 +88,6 @@ fn judge_folder(
     let snap = |w: HashMap<String, Vec<u8>>| {
         WorktreeSnapshot::new(repo, Some(root), p.root.clone(), scope.to_string(), w)
     };
-    let disk = snap(HashMap::new());
-    let mut found = deleted(repo, root, task, scope, &disk)?;
-    let on_disk = files(&disk, task);
-    if on_disk != head {
-        found.extend(verify::judge_task(&rules, task, &head, &on_disk, &disk, &at, false).1);
-    }
-    if !found.is_empty() {
-        return Err(refusal(&found, true));
-    }
     // Only the scope's own writes: a commit of many task folders (`orch compact`) would
     // otherwise copy every folder's writes once per folder.
     let inside = |k: &String| k == scope || k.starts_with(&format!("{scope}/"));
@@ -117,6 +104,59 @@ fn judge_folder(
         return Err(refusal(&v, false));
     }
     Ok(())
+}
+
+fn head_files(repo: &gix::Repository, root: ObjectId, task: &str) -> Result<TaskFiles> {
+    Ok(TaskFiles {
+        session: history::blob_at(repo, root, &format!("{TASKS_DIR}/{task}/session.json"))?,
+        events: history::blob_at(repo, root, &format!("{TASKS_DIR}/{task}/events.jsonl"))?,
+    })
+}
+
+fn rules(p: &Project) -> RuleSet<'_> {
+    RuleSet {
+        workflow: &p.workflow,
+        options: &p.config.workflow,
+        templates: &p.templates,
+    }
+}
+
+/// What a hand edit did to the task folder in the working tree that `orch verify` would
+/// reject once committed: the folder on disk judged against HEAD's (tree `root`) as a commit.
+pub(crate) fn hand_edits(
+    p: &Project,
+    root: ObjectId,
+    task: &str,
+    scope: &str,
+) -> Result<Vec<Violation>> {
+    let repo = &p.git.repo;
+    let head = head_files(repo, root, task)?;
+    let now = crate::clock::fmt(&crate::clock::now()?);
+    let at = At {
+        commit: None,
+        date: Some(&now),
+    };
+    let disk = WorktreeSnapshot::new(
+        repo,
+        Some(root),
+        p.root.clone(),
+        scope.to_string(),
+        HashMap::new(),
+    );
+    let mut found = deleted(repo, root, task, scope, &disk)?;
+    let on_disk = files(&disk, task);
+    if on_disk != head {
+        found.extend(verify::judge_task(&rules(p), task, &head, &on_disk, &disk, &at, false).1);
+    }
+    Ok(found)
+}
+
+/// The way out of a hand edit: put the file back as committed, then make the change with orch.
+pub(crate) fn restore_fix(v: &Violation) -> String {
+    format!(
+        "put it back with `git restore --source=HEAD -- {}`, then {}",
+        v.file, v.redo
+    )
 }
 
 /// session.json and events.jsonl have rules of their own (`session_deleted`,
@@ -165,10 +205,7 @@ fn refusal(found: &[Violation], by_hand: bool) -> Error {
     let diags: Vec<Diagnostic> = found
         .iter()
         .map(|v| {
-            let fix = format!(
-                "put it back with `git restore --source=HEAD -- {}`, then {} and run the command again",
-                v.file, v.redo
-            );
+            let fix = format!("{} and run the command again", restore_fix(v));
             Diagnostic::error(&v.rule, &v.file, v.message.clone(), fix)
         })
         .collect();

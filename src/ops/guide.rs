@@ -107,7 +107,38 @@ pub fn next(p: &Project, given: Option<&str>) -> Result<Next> {
     Ok(n)
 }
 
+/// The task's state and next action; an untrustworthy chain or folder comes first.
 fn for_task(p: &Project, t: &Loaded) -> Result<Next> {
+    let mut n = state_of(p, t)?;
+    untrusted(p, &t.code, &mut n)?;
+    Ok(n)
+}
+
+/// Violations of the committed chain and hand edits `orch verify` would reject block the
+/// task before anything else: its state cannot be relied on until they are undone or waived.
+fn untrusted(p: &Project, code: &TaskCode, n: &mut Next) -> Result<()> {
+    let broken = super::integrity::task(p, code)?;
+    let Some(first) = broken.first() else {
+        return Ok(());
+    };
+    n.ready = false;
+    n.command = super::integrity::first_command(&first.fix).or(Some("orch verify".into()));
+    let mut blockers: Vec<Blocker> = broken
+        .iter()
+        .map(|d| Blocker {
+            code: d.code.clone(),
+            target: d.target.clone(),
+            fix: d.fix.clone(),
+        })
+        .collect();
+    blockers.append(&mut n.blockers);
+    n.more_blockers += blockers.len().saturating_sub(MAX_BLOCKERS);
+    blockers.truncate(MAX_BLOCKERS);
+    n.blockers = blockers;
+    Ok(())
+}
+
+fn state_of(p: &Project, t: &Loaded) -> Result<Next> {
     let code = &t.code;
     let mut n = Next::empty("active");
     n.task = Some(code.to_string());

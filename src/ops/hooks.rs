@@ -334,7 +334,7 @@ fn code_gate(p: &Project, index: &gix::index::State, head: Option<ObjectId>) -> 
         return Ok(());
     };
     if cur >= gate {
-        return Ok(());
+        return trusted(p, &code, index, head);
     }
     let code_changes = staged_changes(&p.git.repo, index, head, "", Some(ORCH_DIR), true)?;
     if let Some(first) = code_changes.first() {
@@ -348,6 +348,32 @@ fn code_gate(p: &Project, index: &gix::index::State, head: Option<ObjectId>) -> 
         )));
     }
     Ok(())
+}
+
+/// The code gate does not trust a session whose committed chain `orch verify` rejects, or
+/// whose folder was edited by hand in a way it would reject (a `current_phase` typed into
+/// session.json): code is refused until that is undone or waived. A commit of task files
+/// only stays possible, since that is how a violation is repaired.
+fn trusted(
+    p: &Project,
+    code: &crate::code::TaskCode,
+    index: &gix::index::State,
+    head: Option<ObjectId>,
+) -> Result<()> {
+    let broken = super::integrity::task(p, code)?;
+    let Some(first) = broken.first() else {
+        return Ok(());
+    };
+    let code_changes = staged_changes(&p.git.repo, index, head, "", Some(ORCH_DIR), true)?;
+    if code_changes.is_empty() {
+        return Ok(());
+    }
+    Err(Error::validation(format!(
+        "{code}'s recorded state cannot be relied on: {} — code commits wait until it is undone or waived",
+        first.message
+    ))
+    .with_hint(first.fix.clone())
+    .with_diagnostics(broken))
 }
 
 /// What commit-msg did to the message.

@@ -19,6 +19,7 @@ pub mod gates;
 mod guard;
 pub mod guide;
 pub mod hooks;
+pub mod integrity;
 pub mod init;
 pub mod link;
 pub mod memory;

@@ -3,6 +3,7 @@
 use super::next::{next_step, NextStep};
 use super::task::{list, ListFilter};
 use crate::code::TaskCode;
+use crate::diagnostic::Diagnostic;
 use crate::project::Project;
 use crate::task::TaskSummary;
 use crate::Result;
@@ -21,8 +22,28 @@ pub fn all(p: &Project) -> Result<StatusOverview> {
     })
 }
 
+/// One task's instructions; a chain `orch verify` rejects, or a hand edit it would, comes
+/// first among the blockers and its undoing is the command.
 pub fn one(p: &Project, code: &TaskCode) -> Result<NextStep> {
     p.require_task(code)?;
     let s = p.load_session(code)?;
-    next_step(p, code, &p.load_doc(code)?, s.as_ref())
+    let mut n = next_step(p, code, &p.load_doc(code)?, s.as_ref())?;
+    let broken = super::integrity::task(p, code)?;
+    if let Some(cmd) = broken.first().and_then(|d| super::integrity::first_command(&d.fix)) {
+        n.command = cmd;
+    }
+    if !broken.is_empty() {
+        n.ready = false;
+        n.blockers.splice(0..0, broken);
+    }
+    Ok(n)
+}
+
+/// What `status` warns of for one task beside its blockers: an execute range that HEAD's
+/// history no longer has.
+pub fn warnings(p: &Project, code: &TaskCode) -> Result<Vec<Diagnostic>> {
+    let Some(s) = p.load_session(code)? else {
+        return Ok(vec![]);
+    };
+    Ok(crate::changes::off_branch(p, code, &s)?.into_iter().collect())
 }

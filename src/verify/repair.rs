@@ -53,10 +53,7 @@ impl<'r> Undo<'r> {
 
     /// `a` is `b` or one of its ancestors.
     fn reaches(&self, a: ObjectId, b: &[ObjectId]) -> Result<bool> {
-        if b.is_empty() {
-            return Ok(false);
-        }
-        Ok(history::range_commits(self.repo, &[a], b)?.is_empty())
+        history::reaches(self.repo, a, b)
     }
 
     /// Whether a merge lies between `c` and HEAD, so a rebase must keep merges.

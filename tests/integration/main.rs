@@ -28,5 +28,6 @@ mod memory;
 mod parsers;
 mod report;
 mod search;
+mod tamper;
 mod transitions_git;
 mod verify;
