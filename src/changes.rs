@@ -191,7 +191,10 @@ pub fn off_branch(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Di
     };
     let repo = &p.git.repo;
     let live = in_execute(p, s);
-    let ends = [("base", r.base.as_deref()), ("head", r.head.as_deref().filter(|_| !live))];
+    let ends = [
+        ("base", r.base.as_deref()),
+        ("head", r.head.as_deref().filter(|_| !live)),
+    ];
     let mut gone = vec![];
     for (what, hex) in ends {
         let Some(id) = hex.and_then(|h| ObjectId::from_hex(h.as_bytes()).ok()) else {
@@ -226,7 +229,11 @@ pub fn off_branch(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Di
 
 /// Where `code`'s execute work lies in HEAD's history: the parent of the oldest transition
 /// into execute, and the parent of the newest transition out of it (`None` when not found).
-fn spans(p: &Project, code: &TaskCode, head: ObjectId) -> Result<(Option<ObjectId>, Option<ObjectId>)> {
+fn spans(
+    p: &Project,
+    code: &TaskCode,
+    head: ObjectId,
+) -> Result<(Option<ObjectId>, Option<ObjectId>)> {
     let Some(exec) = p.workflow.phase("execute").map(|e| e.name.clone()) else {
         return Ok((None, None));
     };

@@ -72,7 +72,7 @@ impl Violation {
 /// What a session.json change did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
-    /// start, complete, skip, reopen, end, edit, none
+    /// start, complete, skip, reopen, end, edit, none, range (the execute range re-recorded)
     pub kind: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -82,7 +82,17 @@ pub struct Step {
     pub session_key: String,
 }
 
-/// Describes the change from `old` to `new` without judging it.
+/// Whether the two differ in the recorded execute range only.
+fn same_but_range(old: &Session, new: &Session) -> bool {
+    let bare = |s: &Session| Session {
+        execute_range: None,
+        ..s.clone()
+    };
+    bare(old) == bare(new)
+}
+
+/// Describes the change from `old` to `new` without judging it: `none`, `range` (the
+/// execute range re-recorded), `start`, `complete`, `skip`, `reopen`, `end` or `edit`.
 pub fn describe(old: Option<&Session>, new: &Session, wf: &Workflow) -> Step {
     let mut st = Step {
         kind: "edit".into(),
@@ -99,6 +109,11 @@ pub fn describe(old: Option<&Session>, new: &Session, wf: &Workflow) -> Step {
     };
     if old == new {
         st.kind = "none".into();
+        return st;
+    }
+    if same_but_range(old, new) {
+        // `orch changes --base/--head` naming the commits the work spans after a rebase.
+        st.kind = "range".into();
         return st;
     }
     let appended = (new.phase_history.len() == old.phase_history.len() + 1
@@ -982,7 +997,7 @@ fn judge_session(
         step.to.as_deref().unwrap_or("(end)")
     );
     let out = match (step.kind.as_str(), &old) {
-        ("none", _) => vec![],
+        ("none", _) | ("range", _) => vec![],
         // `describe` calls every change without an old session of the same key a start.
         ("start", _) | (_, None) => j.start(old.as_ref(), &new, &moved),
         (_, Some(old)) => j.transition(old, &new, &step, moved),

@@ -29,7 +29,10 @@ pub fn one(p: &Project, code: &TaskCode) -> Result<NextStep> {
     let s = p.load_session(code)?;
     let mut n = next_step(p, code, &p.load_doc(code)?, s.as_ref())?;
     let broken = super::integrity::task(p, code)?;
-    if let Some(cmd) = broken.first().and_then(|d| super::integrity::first_command(&d.fix)) {
+    if let Some(cmd) = broken
+        .first()
+        .and_then(|d| super::integrity::first_command(&d.fix))
+    {
         n.command = cmd;
     }
     if !broken.is_empty() {
@@ -45,5 +48,7 @@ pub fn warnings(p: &Project, code: &TaskCode) -> Result<Vec<Diagnostic>> {
     let Some(s) = p.load_session(code)? else {
         return Ok(vec![]);
     };
-    Ok(crate::changes::off_branch(p, code, &s)?.into_iter().collect())
+    Ok(crate::changes::off_branch(p, code, &s)?
+        .into_iter()
+        .collect())
 }
