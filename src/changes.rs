@@ -197,7 +197,11 @@ pub fn off_branch(p: &Project, code: &TaskCode, s: &Session) -> Result<Option<Di
     ];
     let mut gone = vec![];
     for (what, hex) in ends {
-        let Some(id) = hex.and_then(|h| ObjectId::from_hex(h.as_bytes()).ok()) else {
+        // An id that names no commit here has its own error where the range is used.
+        let Some(id) = hex
+            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+            .filter(|id| history::commit_tree_parents(repo, *id).is_ok())
+        else {
             continue;
         };
         if !history::reaches(repo, id, &[head])? {

@@ -34,7 +34,7 @@ pub fn committed(p: &Project) -> Result<Vec<Violation>> {
     };
     let cached = read(p);
     if let Some(c) = &cached {
-        if c.head == head.to_string() {
+        if ObjectId::from_hex(c.head.as_bytes()).ok() == Some(head) {
             return Ok(c.violations.clone());
         }
     }

@@ -22,6 +22,7 @@ mod gates;
 mod git_layer;
 mod hooks;
 mod judge;
+mod judge_props;
 mod layout;
 mod mcp;
 mod memory;

@@ -47,9 +47,21 @@ fn the_example_state_folder_is_valid() {
     assert!(out.stdout.contains("PHASE: Plan"), "{}", out.stdout);
     let st: StatusDoc = env.orch(&["status", "EX-1", "--json"]).succeeds().json();
     assert_eq!(st.next_phase.as_deref(), Some("execute"));
-    // In plan, only the missing PLAN.md blocks it.
-    let blockers: Vec<&str> = st.blockers.iter().map(|d| d.target.as_str()).collect();
-    assert_eq!(blockers, ["PLAN.md"]);
+    // In plan, the missing PLAN.md blocks it; and as status judges the committed chain
+    // like `orch verify` does, a session adopted already in plan is named first.
+    let blockers: Vec<(&str, &str)> = st
+        .blockers
+        .iter()
+        .map(|d| (d.code.as_str(), d.target.rsplit(':').next().unwrap()))
+        .collect();
+    assert_eq!(
+        blockers,
+        [
+            ("session_start", ".orchestration/tasks/EX-1/session.json"),
+            ("missing_artifact", "PLAN.md")
+        ]
+    );
+    assert_eq!(env.orch(&["verify"]).output().status.code(), Some(3));
     assert!(!st.ready);
 
     let s = env.session("EX-1");
