@@ -267,7 +267,7 @@ fn rules_committed(p: &Project, root: ObjectId) -> Result<()> {
 }
 
 /// `table.key` of every rule option whose value differs between two configs.
-fn rule_keys_differ(a: &Config, b: &Config) -> Vec<String> {
+pub(crate) fn rule_keys_differ(a: &Config, b: &Config) -> Vec<String> {
     let as_table = |c: &Config| {
         toml::Value::try_from(c)
             .ok()

@@ -16,7 +16,7 @@ pub mod compact;
 pub mod doctor;
 pub mod event;
 pub mod gates;
-mod guard;
+pub(crate) mod guard;
 pub mod guide;
 pub mod hooks;
 pub mod init;

@@ -30,7 +30,13 @@ enum Step {
 }
 
 const FILES: [&str; 4] = ["session.json", "events.jsonl", "PLAN.md", "TASK.md"];
-const ARTIFACTS: [&str; 5] = ["CONTEXT.md", "PLAN.md", "REVIEW.md", "SUMMARY.md", "NOTES.md"];
+const ARTIFACTS: [&str; 5] = [
+    "CONTEXT.md",
+    "PLAN.md",
+    "REVIEW.md",
+    "SUMMARY.md",
+    "NOTES.md",
+];
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
@@ -58,8 +64,23 @@ fn command(s: &Step) -> Option<Vec<String>> {
         Step::Complete => v(&["phase", "complete", "TSK-1"]),
         Step::CompleteOverride => v(&["phase", "complete", "TSK-1", "--override", "--reason", "r"]),
         Step::Set(i) => v(&["phase", "set", "TSK-1", PHASES[*i]]),
-        Step::Event(true) => v(&["event", "add", "TSK-1", "research.finding", "--data", "{\"finding\":\"f\"}", "--commit"]),
-        Step::Event(false) => v(&["event", "add", "TSK-1", "plan.decision", "--data", "{\"decision\":\"d\",\"why\":\"w\"}"]),
+        Step::Event(true) => v(&[
+            "event",
+            "add",
+            "TSK-1",
+            "research.finding",
+            "--data",
+            "{\"finding\":\"f\"}",
+            "--commit",
+        ]),
+        Step::Event(false) => v(&[
+            "event",
+            "add",
+            "TSK-1",
+            "plan.decision",
+            "--data",
+            "{\"decision\":\"d\",\"why\":\"w\"}",
+        ]),
         Step::End => v(&["session", "end", "TSK-1"]),
         Step::Start(true) => v(&["session", "start", "TSK-1", "--reopen"]),
         Step::Start(false) => v(&["session", "start", "TSK-1"]),
@@ -112,8 +133,11 @@ fn edit(e: &Env, s: &Step, n: usize) {
         Step::LoosenRules => {
             let cfg = e.path(".orchestration/config.toml");
             let text = std::fs::read_to_string(&cfg).unwrap_or_default();
-            std::fs::write(&cfg, format!("{text}\n[workflow]\nallow_phase_skip = true\n"))
-                .unwrap();
+            std::fs::write(
+                &cfg,
+                format!("{text}\n[workflow]\nallow_phase_skip = true\n"),
+            )
+            .unwrap();
         }
         Step::EditWorkflow => {
             let wf = e.path(".orchestration/workflow.yaml");
@@ -165,7 +189,13 @@ fn run_sequence(steps: &[Step]) -> Result<(), TestCaseError> {
                 String::from_utf8_lossy(&v.stdout)
             );
         } else {
-            prop_assert_eq!(e.head(), head, "{:?} refused ({}) but moved HEAD", args, err);
+            prop_assert_eq!(
+                e.head(),
+                head,
+                "{:?} refused ({}) but moved HEAD",
+                args,
+                err
+            );
             let after = tree(&e.root);
             let changed: Vec<&String> = before
                 .keys()

@@ -253,3 +253,61 @@ fn a_rebased_execute_range_is_named_with_the_range_that_re_records_it() {
     assert_eq!(json(&e, &["verify"])["ok"], true);
     e.assert_orch_clean();
 }
+
+#[test]
+fn the_report_names_a_rewritten_range_and_every_change_of_the_rules() {
+    let (e, _) = rebased_after_review();
+    let cfg = ".orchestration/config.toml";
+    let text = e.read(cfg);
+    let strict = "allow_phase_skip = false";
+    assert!(text.contains(strict), "{text}");
+    e.config(&text.replacen(strict, "allow_phase_skip = true", 1));
+    let changer = e.head();
+    let tpl = ".orchestration/templates/plan_template.md";
+    let builtin = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/plan_template.md"
+    ))
+    .unwrap();
+    e.write(tpl, format!("{builtin}\n<!-- team note -->\n"));
+    e.git(&["add", tpl]);
+    e.git(&["commit", "-q", "-m", "Plan template: a team note"]);
+
+    let o = e.orch(&["report", "TSK-1", "--format", "json"]).output();
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(
+        r["changes"]["off_branch"]["code"], "range_off_branch",
+        "{r}"
+    );
+    let rules = r["rule_changes"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{r}");
+    assert_eq!(rules[0]["commit"], changer.as_str());
+    assert_eq!(
+        rules[0]["changed"],
+        serde_json::json!(["config.toml: workflow.allow_phase_skip"])
+    );
+    assert_eq!(rules[0]["author"], AUTHOR);
+    assert_eq!(
+        rules[1]["changed"],
+        serde_json::json!(["templates/plan_template.md"])
+    );
+
+    let md = e.orch_ok(&["report", "TSK-1"]);
+    assert!(md.contains("### Rule changes"), "{md}");
+    assert!(
+        md.contains("config.toml: workflow.allow_phase_skip"),
+        "{md}"
+    );
+    assert!(md.contains("no longer in HEAD's history"), "{md}");
+}
+
+#[test]
+fn a_report_of_a_task_worked_under_its_first_rules_has_no_rule_section() {
+    let e = Env::started("TSK-1");
+    e.advance_to("TSK-1", "review");
+    let o = e.orch(&["report", "TSK-1", "--format", "json"]).output();
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["rule_changes"], serde_json::json!([]), "{r}");
+    assert!(!e.orch_ok(&["report", "TSK-1"]).contains("Rule changes"));
+}

@@ -24,6 +24,7 @@ const OVERRIDES: usize = 15;
 const VERIFY_ITEMS: usize = 20;
 const BUGS: usize = 15;
 const AGENT_REFUSALS: usize = 15;
+const RULE_CHANGES: usize = 15;
 const FOLLOW_UPS: usize = 20;
 const LINKS: usize = 20;
 const ARTIFACTS: usize = 30;
@@ -127,6 +128,7 @@ pub const SECTIONS: &[Section] = &[
     checks,
     review,
     overrides_and_waivers,
+    rule_changes,
     agent_refusals,
     bugs,
     follow_ups,
@@ -331,6 +333,14 @@ fn phase_table(r: &Report, md: &mut Md) {
 fn changes(r: &Report, md: &mut Md) {
     md.heading("What changed");
     let c = &r.changes;
+    if let Some(d) = &c.off_branch {
+        md.line(&format!(
+            "> ⚠ {} — {}",
+            clip(&d.message, TEXT * 2),
+            clip(&d.fix, TEXT)
+        ));
+        md.line("");
+    }
     let Some(summary) = &c.summary else {
         let why = c.note.as_deref().unwrap_or("no code changes");
         md.line(&format!("No code changes to show: {}.", clip(why, TEXT)));
@@ -552,6 +562,30 @@ fn overrides_and_waivers(r: &Report, md: &mut Md) {
     md.line(&format!("**Verify:** {mark} {}", r.verdict));
     md.list(&r.violations, VERIFY_ITEMS, false, |v| {
         format!("- {}", clip(&v.line(), TEXT * 2))
+    });
+}
+
+/// Commits that changed the rules while the task was under way. Shown only when there were
+/// some: a task worked under the rules it started with needs no section.
+fn rule_changes(r: &Report, md: &mut Md) {
+    if r.rule_changes.is_empty() {
+        return;
+    }
+    md.heading("Rule changes");
+    md.line(&format!(
+        "{} changed the rules in force while the task was under way:",
+        plural(r.rule_changes.len(), "commit", "commits")
+    ));
+    md.line("");
+    md.list(&r.rule_changes, RULE_CHANGES, true, |c| {
+        format!(
+            "- `{}` by {} at {}: {} ({})",
+            short(&c.commit),
+            clip(&c.author, CELL),
+            c.date,
+            clip(&c.changed.join(", "), TEXT),
+            clip(&c.subject, CELL)
+        )
     });
 }
 

@@ -8,6 +8,7 @@
 
 mod gantt;
 pub mod markdown;
+pub mod rules;
 
 pub use markdown::{markdown, markdown_with, Style};
 
@@ -148,6 +149,8 @@ pub struct ChangesSummary {
     pub top_files: Vec<crate::changes::FileEntry>,
     /// Why there is no summary: the task never reached execute, or its range is gone.
     pub note: Option<String>,
+    /// The recorded range is no longer in HEAD's history, with the command that re-records it.
+    pub off_branch: Option<crate::diagnostic::Diagnostic>,
 }
 
 /// How many files "what changed" lists.
@@ -266,6 +269,9 @@ pub struct Report {
     pub agent_denials: Vec<Denials>,
     /// The same refusals one by one, oldest first.
     pub agent_refusals: Vec<AgentRefusal>,
+    /// Every commit since the task began that changed the rules in force (config.toml's
+    /// rule keys, workflow.yaml, the templates), oldest first.
+    pub rule_changes: Vec<rules::RuleChange>,
 }
 
 /// How many of an agent's code writes were refused in one phase.
@@ -361,6 +367,7 @@ pub fn report(p: &Project, code: &TaskCode) -> Result<Report> {
         code_allowed_from: p.config.hooks.code_allowed_from.clone(),
         agent_denials: denials(p, &d.events),
         agent_refusals: refusals(p, &d.events),
+        rule_changes: rules::changes(&d)?,
     })
 }
 
@@ -536,6 +543,7 @@ fn changes(d: &TaskData) -> ChangesSummary {
         commits: c.commits.len(),
         top_files: files,
         note: c.files.is_empty().then(|| "no code changes".to_string()),
+        off_branch: c.off_branch,
     }
 }
 
