@@ -68,6 +68,22 @@ export RESULTS=$results
 t() { python3 "$timer" "$@"; }
 
 echo "# Notes" >"$dir/NOTES.md"
+# The plan phase's gate: PLAN.md with Approach, Steps and Tests in the task's own words.
+cat >"$dir/PLAN.md" <<'MD'
+# Plan
+
+## Approach
+
+Measure one committed transition against git's own commit of the same folder.
+
+## Steps
+
+- [ ] complete the phase
+
+## Tests
+
+The benchmark's own timings.
+MD
 "$orch" -q event add "$task" custom.bench --commit
 # The user's edit before each command (NOTES.md, tracked so `git commit --only` takes it).
 cat >"$work/edit.sh" <<SH

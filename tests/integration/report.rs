@@ -44,7 +44,18 @@ struct ReportDoc {
     code_allowed_from: String,
     agent_denials: Vec<Denials>,
     agent_refusals: Vec<AgentRefusal>,
+    rule_changes: Vec<RuleChange>,
     diagnostics: Vec<json::Diagnostic>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleChange {
+    commit: String,
+    date: String,
+    author: String,
+    subject: String,
+    changed: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -92,6 +103,7 @@ struct Changes {
     commits: usize,
     top_files: Vec<FileEntry>,
     note: Option<String>,
+    off_branch: Option<crate::support::json::Diagnostic>,
 }
 
 #[derive(Debug, Deserialize)]
