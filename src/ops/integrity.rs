@@ -13,6 +13,7 @@ use crate::verify::{self, Violation};
 use crate::Result;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// The remembered verdict: `violations` is what `orch verify` left (neither repaired nor
 /// waived) over HEAD `head`'s whole history.
@@ -38,31 +39,59 @@ pub fn committed(p: &Project) -> Result<Vec<Violation>> {
             return Ok(c.violations.clone());
         }
     }
-    let violations = match since_clean(p, cached.as_ref()) {
-        // A clean history stays clean when the commits since are: each commit is judged
-        // against its own parents, by its parents' rules.
-        Some(base) => {
-            let r = verify::verify(p, &[head], &[base], &[])?;
-            if r.ok() {
-                vec![]
-            } else {
-                verify::verify(p, &[head], &[], &[])?.violations
-            }
-        }
+    let violations = match cached.and_then(|c| replay_from(p, head, c)) {
+        Some((base, old)) => since(p, head, base, old)?,
         None => verify::verify(p, &[head], &[], &[])?.violations,
     };
     write(p, head, &violations);
     Ok(violations)
 }
 
-/// The remembered commit to replay from: only a clean verdict, and only while its commit is
-/// still in the object database (a verdict with violations is redone whole, as a later
-/// commit may repair or waive them).
-fn since_clean(p: &Project, c: Option<&Verified>) -> Option<ObjectId> {
-    let c = c.filter(|c| c.violations.is_empty())?;
+/// From a verdict remembered at `base`, only the commits since are replayed. Each commit is
+/// judged against its own parents by their rules, so a clean history stays clean when they
+/// are; and only a commit of a task's own folder can repair or waive its violations, so a
+/// task they did not touch keeps its remembered ones, and a touched task that had some is
+/// judged again over its whole history.
+fn since(
+    p: &Project,
+    head: ObjectId,
+    base: ObjectId,
+    old: Vec<Violation>,
+) -> Result<Vec<Violation>> {
+    let range = verify::verify(p, &[head], &[base], &[])?;
+    let touched: BTreeSet<&str> = range.tasks.iter().map(String::as_str).collect();
+    let redo: BTreeSet<String> = old
+        .iter()
+        .filter(|v| touched.contains(v.task.as_str()))
+        .map(|v| v.task.clone())
+        .collect();
+    let mut out: Vec<Violation> = old
+        .into_iter()
+        .filter(|v| !touched.contains(v.task.as_str()))
+        .collect();
+    out.extend(
+        range
+            .violations
+            .into_iter()
+            .filter(|v| !redo.contains(&v.task)),
+    );
+    if !redo.is_empty() {
+        let codes: Vec<String> = redo.into_iter().collect();
+        out.extend(verify::verify(p, &[head], &[], &codes)?.violations);
+    }
+    Ok(out)
+}
+
+/// The remembered commit to replay from, while its commit is still in the object database.
+/// A verdict with violations is carried forward only along HEAD's own history: after a
+/// switch to a branch without them, they are not this branch's.
+fn replay_from(p: &Project, head: ObjectId, c: Verified) -> Option<(ObjectId, Vec<Violation>)> {
     let id = ObjectId::from_hex(c.head.as_bytes()).ok()?;
     history::commit_tree_parents(&p.git.repo, id).ok()?;
-    Some(id)
+    if !c.violations.is_empty() && !history::reaches(&p.git.repo, id, &[head]).ok()? {
+        return None;
+    }
+    Some((id, c.violations))
 }
 
 fn read(p: &Project) -> Option<Verified> {

@@ -311,3 +311,49 @@ fn a_report_of_a_task_worked_under_its_first_rules_has_no_rule_section() {
     assert_eq!(r["rule_changes"], serde_json::json!([]), "{r}");
     assert!(!e.orch_ok(&["report", "TSK-1"]).contains("Rule changes"));
 }
+
+#[test]
+fn remembered_violations_carry_over_commits_that_do_not_touch_their_task() {
+    let e = Env::user_commits();
+    e.task_in("TSK-1", "plan");
+    set_phase(&e, "plan", "review");
+    e.git(&["add", SESSION]);
+    e.git(&["commit", "-q", "--no-verify", "-m", "skip ahead"]);
+    let st = json(&e, &["status", "TSK-1"]);
+    let fix = st["command"].as_str().unwrap().to_string();
+    assert_eq!(fix, "git reset --keep HEAD~1", "{st}");
+
+    // Work on another task and on code: TSK-1's violation stays, TSK-2 is clean.
+    e.task_in("TSK-2", "research");
+    e.write("lib.rs", "pub fn f() {}\n");
+    e.git(&["add", "lib.rs"]);
+    e.git(&["commit", "-q", "--no-verify", "-m", "code"]);
+    let one = json(&e, &["status", "TSK-1"]);
+    assert_eq!(one["blockers"][0]["code"], "phase_skip", "{one}");
+    let two = json(&e, &["status", "TSK-2"]);
+    assert!(
+        !two["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["code"] == "phase_skip"),
+        "{two}"
+    );
+
+    // Waiving it is a commit of TSK-1's own folder: the task is judged again, and cleared.
+    let bad = e.git(&["log", "--format=%H", "-1", "--grep", "skip ahead"]);
+    let bad = bad.trim();
+    e.orch_ok(&["verify", "--accept", &bad[..7], "--reason", "agreed"]);
+    e.git(&["add", ".orchestration"]);
+    e.git(&["commit", "-q", "-m", "orch(TSK-1): waiver"]);
+    let after = json(&e, &["status", "TSK-1"]);
+    assert!(
+        !after["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["code"] == "phase_skip"),
+        "{after}"
+    );
+    assert_eq!(json(&e, &["verify"])["ok"], true);
+}
