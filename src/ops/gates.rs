@@ -13,17 +13,20 @@ use crate::workflow::Phase;
 use crate::Result;
 use gix::ObjectId;
 
-/// The git-backed gates of `phase` for the task.
+/// The git-backed gates of `phase` for the task; `worktree`: also scan the working tree for
+/// uncommitted code (as git status does, every tracked file).
 pub fn diagnostics(
     p: &Project,
     code: &TaskCode,
     session: Option<&Session>,
     phase: &Phase,
+    worktree: bool,
 ) -> Result<Vec<Diagnostic>> {
     let v = &phase.def.validation;
     let mut out = Vec::new();
     if v.code_commits || v.clean_worktree {
-        let facts = execute_facts(p, session, v.code_commits, v.clean_worktree)?;
+        let scan = v.clean_worktree && worktree;
+        let facts = execute_facts(p, session, v.code_commits, scan)?;
         out.extend(gates::execute_diagnostics(
             v,
             &facts,

@@ -133,7 +133,14 @@ fn on_disk<R>(
 /// The checks of `phase` for the task: its artifacts in the working tree, then the gates git
 /// judges (code commits, uncommitted code, checks).
 pub fn check(p: &Project, t: &Loaded, phase: &Phase) -> Result<Vec<Diagnostic>> {
-    check_with(p, &t.code, t.doc.as_ref().ok(), t.session.as_ref(), phase)
+    check_with(
+        p,
+        &t.code,
+        t.doc.as_ref().ok(),
+        t.session.as_ref(),
+        phase,
+        true,
+    )
 }
 
 fn check_with(
@@ -142,12 +149,15 @@ fn check_with(
     doc: Option<&TaskDoc>,
     session: Option<&Session>,
     phase: &Phase,
+    worktree: bool,
 ) -> Result<Vec<Diagnostic>> {
     let v = vars(p, code, doc, &phase.name)?;
     let mut out = on_disk(p, code, session, &v, |src, ctx| {
         validate::check_phase(src, phase, ctx)
     });
-    out.extend(super::gates::diagnostics(p, code, session, phase)?);
+    out.extend(super::gates::diagnostics(
+        p, code, session, phase, worktree,
+    )?);
     if phase.def.validation.open_bugs.is_some() {
         let open: Vec<(String, String)> = super::bug::open_for_task(p, code)?
             .into_iter()
@@ -193,6 +203,28 @@ pub fn next_step(
     doc: &TaskDoc,
     session: Option<&Session>,
 ) -> Result<NextStep> {
+    next_step_with(p, code, doc, session, true)
+}
+
+/// [`next_step`] for a phase that has just begun, as a transition prints it: the working
+/// tree is not scanned for uncommitted code (every tracked file, as git status does), which
+/// `orch next`, `orch status` and completing the phase still judge.
+pub fn next_step_entered(
+    p: &Project,
+    code: &TaskCode,
+    doc: &TaskDoc,
+    session: Option<&Session>,
+) -> Result<NextStep> {
+    next_step_with(p, code, doc, session, false)
+}
+
+fn next_step_with(
+    p: &Project,
+    code: &TaskCode,
+    doc: &TaskDoc,
+    session: Option<&Session>,
+    worktree: bool,
+) -> Result<NextStep> {
     let phase = current_phase(p, code, session)?;
     let v = vars(p, code, Some(doc), &phase.name)?;
     let instructions = crate::templates::render_str(&phase.def.next_step, &v).map_err(|e| {
@@ -233,7 +265,7 @@ pub fn next_step(
         format!("orch phase complete {code}")
     };
     let blockers: Vec<Diagnostic> = if active && p.config.workflow.require_artifact_validation {
-        check_with(p, code, Some(doc), session, phase)?
+        check_with(p, code, Some(doc), session, phase, worktree)?
             .into_iter()
             .filter(Diagnostic::is_error)
             .collect()

@@ -1,6 +1,6 @@
 //! `orch session start` and `orch session end`.
 
-use super::next::{check, next_step};
+use super::next::{check, next_step_entered};
 use super::transition::{record, Transition};
 use super::Loaded;
 use crate::code::TaskCode;
@@ -207,7 +207,7 @@ fn continued(p: &Project, t: &Loaded) -> Result<Transition> {
         override_: None,
         scaffolded: vec![],
         warnings: vec![],
-        next: Some(next_step(p, &t.code, t.doc()?, Some(s))?),
+        next: Some(next_step_entered(p, &t.code, t.doc()?, Some(s))?),
     })
 }
 

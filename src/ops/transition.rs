@@ -1,7 +1,7 @@
 //! Writing a decision of the rules: session.json, the events it implies, scaffolds, the
 //! regenerated CHANGES.md and (when a session closes) POSTOP.md, in one task commit. Session and phase operations end here.
 
-use super::next::{next_step, vars, NextStep};
+use super::next::{next_step_entered, vars, NextStep};
 use super::Loaded;
 use crate::diagnostic::Diagnostic;
 use crate::event::Event;
@@ -72,7 +72,7 @@ pub fn record(
         p.clear_current_task(code)?;
     }
     let next = if d.session.active {
-        Some(next_step(p, code, t.doc()?, Some(&d.session))?)
+        Some(next_step_entered(p, code, t.doc()?, Some(&d.session))?)
     } else {
         None
     };
