@@ -52,6 +52,10 @@ for i in range(1000):
     sys.stdout.write("\n".join(out) + "\n")
 PY
   git reset -q --hard main
+  # make-repo writes every task mid-workflow in one commit, which verify rejects
+  # (session_start); the code gate does not trust a chain verify rejects, so the synthetic
+  # history is accepted on the record once, as a team adopting orch mid-flight would.
+  "$orch" -q verify --accept "$base" --reason "synthetic history made at once" >/dev/null
   echo "$base" > .bench-base
   touch .bench-ready
   printf '.bench-*\n' >> .git/info/exclude
