@@ -377,10 +377,6 @@ pub fn compute(
         },
     )?;
     let title = p.load_doc(code).map(|d| d.title()).unwrap_or_default();
-    let off_branch = match session {
-        Some(s) if opts.base.is_none() && opts.head.is_none() => off_branch(p, code, s)?,
-        _ => None,
-    };
     Ok(Changes {
         task: code.to_string(),
         title,
@@ -391,8 +387,23 @@ pub fn compute(
         commits,
         orch_only_commits,
         patch: opts.patch,
-        off_branch,
+        off_branch: None,
     })
+}
+
+/// [`compute`] for a reader, with the warning when the recorded range is no longer in HEAD's
+/// history. Transitions regenerating CHANGES.md use `compute` and skip that walk.
+pub fn compute_checked(
+    p: &Project,
+    code: &TaskCode,
+    session: Option<&Session>,
+    opts: &Options,
+) -> Result<Changes> {
+    let mut c = compute(p, code, session, opts)?;
+    if let (Some(s), None, None) = (session, &opts.base, &opts.head) {
+        c.off_branch = off_branch(p, code, s)?;
+    }
+    Ok(c)
 }
 
 fn md_code(s: &str) -> String {

@@ -1,7 +1,9 @@
 //! `orch changes`: CHANGES.md computed from the execute phase's diff, previewed or written and
 //! committed; and the regenerated file that transitions carry.
 
-use crate::changes::{compute, in_execute, recorded_range, render, Changes, Options, FILE};
+use crate::changes::{
+    compute, compute_checked, in_execute, recorded_range, render, Changes, Options, FILE,
+};
 use crate::code::TaskCode;
 use crate::project::Project;
 use crate::session::{ExecuteRange, Session};
@@ -52,7 +54,7 @@ pub struct Written {
 pub fn preview(p: &Project, code: &TaskCode, opts: &Options) -> Result<Changes> {
     p.require_task(code)?;
     let s = p.load_session(code)?;
-    compute(p, code, s.as_ref(), opts)
+    compute_checked(p, code, s.as_ref(), opts)
 }
 
 /// `orch changes`: writes CHANGES.md (and, with `--base`/`--head`, the re-recorded range in
@@ -62,7 +64,7 @@ pub fn write(p: &Project, code: &TaskCode, opts: &Options) -> Result<(Written, C
     super::preflight(p)?;
     let _lock = p.lock()?;
     let session = p.load_session(code)?;
-    let c = compute(p, code, session.as_ref(), opts)?;
+    let c = compute_checked(p, code, session.as_ref(), opts)?;
     let text = render(&c);
     let dir = p.task_dir(code);
     let path = dir.join(FILE);

@@ -54,6 +54,16 @@ pub struct Blocker {
     pub fix: String,
 }
 
+impl From<&Diagnostic> for Blocker {
+    fn from(d: &Diagnostic) -> Blocker {
+        Blocker {
+            code: d.code.clone(),
+            target: d.target.clone(),
+            fix: d.fix.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EventHint {
     #[serde(rename = "type")]
@@ -122,15 +132,8 @@ fn untrusted(p: &Project, code: &TaskCode, n: &mut Next) -> Result<()> {
         return Ok(());
     };
     n.ready = false;
-    n.command = super::integrity::first_command(&first.fix).or(Some("orch verify".into()));
-    let mut blockers: Vec<Blocker> = broken
-        .iter()
-        .map(|d| Blocker {
-            code: d.code.clone(),
-            target: d.target.clone(),
-            fix: d.fix.clone(),
-        })
-        .collect();
+    n.command = super::next::first_command(&first.fix).or(Some("orch verify".into()));
+    let mut blockers: Vec<Blocker> = broken.iter().map(Blocker::from).collect();
     blockers.append(&mut n.blockers);
     n.more_blockers += blockers.len().saturating_sub(MAX_BLOCKERS);
     blockers.truncate(MAX_BLOCKERS);
@@ -200,11 +203,7 @@ fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Res
     n.blockers = blocking
         .iter()
         .take(MAX_BLOCKERS)
-        .map(|d| Blocker {
-            code: d.code.clone(),
-            target: d.target.clone(),
-            fix: d.fix.clone(),
-        })
+        .map(|d| Blocker::from(*d))
         .collect();
     n.more_blockers = blocking.len().saturating_sub(MAX_BLOCKERS);
     // A blocker cleared by a command (`orch check tests`, `git commit`) makes that command

@@ -141,9 +141,3 @@ pub fn edits(p: &Project, code: &TaskCode) -> Result<Vec<Violation>> {
     let root = history::commit_tree_parents(&p.git.repo, head)?.0;
     guard::hand_edits(p, root, code.as_str(), &p.task_rel(code))
 }
-
-/// The first `quoted` command of a fix.
-pub fn first_command(fix: &str) -> Option<String> {
-    let (_, rest) = fix.split_once('`')?;
-    Some(rest.split_once('`')?.0.to_string())
-}

@@ -188,11 +188,13 @@ pub(crate) fn unblocking_command<'a>(
     blockers
         .into_iter()
         .filter(|d| RUNNABLE.contains(&d.code.as_str()))
-        .find_map(|d| {
-            let (_, rest) = d.fix.split_once('`')?;
-            let (cmd, _) = rest.split_once('`')?;
-            Some(cmd.to_string())
-        })
+        .find_map(|d| first_command(&d.fix))
+}
+
+/// The first `quoted` command of a fix.
+pub(crate) fn first_command(fix: &str) -> Option<String> {
+    let (_, rest) = fix.split_once('`')?;
+    Some(rest.split_once('`')?.0.to_string())
 }
 
 /// The current phase of the task (`session`, or the first phase before any session), what

@@ -31,7 +31,7 @@ pub fn one(p: &Project, code: &TaskCode) -> Result<NextStep> {
     let broken = super::integrity::task(p, code)?;
     if let Some(cmd) = broken
         .first()
-        .and_then(|d| super::integrity::first_command(&d.fix))
+        .and_then(|d| super::next::first_command(&d.fix))
     {
         n.command = cmd;
     }

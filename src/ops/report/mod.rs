@@ -522,7 +522,7 @@ fn changes(d: &TaskData) -> ChangesSummary {
             ..ChangesSummary::default()
         };
     };
-    let c = match crate::changes::compute(d.p, d.code, Some(s), &Default::default()) {
+    let c = match crate::changes::compute_checked(d.p, d.code, Some(s), &Default::default()) {
         Ok(c) => c,
         Err(e) => {
             return ChangesSummary {
