@@ -101,7 +101,24 @@ pub fn hermetic(program: &str, home: &Path) -> Command {
         .env("LC_ALL", "C")
         .env("NO_COLOR", "1")
         .env("ORCH_LOCK_TIMEOUT_MS", "2000");
+    default_signals(&mut c);
     c
+}
+
+/// The termination signals start with their default action in the child, whatever the test
+/// runner inherited (`nohup` ignores SIGHUP, a shell's background job SIGINT and SIGQUIT):
+/// an ignored signal is inherited across exec and orch rightly keeps ignoring it.
+pub fn default_signals(c: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, which is all pre_exec allows.
+    unsafe {
+        c.pre_exec(|| {
+            for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
 }
 
 fn bin_dir() -> PathBuf {
