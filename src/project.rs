@@ -175,9 +175,9 @@ impl Project {
         }
     }
 
-    /// [`Project::current_task`] with where it came from, and without failing on two tasks
-    /// bound to one branch.
-    pub fn current(&self) -> Result<Current> {
+    /// The current task when `ORCH_TASK` or the local pointer names it: the cheap part of
+    /// [`Project::current`], which reads no session. `None` leaves the branch bindings to ask.
+    pub fn named_current(&self) -> Result<Option<Current>> {
         if let Ok(c) = std::env::var("ORCH_TASK") {
             if !c.trim().is_empty() {
                 let code = TaskCode::parse(c.trim())
@@ -189,15 +189,24 @@ impl Project {
                     ))
                     .with_hint("set ORCH_TASK to an existing task's code (see `orch task list`), or unset it"));
                 }
-                return Ok(Current::Task(code, Source::Env));
+                return Ok(Some(Current::Task(code, Source::Env)));
             }
         }
         if let Ok(s) = std::fs::read_to_string(self.local_dir().join("current-task")) {
             if let Ok(c) = TaskCode::parse(s.trim()) {
                 if self.task_exists(&c) {
-                    return Ok(Current::Task(c, Source::Pointer));
+                    return Ok(Some(Current::Task(c, Source::Pointer)));
                 }
             }
+        }
+        Ok(None)
+    }
+
+    /// [`Project::current_task`] with where it came from, and without failing on two tasks
+    /// bound to one branch.
+    pub fn current(&self) -> Result<Current> {
+        if let Some(named) = self.named_current()? {
+            return Ok(named);
         }
         let Some(branch) = self.branch()? else {
             return Ok(Current::None);

@@ -400,17 +400,24 @@ struct Ctx<'a> {
     paths: Paths,
     phases: ArtifactPhases,
     rules: String,
+    /// The current task, as the caller found it (its files are watched).
+    current: Option<String>,
 }
 
 /// Opens the index, brought up to date with the files; rebuilt when `rebuild` is asked for or
 /// the index cannot be trusted. The caller holds the search lock.
-pub fn open(p: &Project, rebuild: bool) -> Result<(Store, RefreshReport)> {
+pub fn open(
+    p: &Project,
+    rebuild: bool,
+    current: Option<&crate::code::TaskCode>,
+) -> Result<(Store, RefreshReport)> {
     let phases = artifact_phases(p);
     let cx = Ctx {
         p,
         paths: Paths::of(p),
         rules: rules_hash(&phases),
         phases,
+        current: current.map(|c| c.to_string()),
     };
     if !rebuild {
         if let Some(state) = read_state(&cx.paths).filter(|s| s.rules == cx.rules) {
@@ -460,9 +467,9 @@ fn suspects(
     let fresh: Vec<String> = if st.file_count <= WATCH_ALL {
         walk(root)
     } else {
-        match cx.p.current_task() {
-            Ok(Some(code)) => task_files(root, code.as_str()),
-            _ => vec![],
+        match &cx.current {
+            Some(code) => task_files(root, code),
+            None => vec![],
         }
     };
     out.extend(fresh.into_iter().filter(|f| !known.contains(f.as_str())));
@@ -483,7 +490,7 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
     let head = cx.p.git.head_id()?.map(|i| i.to_string());
     let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
     let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
-    let current = cx.p.current_task().ok().flatten().map(|c| c.to_string());
+    let current = cx.current.clone();
     let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
     let suspects = suspects(cx, &st, &head);
     let dirs_same = tasks_dir == st.tasks_dir && bugs_dir == st.bugs_dir;
@@ -708,7 +715,7 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let head = cx.p.git.head_id()?.map(|i| i.to_string());
     let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
     let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
-    let current = cx.p.current_task().ok().flatten().map(|c| c.to_string());
+    let current = cx.current.clone();
     let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;

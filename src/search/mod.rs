@@ -129,7 +129,33 @@ fn lock(p: &Project) -> Result<crate::project::LockGuard> {
 /// Rebuilds the index from every file.
 pub fn reindex(p: &Project) -> Result<RefreshReport> {
     let _l = lock(p)?;
-    Ok(fresh::open(p, true)?.1)
+    let current = named_current(p)?;
+    Ok(fresh::open(p, true, current.as_ref())?.1)
+}
+
+/// The current task as `ORCH_TASK` or the local pointer name it.
+fn named_current(p: &Project) -> Result<Option<TaskCode>> {
+    Ok(match p.named_current()? {
+        Some(crate::project::Current::Task(c, _)) => Some(c),
+        _ => None,
+    })
+}
+
+/// The current task, looked up only as far as the search needs it. Finding it through the
+/// branch bindings stats every task's session, which on ten thousand tasks is most of a warm
+/// search; a search whose scope does not depend on it asks only `ORCH_TASK` and the pointer.
+fn current_for(p: &Project, req: &Request) -> Result<Option<TaskCode>> {
+    let needs_task = req.task.is_none()
+        && match req.scope {
+            Some(ScopeKind::Project) => false,
+            Some(ScopeKind::Sprint) | None => req.sprint.is_none(),
+            Some(_) => true,
+        };
+    if needs_task {
+        p.current_task()
+    } else {
+        named_current(p)
+    }
 }
 
 struct Resolved {
@@ -146,14 +172,19 @@ fn current_sprint(p: &Project, code: &TaskCode) -> Option<String> {
 
 /// Turns `--scope`, `--task` and `--sprint` into the tasks to search. Without any of them the
 /// scope is the current task's sprint when it has one, else the project.
-fn resolve(p: &Project, req: &Request, s: &index::Searcher) -> Result<Resolved> {
+fn resolve(
+    p: &Project,
+    req: &Request,
+    current: Option<TaskCode>,
+    s: &index::Searcher,
+) -> Result<Resolved> {
     let task = match &req.task {
         Some(t) => {
             let c = TaskCode::parse(t)?;
             p.require_task(&c)?;
             Some(c)
         }
-        None => p.current_task()?,
+        None => current,
     };
     let kind = match (req.scope, &req.task, &req.sprint) {
         (Some(k), _, _) => k,
@@ -226,14 +257,15 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
         })?);
     }
     let since = req.since.as_deref().map(parse_since).transpose()?;
+    let current = current_for(p, req)?;
     let _l = lock(p)?;
-    let (store, report) = fresh::open(p, req.reindex)?;
+    let (store, report) = fresh::open(p, req.reindex, current.as_ref())?;
     let reader = store.reader()?;
     let s = index::Searcher {
         store: &store,
         searcher: reader.searcher(),
     };
-    let Resolved { info, mut scope } = resolve(p, req, &s)?;
+    let Resolved { info, mut scope } = resolve(p, req, current, &s)?;
     scope.kinds = kinds;
     scope.type_ = req.type_.clone();
     scope.since = since;
