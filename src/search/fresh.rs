@@ -25,6 +25,7 @@
 
 use super::corpus::{self, ArtifactPhases};
 use super::index::Store;
+use super::table::{self, Table};
 use crate::project::Project;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -330,53 +331,8 @@ fn read_state(paths: &Paths) -> Option<State> {
     (s.version == VERSION).then_some(s)
 }
 
-fn read_files(paths: &Paths, generation: u64) -> Option<BTreeMap<String, Rec>> {
-    let text = std::fs::read_to_string(paths.files()).ok()?;
-    let mut lines = text.lines();
-    if lines.next()?.parse::<u64>().ok()? != generation {
-        return None;
-    }
-    let mut out = BTreeMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [path, blob, m, z, i, dirty] = f[..] else {
-            return None;
-        };
-        let stamp = match (m.parse(), z.parse(), i.parse()) {
-            (Ok(m), Ok(z), Ok(i)) => Some(Stamp(m, z, i)),
-            _ => None,
-        };
-        out.insert(
-            path.to_string(),
-            Rec {
-                path: path.to_string(),
-                blob: blob.to_string(),
-                stamp,
-                dirty: dirty == "1",
-            },
-        );
-    }
-    Some(out)
-}
-
-fn write_files(paths: &Paths, generation: u64, files: &BTreeMap<String, Rec>) -> Result<()> {
-    use std::fmt::Write;
-    let mut text = String::with_capacity(files.len() * 90);
-    let _ = writeln!(text, "{generation}");
-    for r in files.values() {
-        let (m, z, i) = match r.stamp {
-            Some(Stamp(m, z, i)) => (m.to_string(), z.to_string(), i.to_string()),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
-        let _ = writeln!(
-            text,
-            "{}\t{}\t{m}\t{z}\t{i}\t{}",
-            r.path,
-            r.blob,
-            if r.dirty { 1 } else { 0 }
-        );
-    }
-    write_table(&paths.files(), text.as_bytes())
+fn read_table(paths: &Paths, generation: u64) -> Option<Table> {
+    Table::parse(std::fs::read_to_string(paths.files()).ok()?, generation)
 }
 
 /// A stamp that can be trusted later: not so fresh that a change in the same tick would keep it.
@@ -487,24 +443,93 @@ fn suspects(
 /// Brings a trusted index up to date. `None` when it turns out not to be trustworthy.
 fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
     let root = &cx.p.root;
-    let head = cx.p.git.head_id()?.map(|i| i.to_string());
-    let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
-    let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
-    let current = cx.current.clone();
-    let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
-    let suspects = suspects(cx, &st, &head);
-    let dirs_same = tasks_dir == st.tasks_dir && bugs_dir == st.bugs_dir;
+    let mut after = After {
+        generation: st.generation,
+        head: cx.p.git.head_id()?.map(|i| i.to_string()),
+        tasks_dir: stamp(&root.join(corpus::TASKS_PREFIX)),
+        bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
+        current: cx.current.clone(),
+        journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
+    };
+    let suspects = suspects(cx, &st, &after.head);
+    let dirs_same = after.tasks_dir == st.tasks_dir && after.bugs_dir == st.bugs_dir;
     let mut report = RefreshReport::default();
     if suspects.as_ref().is_some_and(|s| s.0.is_empty())
         && dirs_same
-        && current == st.current
-        && journal_len == st.journal_offset
+        && after.current == st.current
+        && after.journal_offset == st.journal_offset
     {
         return Ok(Some(report));
     }
-    let Some(mut files) = read_files(&cx.paths, st.generation) else {
+    let Some(table) = read_table(&cx.paths, st.generation) else {
         return Ok(None);
     };
+    let found = match suspects {
+        Some(found) if dirs_same && st.file_count > WATCH_ALL => found,
+        suspects => {
+            let Some(mut files) = table.all() else {
+                return Ok(None);
+            };
+            let (check, diffed) = full_check(cx, &st, &after, &files, suspects, dirs_same);
+            after.generation = apply(cx, store, &mut files, &check, &diffed, &st, &mut report)?;
+            let watch = watch_list(files.values(), &after.current, files.len() <= WATCH_ALL);
+            write_table(
+                &cx.paths.files(),
+                table::render(after.generation, &files).as_bytes(),
+            )?;
+            save_state(cx, &after, files.len(), watch)?;
+            return Ok(Some(report));
+        }
+    };
+    // A few files looked changed: only their lines of the table are read and rewritten.
+    let (mut check, diffed) = found;
+    if after.current != st.current {
+        if let Some(c) = &after.current {
+            check.extend(task_files(root, c));
+        }
+    }
+    let Some(mut files) = table.get(&check) else {
+        return Ok(None);
+    };
+    after.generation = apply(cx, store, &mut files, &check, &diffed, &st, &mut report)?;
+    let updates: BTreeMap<String, Option<Rec>> = check
+        .iter()
+        .map(|p| (p.clone(), files.get(p).cloned()))
+        .collect();
+    let mut watch: BTreeMap<&str, &Rec> = st
+        .watch
+        .iter()
+        .filter(|r| !updates.contains_key(&r.path))
+        .map(|r| (r.path.as_str(), r))
+        .collect();
+    watch.extend(files.values().map(|r| (r.path.as_str(), r)));
+    let watch = watch_list(watch.into_values(), &after.current, false);
+    let (text, count) = table.patched(after.generation, &updates);
+    let watch = if count <= WATCH_ALL {
+        // Small enough again for every file to be watched.
+        Table::parse(text.clone(), after.generation)
+            .and_then(|t| t.all())
+            .map(|all| all.into_values().collect())
+            .unwrap_or_default()
+    } else {
+        watch
+    };
+    write_table(&cx.paths.files(), text.as_bytes())?;
+    save_state(cx, &after, count, watch)?;
+    Ok(Some(report))
+}
+
+/// What to check when the cheap checks could not narrow it down, or task folders appeared or
+/// went away: every file, or the suspects plus the files of those folders.
+fn full_check(
+    cx: &Ctx,
+    st: &State,
+    after: &After,
+    files: &BTreeMap<String, Rec>,
+    suspects: Option<(BTreeSet<String>, BTreeSet<String>)>,
+    dirs_same: bool,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let root = &cx.p.root;
     let (mut check, diffed) = match suspects {
         Some(s) => s,
         None => (
@@ -535,31 +560,12 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
         }
         check.extend(walk_bugs(root));
     }
-    if current != st.current {
-        if let Some(c) = &current {
+    if after.current != st.current {
+        if let Some(c) = &after.current {
             check.extend(task_files(root, c));
         }
     }
-    let generation = apply(
-        cx,
-        store,
-        &mut files,
-        &check,
-        &diffed,
-        st.generation,
-        &mut report,
-    )?;
-    save(
-        cx,
-        &files,
-        generation,
-        head,
-        tasks_dir,
-        bugs_dir,
-        current,
-        journal_len,
-    )?;
-    Ok(Some(report))
+    (check, diffed)
 }
 
 fn walk_bugs(root: &Path) -> Vec<String> {
@@ -578,9 +584,10 @@ fn apply(
     files: &mut BTreeMap<String, Rec>,
     check: &BTreeSet<String>,
     diffed: &BTreeSet<String>,
-    generation: u64,
+    st: &State,
     report: &mut RefreshReport,
 ) -> Result<u64> {
+    let generation = st.generation;
     let now = now_ns();
     let mut changed: Vec<(String, String)> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
@@ -663,45 +670,48 @@ fn commit(mut w: tantivy::IndexWriter, generation: u64) -> Result<()> {
         .map_err(super::index::err("merge the index"))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn save(
-    cx: &Ctx,
-    files: &BTreeMap<String, Rec>,
+/// What `state.json` records besides the watch list: the index's generation and what the
+/// cheap checks compare against next time.
+struct After {
     generation: u64,
     head: Option<String>,
     tasks_dir: Option<Stamp>,
     bugs_dir: Option<Stamp>,
     current: Option<String>,
     journal_offset: u64,
-) -> Result<()> {
-    write_files(&cx.paths, generation, files)?;
+}
+
+/// The files every search stats: all of them when `all`, else the current task's, those
+/// indexed from the working tree and not yet seen committed, and those too fresh to trust.
+fn watch_list<'a>(
+    recs: impl Iterator<Item = &'a Rec>,
+    current: &Option<String>,
+    all: bool,
+) -> Vec<Rec> {
     let cur_prefix = current
         .as_ref()
         .map(|c| format!("{}{c}/", corpus::TASKS_PREFIX));
-    let watch: Vec<Rec> = if files.len() <= WATCH_ALL {
-        files.values().cloned().collect()
-    } else {
-        files
-            .values()
-            .filter(|r| {
-                r.dirty
-                    || r.stamp.is_none()
-                    || cur_prefix.as_ref().is_some_and(|p| r.path.starts_with(p))
-            })
-            .cloned()
-            .collect()
-    };
+    recs.filter(|r| {
+        all || r.dirty
+            || r.stamp.is_none()
+            || cur_prefix.as_ref().is_some_and(|p| r.path.starts_with(p))
+    })
+    .cloned()
+    .collect()
+}
+
+fn save_state(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result<()> {
     let state = State {
         version: VERSION,
-        generation,
-        head,
+        generation: a.generation,
+        head: a.head.clone(),
         git_index: stamp(&cx.p.git.repo.index_path()),
-        tasks_dir,
-        bugs_dir,
+        tasks_dir: a.tasks_dir,
+        bugs_dir: a.bugs_dir,
         rules: cx.rules.clone(),
-        current,
-        journal_offset,
-        file_count: files.len(),
+        current: a.current.clone(),
+        journal_offset: a.journal_offset,
+        file_count,
         watch,
     };
     let text = serde_json::to_string(&state).expect("state serialises");
@@ -712,11 +722,14 @@ fn save(
 /// old one only when complete.
 fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let root = &cx.p.root;
-    let head = cx.p.git.head_id()?.map(|i| i.to_string());
-    let tasks_dir = stamp(&root.join(corpus::TASKS_PREFIX));
-    let bugs_dir = stamp(&root.join(corpus::BUGS_PREFIX));
-    let current = cx.current.clone();
-    let journal_len = std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len());
+    let after = After {
+        generation: 1,
+        head: cx.p.git.head_id()?.map(|i| i.to_string()),
+        tasks_dir: stamp(&root.join(corpus::TASKS_PREFIX)),
+        bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
+        current: cx.current.clone(),
+        journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
+    };
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
     let tmp = cx
@@ -744,16 +757,9 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     std::fs::rename(&tmp, &index).map_err(|e| Error::io(&index, e))?;
     let _ = std::fs::remove_dir_all(&old);
     let store = Store::open(&index)?;
-    save(
-        cx,
-        &files,
-        1,
-        head,
-        tasks_dir,
-        bugs_dir,
-        current,
-        journal_len,
-    )?;
+    let watch = watch_list(files.values(), &after.current, files.len() <= WATCH_ALL);
+    write_table(&cx.paths.files(), table::render(1, &files).as_bytes())?;
+    save_state(cx, &after, files.len(), watch)?;
     let report = RefreshReport {
         rebuilt: true,
         files_checked: paths.len(),

@@ -399,37 +399,29 @@ impl Searcher<'_> {
         Ok(Box::new(BooleanQuery::new(must)))
     }
 
-    /// The best `limit` hits: by BM25 when the query has words, else the newest first.
-    pub fn top(&self, q: &Query, scope: &Scope, limit: usize) -> Result<Vec<Stored>> {
+    /// The best `limit` hits (by BM25 when the query has words, else the newest first) and
+    /// how many documents match in all, in one pass over the matches.
+    pub fn top(&self, q: &Query, scope: &Scope, limit: usize) -> Result<(Vec<Stored>, usize)> {
         let tq = self.compile(q, scope)?;
         let limit = limit.max(1);
-        let addrs: Vec<(f32, tantivy::DocAddress)> = if q.has_text() {
+        let count = tantivy::collector::Count;
+        let (addrs, total): (Vec<(f32, tantivy::DocAddress)>, usize) = if q.has_text() {
             self.searcher
-                .search(&*tq, &TopDocs::with_limit(limit).order_by_score())
+                .search(&*tq, &(TopDocs::with_limit(limit).order_by_score(), count))
                 .map_err(err("search"))?
         } else {
-            self.searcher
-                .search(
-                    &*tq,
-                    &TopDocs::with_limit(limit).order_by_fast_field::<i64>("time", Order::Desc),
-                )
-                .map_err(err("search"))?
-                .into_iter()
-                .map(|(_, a)| (0.0, a))
-                .collect()
+            let newest = TopDocs::with_limit(limit).order_by_fast_field::<i64>("time", Order::Desc);
+            let (top, total) = self
+                .searcher
+                .search(&*tq, &(newest, count))
+                .map_err(err("search"))?;
+            (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
         };
-        addrs
+        let hits = addrs
             .into_iter()
             .map(|(score, addr)| self.stored(score, addr))
-            .collect()
-    }
-
-    /// How many documents match, without ranking them.
-    pub fn count(&self, q: &Query, scope: &Scope) -> Result<usize> {
-        let tq = self.compile(q, scope)?;
-        self.searcher
-            .search(&*tq, &tantivy::collector::Count)
-            .map_err(err("count"))
+            .collect::<Result<_>>()?;
+        Ok((hits, total))
     }
 
     fn stored(&self, score: f32, addr: tantivy::DocAddress) -> Result<Stored> {

@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod fresh;
 pub mod index;
 pub mod query;
+mod table;
 
 use crate::code::TaskCode;
 use crate::project::Project;
@@ -270,12 +271,7 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     scope.type_ = req.type_.clone();
     scope.since = since;
     let limit = if req.limit == 0 { 20 } else { req.limit };
-    let top = s.top(&q, &scope, limit)?;
-    let total = if top.len() < limit {
-        top.len()
-    } else {
-        s.count(&q, &scope)?
-    };
+    let (top, total) = s.top(&q, &scope, limit)?;
     let words = q.words();
     let hits = top.into_iter().map(|d| hit(d, &words)).collect();
     Ok(Outcome {
