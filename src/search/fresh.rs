@@ -35,8 +35,17 @@ use std::path::{Path, PathBuf};
 /// Bumped whenever the schema or the way documents are made changes: an older index is
 /// rebuilt, not misread.
 const VERSION: u32 = 1;
-/// Up to this many files, every search stat's all of them: a few milliseconds at most.
+/// Up to this many files, every search stats all of them: a few milliseconds at most.
 pub const WATCH_ALL: usize = 4096;
+
+/// [`WATCH_ALL`], or the number `ORCH_SEARCH_WATCH_ALL` gives (0 makes a small corpus take the
+/// path of a large one).
+fn watch_all() -> usize {
+    std::env::var("ORCH_SEARCH_WATCH_ALL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(WATCH_ALL)
+}
 /// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
 const RACY_NS: i64 = 3_000_000_000;
 const JOURNAL: &str = "written";
@@ -420,7 +429,7 @@ fn suspects(
     let known: BTreeSet<&str> = st.watch.iter().map(|r| r.path.as_str()).collect();
     // With every file watched, new files in any folder are looked for too; otherwise only in
     // the current task's.
-    let fresh: Vec<String> = if st.file_count <= WATCH_ALL {
+    let fresh: Vec<String> = if st.file_count <= watch_all() {
         walk(root)
     } else {
         match &cx.current {
@@ -465,14 +474,14 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
         return Ok(None);
     };
     let found = match suspects {
-        Some(found) if dirs_same && st.file_count > WATCH_ALL => found,
+        Some(found) if dirs_same && st.file_count > watch_all() => found,
         suspects => {
             let Some(mut files) = table.all() else {
                 return Ok(None);
             };
             let (check, diffed) = full_check(cx, &st, &after, &files, suspects, dirs_same);
             after.generation = apply(cx, store, &mut files, &check, &diffed, &st, &mut report)?;
-            let watch = watch_list(files.values(), &after.current, files.len() <= WATCH_ALL);
+            let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
             write_table(
                 &cx.paths.files(),
                 table::render(after.generation, &files).as_bytes(),
@@ -505,7 +514,7 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
     watch.extend(files.values().map(|r| (r.path.as_str(), r)));
     let watch = watch_list(watch.into_values(), &after.current, false);
     let (text, count) = table.patched(after.generation, &updates);
-    let watch = if count <= WATCH_ALL {
+    let watch = if count <= watch_all() {
         // Small enough again for every file to be watched.
         Table::parse(text.clone(), after.generation)
             .and_then(|t| t.all())
@@ -757,7 +766,7 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     std::fs::rename(&tmp, &index).map_err(|e| Error::io(&index, e))?;
     let _ = std::fs::remove_dir_all(&old);
     let store = Store::open(&index)?;
-    let watch = watch_list(files.values(), &after.current, files.len() <= WATCH_ALL);
+    let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
     write_table(&cx.paths.files(), table::render(1, &files).as_bytes())?;
     save_state(cx, &after, files.len(), watch)?;
     let report = RefreshReport {

@@ -526,3 +526,89 @@ proptest! {
         }
     }
 }
+
+/// With more files than every search stats (`ORCH_SEARCH_WATCH_ALL=0` makes this small corpus
+/// one), a few changed files update only their lines of the file table; after commits, a hand
+/// edit of the current task, a branch switch and a merge, the answers equal a rebuilt index's.
+#[test]
+fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
+    let env = corpus(&[
+        ("T-1/TASK.md", task_md("Base", "Base task", "", "Nothing.")),
+        (
+            "T-1/CONTEXT.md",
+            "# Context\n\n## Findings\n\nThe cache is warm.\n".into(),
+        ),
+        ("T-2/TASK.md", task_md("Pear", "Other task", "", "Pears.")),
+    ]);
+    let large = |args: &[&str]| -> SearchDoc {
+        let mut a = vec!["search", "--json", "--scope", "project"];
+        a.extend_from_slice(args);
+        env.orch(&a)
+            .env("ORCH_SEARCH_WATCH_ALL", "0")
+            .env("ORCH_TASK", "T-1")
+            .succeeds()
+            .json()
+    };
+    let words = ["warm", "cold", "kiwi", "pear", "plum", "base"];
+    let answers = |reindex: bool| -> Vec<(String, usize, Vec<String>)> {
+        words
+            .iter()
+            .map(|w| {
+                let d = if reindex {
+                    large(&[w, "--reindex"])
+                } else {
+                    large(&[w])
+                };
+                (w.to_string(), d.total, d.hits.iter().map(where_).collect())
+            })
+            .collect()
+    };
+    assert!(large(&["warm"]).index.rebuilt);
+    let table = env.git_dir().join("orchestration/search/files.tsv");
+    let lines = |t: &std::path::Path| std::fs::read_to_string(t).unwrap().lines().count();
+    assert_eq!(lines(&table), 4, "the generation and three files");
+
+    let ctx = env.task_file("T-1", "CONTEXT.md");
+    std::fs::write(&ctx, "# Context\n\n## Findings\n\nThe cache is cold.\n").unwrap();
+    env.commit_all("colder");
+    let d = large(&["cold"]);
+    assert_eq!(d.total, 1, "the committed change is seen");
+    // (Files indexed within the last seconds are re-hashed too: their stat data is racy.)
+    assert!(
+        !d.index.rebuilt && d.index.files_reindexed == 1,
+        "only the changed file is indexed again: {:?}",
+        d.index
+    );
+    assert_eq!(large(&["warm"]).total, 0);
+
+    // A hand edit of the current task's file, not committed.
+    std::fs::write(&ctx, "# Context\n\n## Findings\n\nA plum.\n").unwrap();
+    assert_eq!(
+        large(&["plum"]).total,
+        1,
+        "the current task's files are watched"
+    );
+
+    env.git(&["checkout", "-q", "-b", "side"]);
+    env.write(
+        ".orchestration/tasks/T-3/TASK.md",
+        task_md("Kiwi", "Side task", "", "Side text."),
+    );
+    env.commit_all("side task");
+    assert_eq!(large(&["kiwi"]).total, 1, "a new folder on the branch");
+    env.git(&["checkout", "-q", "main"]);
+    assert_eq!(large(&["kiwi"]).total, 0, "gone on main");
+    env.git(&["merge", "-q", "--no-edit", "side"]);
+    env.rm(".orchestration/tasks/T-2/TASK.md");
+    env.commit_all("no pears");
+
+    let incremental = answers(false);
+    assert_eq!(lines(&table), 4, "T-1's two files and T-3's");
+    assert_eq!(
+        incremental,
+        answers(true),
+        "incremental answers equal a rebuild's"
+    );
+    assert_eq!(incremental[2].1, 1, "kiwi merged");
+    assert_eq!(incremental[3].1, 0, "pear removed");
+}
