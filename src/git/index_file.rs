@@ -151,9 +151,12 @@ pub(crate) fn write(index: &UserIndex, out: impl Write, skip_hash: bool) -> std:
     use gix::index::write::{Extensions, Options};
     let state: &gix::index::State = &index.file;
     let kind = state.object_hash();
-    let mut hashed = gix::hash::io::Write::new(out, kind);
+    // gix writes each entry in many small pieces: they are gathered before they are hashed,
+    // so the hasher sees large blocks.
+    let hashed = gix::hash::io::Write::new(out, kind);
+    let mut gathered = std::io::BufWriter::with_capacity(256 * 1024, hashed);
     let mut counted = Counted {
-        inner: &mut hashed,
+        inner: &mut gathered,
         count: 0,
     };
     let options = Options {
@@ -183,6 +186,7 @@ pub(crate) fn write(index: &UserIndex, out: impl Write, skip_hash: bool) -> std:
         )
         .map_err(std::io::Error::other)?;
     }
+    let mut hashed = gathered.into_inner().map_err(|e| e.into_error())?;
     let hash = if skip_hash {
         kind.null()
     } else {
