@@ -266,6 +266,34 @@ fn resolve_undo_records_are_kept() {
     );
 }
 
+/// The index orch writes carries the checksum git verifies (`git fsck` checks it), or the null
+/// one git writes with `index.skipHash`; either way git reads it back as it was meant.
+#[test]
+fn the_index_checksum_is_written_as_git_would_with_and_without_skip_hash() {
+    for skip in [false, true] {
+        let env = repo();
+        if skip {
+            env.git(&["config", "index.skipHash", "true"]);
+            env.git(&["add", "notes.txt"]); // rewrites the index with git's own setting
+        }
+        let done = complete_with(&env, "none", "off");
+        assert_eq!(done.code, Some(0), "{done:?}");
+        let index = std::fs::read(env.path(".git/index")).unwrap();
+        let (body, sum) = index.split_at(index.len() - 20);
+        let want = if skip {
+            vec![0; 20]
+        } else {
+            let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
+            h.update(body);
+            h.try_finalize().unwrap().as_slice().to_vec()
+        };
+        assert_eq!(sum, &want[..], "skipHash={skip}");
+        let fsck = env.git(&["fsck", "--strict", "--no-progress"]);
+        assert!(!fsck.contains("error"), "skipHash={skip}: {fsck}");
+        assert!(settle(&env, "intake"), "skipHash={skip}: not landed");
+    }
+}
+
 /// A split index is refused before anything changes, rather than written back un-split.
 #[test]
 fn a_split_index_is_refused_and_nothing_changes() {
