@@ -26,46 +26,16 @@ task=TSK-000007
 dir=.orchestration/tasks/$task
 start=$(git rev-parse HEAD)
 had_current=$([ -e .git/orchestration/current-task ] && echo yes || echo no)
-timer=$(mktemp); results=$(mktemp); work=$(mktemp -d)
+results=$(mktemp); work=$(mktemp -d)
 restore() {
   git reset -q --hard "$start"
   [ "$had_current" = yes ] || rm -f .git/orchestration/current-task
-  rm -rf "$timer" "$results" "$work" /tmp/orch-bench-strace.txt
+  rm -rf "$results" "$work" /tmp/orch-bench-strace.txt
 }
 trap restore EXIT
 
-cat >"$timer" <<'PY'
-import os, statistics, subprocess, sys, time
-# timer.py NAME RUNS PREP -- CMD...: PREP (a shell command) before each run, untimed.
-name, runs, prep, sep, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
-assert sep == "--"
-times, cpu, peak = [], [], 0
-for i in range(3 + runs):
-    subprocess.run(prep, shell=True, check=True)
-    t = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1); os.dup2(devnull, 2)
-        try:
-            os.execvp(cmd[0], cmd)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    dt = (time.perf_counter() - t) * 1000
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{name}: failed: {' '.join(cmd)}")
-    if i >= 3:
-        times.append(dt); peak = max(peak, usage.ru_maxrss)
-        cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
-med = statistics.median(times)
-print(f"{name:<40} median {med:7.1f} ms  min {min(times):7.1f} ms  "
-      f"cpu {statistics.median(cpu):6.1f} ms  peak {peak/1024:5.1f} MiB")
-with open(os.environ["RESULTS"], "a") as f:
-    f.write(f"{name}\t{med}\t{peak/1024}\n")
-PY
-export RESULTS=$results
-t() { python3 "$timer" "$@"; }
+# t NAME RUNS PREP -- CMD...: PREP (untimed) before each run; medians go to $results.
+t() { python3 "$here/measure.py" --runs "$2" --prep "$3" --results "$results" "$1" "${@:4}"; }
 
 echo "# Notes" >"$dir/NOTES.md"
 # The plan phase's gate: PLAN.md with Approach, Steps and Tests in the task's own words.

@@ -25,44 +25,17 @@ unset ORCH_TASK ORCH_NOW GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
 
 cd "$repo"
 start=$(git rev-parse HEAD)
-timer=$(mktemp)
 restore() {
   git reset -q --hard "$start"
-  rm -f "$timer"
 }
 trap restore EXIT
 
-cat >"$timer" <<'PY'
-import os, statistics, subprocess, sys, time
-# timer.py NAME RUNS WARMUP PREP -- CMD...: PREP (a shell command, may be "") before each run,
-# untimed. Prints NAME median_ms min_ms.
-name, runs, warm, prep, sep, cmd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6:]
-assert sep == "--"
-times = []
-for i in range(warm + runs):
-    if prep:
-        subprocess.run(prep, shell=True, check=True, stdout=subprocess.DEVNULL)
-    t = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1); os.dup2(devnull, 2)
-        try:
-            os.execvp(cmd[0], cmd)
-        finally:
-            os._exit(127)
-    _, status, _ = os.wait4(pid, 0)
-    dt = (time.perf_counter() - t) * 1000
-    code = os.waitstatus_to_exitcode(status)
-    # rg exits 1 when nothing matches; that is still a measured run.
-    if code not in (0, 1):
-        sys.exit(f"{name}: failed ({code}): {' '.join(cmd)}")
-    if i >= warm:
-        times.append(dt)
-print(f"{name} {statistics.median(times):.1f} {min(times):.1f}")
-PY
-
-ms() { python3 "$timer" "$@" | awk '{print $2}'; }
+# ms NAME RUNS WARMUP PREP -- CMD...: the median in ms; PREP (may be "") untimed before each
+# run; rg's exit 1 (no match) is still a measured run.
+ms() {
+  python3 "$here/measure.py" --runs "$2" --warmup "$3" --prep "$4" --ok 0,1 "$1" "${@:5}" |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "median") { print $(i + 1); exit } }'
+}
 ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
 
 files=$(find .orchestration/tasks -type f | wc -l)
