@@ -176,8 +176,12 @@ impl Project {
     }
 
     /// The current task when `ORCH_TASK` or the local pointer names it: the cheap part of
-    /// [`Project::current`], which reads no session. `None` leaves the branch bindings to ask.
-    pub fn named_current(&self) -> Result<Option<Current>> {
+    /// [`Project::current_task`], which reads no session (the branch bindings are not asked).
+    pub fn named_task(&self) -> Result<Option<TaskCode>> {
+        Ok(self.named_current()?.map(|(c, _)| c))
+    }
+
+    fn named_current(&self) -> Result<Option<(TaskCode, Source)>> {
         if let Ok(c) = std::env::var("ORCH_TASK") {
             if !c.trim().is_empty() {
                 let code = TaskCode::parse(c.trim())
@@ -189,13 +193,13 @@ impl Project {
                     ))
                     .with_hint("set ORCH_TASK to an existing task's code (see `orch task list`), or unset it"));
                 }
-                return Ok(Some(Current::Task(code, Source::Env)));
+                return Ok(Some((code, Source::Env)));
             }
         }
         if let Ok(s) = std::fs::read_to_string(self.local_dir().join("current-task")) {
             if let Ok(c) = TaskCode::parse(s.trim()) {
                 if self.task_exists(&c) {
-                    return Ok(Some(Current::Task(c, Source::Pointer)));
+                    return Ok(Some((c, Source::Pointer)));
                 }
             }
         }
@@ -205,8 +209,8 @@ impl Project {
     /// [`Project::current_task`] with where it came from, and without failing on two tasks
     /// bound to one branch.
     pub fn current(&self) -> Result<Current> {
-        if let Some(named) = self.named_current()? {
-            return Ok(named);
+        if let Some((code, source)) = self.named_current()? {
+            return Ok(Current::Task(code, source));
         }
         let Some(branch) = self.branch()? else {
             return Ok(Current::None);

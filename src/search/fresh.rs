@@ -37,6 +37,9 @@ use std::path::{Path, PathBuf};
 const VERSION: u32 = 1;
 /// Up to this many files, every search stats all of them: a few milliseconds at most.
 pub const WATCH_ALL: usize = 4096;
+/// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
+const RACY_NS: i64 = 3_000_000_000;
+const JOURNAL: &str = "written";
 
 /// [`WATCH_ALL`], or the number `ORCH_SEARCH_WATCH_ALL` gives (0 makes a small corpus take the
 /// path of a large one).
@@ -46,9 +49,6 @@ fn watch_all() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(WATCH_ALL)
 }
-/// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
-const RACY_NS: i64 = 3_000_000_000;
-const JOURNAL: &str = "written";
 
 /// mtime (ns), size and inode: what tells a file changed without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -398,13 +398,12 @@ pub fn open(
     build(&cx)
 }
 
+/// The paths to check, and those among them a move of HEAD changed.
+type Suspects = (BTreeSet<String>, BTreeSet<String>);
+
 /// Everything the cheap checks say may have changed, and the paths a move of HEAD changed;
 /// `None` when every file must be checked.
-fn suspects(
-    cx: &Ctx,
-    st: &State,
-    head: &Option<String>,
-) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
     let root = &cx.p.root;
     let mut out = BTreeSet::new();
     let mut diffed = BTreeSet::new();
@@ -451,68 +450,86 @@ fn suspects(
 
 /// Brings a trusted index up to date. `None` when it turns out not to be trustworthy.
 fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
-    let root = &cx.p.root;
-    let mut after = After {
-        generation: st.generation,
-        head: cx.p.git.head_id()?.map(|i| i.to_string()),
-        tasks_dir: stamp(&root.join(corpus::TASKS_PREFIX)),
-        bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
-        current: cx.current.clone(),
-        journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
-    };
+    let after = After::now(cx, st.generation)?;
     let suspects = suspects(cx, &st, &after.head);
     let dirs_same = after.tasks_dir == st.tasks_dir && after.bugs_dir == st.bugs_dir;
-    let mut report = RefreshReport::default();
     if suspects.as_ref().is_some_and(|s| s.0.is_empty())
         && dirs_same
         && after.current == st.current
         && after.journal_offset == st.journal_offset
     {
-        return Ok(Some(report));
+        return Ok(Some(RefreshReport::default()));
     }
     let Some(table) = read_table(&cx.paths, st.generation) else {
         return Ok(None);
     };
-    let found = match suspects {
-        Some(found) if dirs_same && st.file_count > watch_all() => found,
-        suspects => {
-            let Some(mut files) = table.all() else {
-                return Ok(None);
-            };
-            let (check, diffed) = full_check(cx, &st, &after, &files, suspects, dirs_same);
-            after.generation = apply(cx, store, &mut files, &check, &diffed, &st, &mut report)?;
-            let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
-            write_table(
-                &cx.paths.files(),
-                table::render(after.generation, &files).as_bytes(),
-            )?;
-            save_state(cx, &after, files.len(), watch)?;
-            return Ok(Some(report));
+    match suspects {
+        Some(found) if dirs_same && st.file_count > watch_all() => {
+            update_some(cx, store, &st, after, &table, found)
         }
-    };
-    // A few files looked changed: only their lines of the table are read and rewritten.
-    let (mut check, diffed) = found;
-    if after.current != st.current {
-        if let Some(c) = &after.current {
-            check.extend(task_files(root, c));
-        }
+        suspects => update_all(cx, store, &st, after, &table, suspects, dirs_same),
     }
+}
+
+/// Checks what [`full_check`] names against the whole table, and writes the table anew.
+fn update_all(
+    cx: &Ctx,
+    store: &Store,
+    st: &State,
+    mut after: After,
+    table: &Table,
+    suspects: Option<Suspects>,
+    dirs_same: bool,
+) -> Result<Option<RefreshReport>> {
+    let Some(mut files) = table.all() else {
+        return Ok(None);
+    };
+    let mut report = RefreshReport::default();
+    let (mut check, diffed) = full_check(cx, &files, suspects, dirs_same);
+    add_new_current(&mut check, &cx.p.root, st, &after);
+    after.generation = apply(
+        cx,
+        store,
+        &mut files,
+        &check,
+        &diffed,
+        st.generation,
+        &mut report,
+    )?;
+    let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
+    let text = table::render(after.generation, &files);
+    save(cx, &after, &text, files.len(), watch)?;
+    Ok(Some(report))
+}
+
+/// A few files looked changed: only their lines of the table are read and rewritten, and the
+/// watch list is the old one with their records replaced.
+fn update_some(
+    cx: &Ctx,
+    store: &Store,
+    st: &State,
+    mut after: After,
+    table: &Table,
+    (mut check, diffed): Suspects,
+) -> Result<Option<RefreshReport>> {
+    add_new_current(&mut check, &cx.p.root, st, &after);
     let Some(mut files) = table.get(&check) else {
         return Ok(None);
     };
-    after.generation = apply(cx, store, &mut files, &check, &diffed, &st, &mut report)?;
+    let mut report = RefreshReport::default();
+    after.generation = apply(
+        cx,
+        store,
+        &mut files,
+        &check,
+        &diffed,
+        st.generation,
+        &mut report,
+    )?;
     let updates: BTreeMap<String, Option<Rec>> = check
         .iter()
         .map(|p| (p.clone(), files.get(p).cloned()))
         .collect();
-    let mut watch: BTreeMap<&str, &Rec> = st
-        .watch
-        .iter()
-        .filter(|r| !updates.contains_key(&r.path))
-        .map(|r| (r.path.as_str(), r))
-        .collect();
-    watch.extend(files.values().map(|r| (r.path.as_str(), r)));
-    let watch = watch_list(watch.into_values(), &after.current, false);
     let (text, count) = table.patched(after.generation, &updates);
     let watch = if count <= watch_all() {
         // Small enough again for every file to be watched.
@@ -521,10 +538,16 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
             .map(|all| all.into_values().collect())
             .unwrap_or_default()
     } else {
-        watch
+        let mut watch: BTreeMap<&str, &Rec> = st
+            .watch
+            .iter()
+            .filter(|r| !updates.contains_key(&r.path))
+            .map(|r| (r.path.as_str(), r))
+            .collect();
+        watch.extend(files.values().map(|r| (r.path.as_str(), r)));
+        watch_list(watch.into_values(), &after.current, false)
     };
-    write_table(&cx.paths.files(), text.as_bytes())?;
-    save_state(cx, &after, count, watch)?;
+    save(cx, &after, &text, count, watch)?;
     Ok(Some(report))
 }
 
@@ -532,12 +555,10 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
 /// went away: every file, or the suspects plus the files of those folders.
 fn full_check(
     cx: &Ctx,
-    st: &State,
-    after: &After,
     files: &BTreeMap<String, Rec>,
-    suspects: Option<(BTreeSet<String>, BTreeSet<String>)>,
+    suspects: Option<Suspects>,
     dirs_same: bool,
-) -> (BTreeSet<String>, BTreeSet<String>) {
+) -> Suspects {
     let root = &cx.p.root;
     let (mut check, diffed) = match suspects {
         Some(s) => s,
@@ -569,12 +590,17 @@ fn full_check(
         }
         check.extend(walk_bugs(root));
     }
-    if after.current != st.current {
-        if let Some(c) = &after.current {
-            check.extend(task_files(root, c));
-        }
-    }
     (check, diffed)
+}
+
+/// A task that became the current one has its files looked at: from now on they are watched.
+fn add_new_current(check: &mut BTreeSet<String>, root: &Path, st: &State, after: &After) {
+    if after.current == st.current {
+        return;
+    }
+    if let Some(c) = &after.current {
+        check.extend(task_files(root, c));
+    }
 }
 
 fn walk_bugs(root: &Path) -> Vec<String> {
@@ -593,10 +619,9 @@ fn apply(
     files: &mut BTreeMap<String, Rec>,
     check: &BTreeSet<String>,
     diffed: &BTreeSet<String>,
-    st: &State,
+    generation: u64,
     report: &mut RefreshReport,
 ) -> Result<u64> {
-    let generation = st.generation;
     let now = now_ns();
     let mut changed: Vec<(String, String)> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
@@ -690,6 +715,21 @@ struct After {
     journal_offset: u64,
 }
 
+impl After {
+    /// What the cheap checks see now, for an index of `generation`.
+    fn now(cx: &Ctx, generation: u64) -> Result<After> {
+        let root = &cx.p.root;
+        Ok(After {
+            generation,
+            head: cx.p.git.head_id()?.map(|i| i.to_string()),
+            tasks_dir: stamp(&root.join(corpus::TASKS_PREFIX)),
+            bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
+            current: cx.current.clone(),
+            journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
+        })
+    }
+}
+
 /// The files every search stats: all of them when `all`, else the current task's, those
 /// indexed from the working tree and not yet seen committed, and those too fresh to trust.
 fn watch_list<'a>(
@@ -709,7 +749,9 @@ fn watch_list<'a>(
     .collect()
 }
 
-fn save_state(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result<()> {
+/// Writes the file table `table` (of `file_count` files), then `state.json`.
+fn save(cx: &Ctx, a: &After, table: &str, file_count: usize, watch: Vec<Rec>) -> Result<()> {
+    write_table(&cx.paths.files(), table.as_bytes())?;
     let state = State {
         version: VERSION,
         generation: a.generation,
@@ -731,14 +773,7 @@ fn save_state(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result
 /// old one only when complete.
 fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let root = &cx.p.root;
-    let after = After {
-        generation: 1,
-        head: cx.p.git.head_id()?.map(|i| i.to_string()),
-        tasks_dir: stamp(&root.join(corpus::TASKS_PREFIX)),
-        bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
-        current: cx.current.clone(),
-        journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
-    };
+    let after = After::now(cx, 1)?;
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
     let tmp = cx
@@ -767,8 +802,7 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let _ = std::fs::remove_dir_all(&old);
     let store = Store::open(&index)?;
     let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
-    write_table(&cx.paths.files(), table::render(1, &files).as_bytes())?;
-    save_state(cx, &after, files.len(), watch)?;
+    save(cx, &after, &table::render(1, &files), files.len(), watch)?;
     let report = RefreshReport {
         rebuilt: true,
         files_checked: paths.len(),

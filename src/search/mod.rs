@@ -130,16 +130,8 @@ fn lock(p: &Project) -> Result<crate::project::LockGuard> {
 /// Rebuilds the index from every file.
 pub fn reindex(p: &Project) -> Result<RefreshReport> {
     let _l = lock(p)?;
-    let current = named_current(p)?;
+    let current = p.named_task()?;
     Ok(fresh::open(p, true, current.as_ref())?.1)
-}
-
-/// The current task as `ORCH_TASK` or the local pointer name it.
-fn named_current(p: &Project) -> Result<Option<TaskCode>> {
-    Ok(match p.named_current()? {
-        Some(crate::project::Current::Task(c, _)) => Some(c),
-        _ => None,
-    })
 }
 
 /// The current task, looked up only as far as the search needs it. Finding it through the
@@ -155,7 +147,7 @@ fn current_for(p: &Project, req: &Request) -> Result<Option<TaskCode>> {
     if needs_task {
         p.current_task()
     } else {
-        named_current(p)
+        p.named_task()
     }
 }
 

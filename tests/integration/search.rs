@@ -612,3 +612,37 @@ fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
     assert_eq!(incremental[2].1, 1, "kiwi merged");
     assert_eq!(incremental[3].1, 0, "pear removed");
 }
+
+/// Two active tasks on one branch and no pointer: a search whose scope needs the current task
+/// asks for `ORCH_TASK`, as every command does; one whose scope does not (the project, a named
+/// task or sprint) does not look for the current task through the branch at all.
+#[test]
+fn only_a_scope_that_needs_the_current_task_looks_for_it() {
+    let env = Env::started("TSK-1");
+    env.new_task("TSK-2");
+    env.orch_ok(&["session", "start", "TSK-2"]);
+    env.rm(&format!(
+        "{}",
+        env.git_dir().join("orchestration/current-task").display()
+    ));
+    for args in [
+        &["search", "intake", "--scope", "project"][..],
+        &["search", "intake", "--task", "TSK-1"],
+        &["search", "intake", "--sprint", "S1"],
+    ] {
+        env.orch(args).succeeds();
+    }
+    for args in [
+        &["search", "intake"][..],
+        &["search", "intake", "--scope", "task"],
+    ] {
+        env.orch(args)
+            .fails(4)
+            .stderr_contains("TSK-1")
+            .stderr_contains("TSK-2")
+            .stderr_contains("ORCH_TASK");
+    }
+    env.orch(&["search", "intake", "--scope", "task"])
+        .env("ORCH_TASK", "TSK-2")
+        .succeeds();
+}

@@ -108,7 +108,7 @@ pub fn hermetic(program: &str, home: &Path) -> Command {
 /// The termination signals start with their default action in the child, whatever the test
 /// runner inherited (`nohup` ignores SIGHUP, a shell's background job SIGINT and SIGQUIT):
 /// an ignored signal is inherited across exec and orch rightly keeps ignoring it.
-pub fn default_signals(c: &mut Command) {
+fn default_signals(c: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: signal(2) is async-signal-safe, which is all pre_exec allows.
     unsafe {
