@@ -1,11 +1,12 @@
 //! Keeping the index true to the files: what changed since the last search, found cheaply.
 //!
 //! The index lives in `<git dir>/orchestration/search/` with two tables beside it:
-//! `state.json` (small, read by every search) and `files.tsv` (every indexed file with the git
-//! blob id of the content indexed and its stat data, read only when something changed).
-//! The generation number in both must equal the one the index's last commit recorded; any
-//! mismatch, an unreadable table, another format version or other workflow rules mean the
-//! index is rebuilt, never trusted.
+//! `state.json` (small, read by every search) and `files/` (every indexed file with the git
+//! blob id of the content indexed and its stat data, in shards read only when something in
+//! them changed; see `table`). A change is written to the index first, then to the file
+//! table, then to `state.json`, whose generation must equal the one the index's last commit
+//! recorded; any mismatch, an unreadable table, another format version or other workflow
+//! rules mean the index is rebuilt, never trusted. A rebuild starts past the old generation.
 //!
 //! A search looks for change without reading every file:
 //! - HEAD moved (commit, branch switch, merge, reset, pull): the two commits' trees under
@@ -23,6 +24,7 @@
 //! indexed are its documents replaced. So a file whose blob id is unchanged is never parsed
 //! again, and a file whose blob id is unchanged in HEAD is not even read.
 
+use super::cache_dir;
 use super::corpus::{self, ArtifactPhases};
 use super::index::Store;
 use super::table::{self, Table};
@@ -34,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever the schema or the way documents are made changes: an older index is
 /// rebuilt, not misread.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Up to this many files, every search stats all of them: a few milliseconds at most.
 pub const WATCH_ALL: usize = 4096;
 /// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
@@ -62,18 +64,6 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
         m.size(),
         m.ino(),
     ))
-}
-
-/// Replaces a table whole (temporary file, then rename) without waiting for the disk: the
-/// tables are a cache, and one lost in a crash fails the generation check and is rebuilt.
-fn write_table(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
 }
 
 fn now_ns() -> i64 {
@@ -108,6 +98,9 @@ struct State {
     journal_offset: u64,
     file_count: usize,
     watch: Vec<Rec>,
+    /// The boot of the system the index was last written in (see `cache_dir`).
+    #[serde(default)]
+    boot: Option<String>,
 }
 
 pub struct Paths {
@@ -127,7 +120,7 @@ impl Paths {
         self.dir.join("state.json")
     }
     fn files(&self) -> PathBuf {
-        self.dir.join("files.tsv")
+        self.dir.join("files")
     }
     fn journal(&self) -> PathBuf {
         self.dir.join(JOURNAL)
@@ -248,31 +241,37 @@ fn task_files(root: &Path, code: &str) -> Vec<String> {
         .collect()
 }
 
-/// Blob ids of the files under `.orchestration/tasks` and `.orchestration/bugs` of a commit,
-/// by task folder: (folder tree ids, then files of the folders asked for).
+/// What changed between two commits under `.orchestration/tasks` and `.orchestration/bugs`,
+/// read from their trees: only the task folders whose tree id differs are opened.
 struct CommitTrees<'r> {
     repo: &'r gix::Repository,
 }
 
-type Entries = BTreeMap<String, gix::ObjectId>;
+fn decode<'a>(tree: &'a Option<gix::Tree<'_>>) -> Option<Vec<gix::objs::tree::EntryRef<'a>>> {
+    match tree {
+        None => Some(Vec::new()),
+        Some(t) => Some(
+            gix::objs::TreeRef::from_bytes(&t.data, t.repo.object_hash())
+                .ok()?
+                .entries,
+        ),
+    }
+}
 
 impl CommitTrees<'_> {
-    fn entries(&self, tree: Option<gix::ObjectId>) -> Option<Entries> {
-        let Some(t) = tree else {
-            return Some(Entries::new());
-        };
-        let tree = self.repo.find_tree(t).ok()?;
-        let d = tree.decode().ok()?;
-        Some(
-            d.entries
-                .iter()
-                .map(|e| (e.filename.to_string(), e.oid.to_owned()))
-                .collect(),
-        )
+    fn tree(&self, id: Option<gix::ObjectId>) -> Option<Option<gix::Tree<'_>>> {
+        match id {
+            None => Some(None),
+            Some(id) => Some(Some(self.repo.find_tree(id).ok()?)),
+        }
     }
 
     fn sub(&self, tree: Option<gix::ObjectId>, name: &str) -> Option<Option<gix::ObjectId>> {
-        Some(self.entries(tree)?.get(name).copied())
+        let tree = self.tree(tree)?;
+        let found = decode(&tree)?
+            .into_iter()
+            .find(|e| e.filename == name.as_bytes());
+        Some(found.map(|e| e.oid.to_owned()))
     }
 
     /// The trees of `.orchestration/tasks` and `.orchestration/bugs` in commit `c`.
@@ -287,50 +286,77 @@ impl CommitTrees<'_> {
         Some((self.sub(orch, "tasks")?, self.sub(orch, "bugs")?))
     }
 
-    /// Paths under `.orchestration/` whose blob differs between two commits, with the new blob
-    /// id (`None`: gone). `None` when a commit cannot be read (e.g. pruned after a rebase).
-    fn diff(
-        &self,
-        old: Option<&str>,
-        new: Option<&str>,
-    ) -> Option<BTreeMap<String, Option<String>>> {
+    /// Paths under `.orchestration/` whose blob differs between two commits (changed, added or
+    /// gone). `None` when a commit cannot be read (e.g. pruned after a rebase).
+    fn diff(&self, old: Option<&str>, new: Option<&str>) -> Option<BTreeSet<String>> {
         let (ot, ob) = self.roots(old)?;
         let (nt, nb) = self.roots(new)?;
-        let mut out = BTreeMap::new();
-        let (o, n) = (self.entries(ot)?, self.entries(nt)?);
-        let codes: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
-        for code in codes {
-            let (a, b) = (o.get(code).copied(), n.get(code).copied());
-            if a == b {
-                continue;
-            }
+        let mut out = BTreeSet::new();
+        for (code, a, b) in self.changed(ot, nt)? {
             let prefix = format!("{}{code}/", corpus::TASKS_PREFIX);
-            self.diff_files(&prefix, a, b, &mut out)?;
+            for (name, _, _) in self.changed(a, b)? {
+                let rel = format!("{prefix}{name}");
+                if corpus::source(&rel).is_some() {
+                    out.insert(rel);
+                }
+            }
         }
-        if ob != nb {
-            self.diff_files(corpus::BUGS_PREFIX, ob, nb, &mut out)?;
+        for (name, _, _) in self.changed(ob, nb)? {
+            let rel = format!("{}{name}", corpus::BUGS_PREFIX);
+            if corpus::source(&rel).is_some() {
+                out.insert(rel);
+            }
         }
         Some(out)
     }
 
-    fn diff_files(
+    /// The entries whose id differs between trees `a` and `b`, with both ids.
+    #[allow(clippy::type_complexity)]
+    fn changed(
         &self,
-        prefix: &str,
         a: Option<gix::ObjectId>,
         b: Option<gix::ObjectId>,
-        out: &mut BTreeMap<String, Option<String>>,
-    ) -> Option<()> {
-        let (fa, fb) = (self.entries(a)?, self.entries(b)?);
-        for name in fa.keys().chain(fb.keys()) {
-            let (x, y) = (fa.get(name), fb.get(name));
-            if x != y {
-                let rel = format!("{prefix}{name}");
-                if corpus::source(&rel).is_some() {
-                    out.insert(rel, y.map(|i| i.to_string()));
+    ) -> Option<Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)>> {
+        if a == b {
+            return Some(Vec::new());
+        }
+        let (ta, tb) = (self.tree(a)?, self.tree(b)?);
+        let (ea, eb) = (decode(&ta)?, decode(&tb)?);
+        // Both lists are in git's tree order: one walk pairs up equal names.
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::new();
+        let mut push = |e: &gix::objs::tree::EntryRef, x, y| {
+            out.push((String::from_utf8_lossy(e.filename).into_owned(), x, y))
+        };
+        while i < ea.len() || j < eb.len() {
+            let order = match (ea.get(i), eb.get(j)) {
+                (Some(x), Some(y)) => x.cmp(y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    push(&ea[i], Some(ea[i].oid.to_owned()), None);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    push(&eb[j], None, Some(eb[j].oid.to_owned()));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    if ea[i].oid != eb[j].oid {
+                        push(
+                            &eb[j],
+                            Some(ea[i].oid.to_owned()),
+                            Some(eb[j].oid.to_owned()),
+                        );
+                    }
+                    i += 1;
+                    j += 1;
                 }
             }
         }
-        Some(())
+        Some(out)
     }
 }
 
@@ -340,8 +366,14 @@ fn read_state(paths: &Paths) -> Option<State> {
     (s.version == VERSION).then_some(s)
 }
 
-fn read_table(paths: &Paths, generation: u64) -> Option<Table> {
-    Table::parse(std::fs::read_to_string(paths.files()).ok()?, generation)
+/// The generation a rebuild starts at: past any the old state named, so that tables left
+/// by an earlier index never match the new one.
+fn next_generation(paths: &Paths) -> u64 {
+    let old = std::fs::read_to_string(paths.state())
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["generation"].as_u64());
+    old.map_or(1, |g| g + 1)
 }
 
 /// A stamp that can be trusted later: not so fresh that a change in the same tick would keep it.
@@ -387,7 +419,7 @@ pub fn open(
     if !rebuild {
         if let Some(state) = read_state(&cx.paths).filter(|s| s.rules == cx.rules) {
             if let Ok(store) = Store::open(&cx.paths.index()) {
-                if store.generation() == Some(state.generation) {
+                if store.generation() == Some(state.generation) && intact(&store, &state) {
                     if let Some(report) = update(&cx, &store, state)? {
                         return Ok((store, report));
                     }
@@ -396,6 +428,16 @@ pub fn open(
         }
     }
     build(&cx)
+}
+
+/// Writes not synced can only be lost with the system: an index last written in another boot
+/// is trusted only once its checksums are verified.
+fn intact(store: &Store, st: &State) -> bool {
+    st.boot == cache_dir::boot_id()
+        || store
+            .index
+            .validate_checksum()
+            .is_ok_and(|bad| bad.is_empty())
 }
 
 /// The paths to check, and those among them a move of HEAD changed.
@@ -411,7 +453,7 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
         let trees = CommitTrees {
             repo: &cx.p.git.repo,
         };
-        diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?.into_keys());
+        diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?);
         out.extend(diffed.iter().cloned());
         // A stopped merge or rebase leaves the working tree between commits.
         if cx.p.git.repo.state().is_some() {
@@ -457,12 +499,11 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
         && dirs_same
         && after.current == st.current
         && after.journal_offset == st.journal_offset
+        && after.boot == st.boot
     {
         return Ok(Some(RefreshReport::default()));
     }
-    let Some(table) = read_table(&cx.paths, st.generation) else {
-        return Ok(None);
-    };
+    let table = Table::at(cx.paths.files());
     match suspects {
         Some(found) if dirs_same && st.file_count > watch_all() => {
             update_some(cx, store, &st, after, &table, found)
@@ -497,8 +538,8 @@ fn update_all(
         &mut report,
     )?;
     let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
-    let text = table::render(after.generation, &files);
-    save(cx, &after, &text, files.len(), watch)?;
+    table.write_all(&files)?;
+    save(cx, &after, files.len(), watch)?;
     Ok(Some(report))
 }
 
@@ -530,11 +571,14 @@ fn update_some(
         .iter()
         .map(|p| (p.clone(), files.get(p).cloned()))
         .collect();
-    let (text, count) = table.patched(after.generation, &updates);
+    let Some(delta) = table.patch(&updates)? else {
+        return Ok(None);
+    };
+    let count = (st.file_count as i64 + delta).max(0) as usize;
     let watch = if count <= watch_all() {
         // Small enough again for every file to be watched.
-        Table::parse(text.clone(), after.generation)
-            .and_then(|t| t.all())
+        table
+            .all()
             .map(|all| all.into_values().collect())
             .unwrap_or_default()
     } else {
@@ -547,7 +591,7 @@ fn update_some(
         watch.extend(files.values().map(|r| (r.path.as_str(), r)));
         watch_list(watch.into_values(), &after.current, false)
     };
-    save(cx, &after, &text, count, watch)?;
+    save(cx, &after, count, watch)?;
     Ok(Some(report))
 }
 
@@ -713,6 +757,7 @@ struct After {
     bugs_dir: Option<Stamp>,
     current: Option<String>,
     journal_offset: u64,
+    boot: Option<String>,
 }
 
 impl After {
@@ -726,6 +771,7 @@ impl After {
             bugs_dir: stamp(&root.join(corpus::BUGS_PREFIX)),
             current: cx.current.clone(),
             journal_offset: std::fs::metadata(cx.paths.journal()).map_or(0, |m| m.len()),
+            boot: cache_dir::boot_id(),
         })
     }
 }
@@ -749,9 +795,8 @@ fn watch_list<'a>(
     .collect()
 }
 
-/// Writes the file table `table` (of `file_count` files), then `state.json`.
-fn save(cx: &Ctx, a: &After, table: &str, file_count: usize, watch: Vec<Rec>) -> Result<()> {
-    write_table(&cx.paths.files(), table.as_bytes())?;
+/// Writes `state.json`, last: the table (of `file_count` files) is written by then.
+fn save(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result<()> {
     let state = State {
         version: VERSION,
         generation: a.generation,
@@ -764,16 +809,17 @@ fn save(cx: &Ctx, a: &After, table: &str, file_count: usize, watch: Vec<Rec>) ->
         journal_offset: a.journal_offset,
         file_count,
         watch,
+        boot: a.boot.clone(),
     };
     let text = serde_json::to_string(&state).expect("state serialises");
-    write_table(&cx.paths.state(), text.as_bytes())
+    table::replace(&cx.paths.state(), text.as_bytes())
 }
 
 /// Reads every file and builds the index from nothing, in a fresh folder that replaces the
 /// old one only when complete.
 fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let root = &cx.p.root;
-    let after = After::now(cx, 1)?;
+    let after = After::now(cx, next_generation(&cx.paths))?;
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
     let tmp = cx
@@ -788,7 +834,7 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let w = store.writer(threads, 48_000_000 * threads)?;
     let now = now_ns();
     let files = read_all(cx, &store, &w, &paths, now)?;
-    commit(w, 1)?;
+    commit(w, after.generation)?;
     drop(store);
     let index = cx.paths.index();
     let old = cx
@@ -802,7 +848,10 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     let _ = std::fs::remove_dir_all(&old);
     let store = Store::open(&index)?;
     let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
-    save(cx, &after, &table::render(1, &files), files.len(), watch)?;
+    Table::at(cx.paths.files()).write_all(&files)?;
+    // The single table of earlier versions.
+    let _ = std::fs::remove_file(cx.paths.dir.join("files.tsv"));
+    save(cx, &after, files.len(), watch)?;
     let report = RefreshReport {
         rebuilt: true,
         files_checked: paths.len(),

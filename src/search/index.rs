@@ -1,6 +1,7 @@
 //! The tantivy index behind `orch search`: its schema, writing documents into it, and turning
 //! a parsed query plus the scope into a tantivy query.
 
+use super::cache_dir::CacheDir;
 use super::corpus::{Doc, Kind};
 use super::query::{Clause, Query, Text};
 use crate::{Error, Result};
@@ -102,10 +103,12 @@ impl Store {
             docstore_compression: tantivy::store::Compressor::None,
             ..Default::default()
         };
+        let folder =
+            CacheDir::open(dir).map_err(|e| Error::runtime(format!("search index: {e}")))?;
         let index = Index::builder()
             .schema(schema)
             .settings(settings)
-            .create_in_dir(dir)
+            .open_or_create(folder)
             .map_err(err("create the index"))?;
         register(&index);
         Ok(Store { index, f })
@@ -114,7 +117,9 @@ impl Store {
     /// Opens an index and checks it has the schema this version writes; anything else is an
     /// error the caller answers by rebuilding.
     pub fn open(dir: &Path) -> Result<Store> {
-        let index = Index::open_in_dir(dir).map_err(err("open the index"))?;
+        let folder =
+            CacheDir::open(dir).map_err(|e| Error::runtime(format!("search index: {e}")))?;
+        let index = Index::open(folder).map_err(err("open the index"))?;
         let (schema, f) = schema();
         if index.schema() != schema {
             return Err(Error::runtime("search index: written with another schema"));
@@ -132,9 +137,16 @@ impl Store {
             .and_then(|p| p.parse().ok())
     }
 
+    /// A writer with `threads` indexing threads of `heap` bytes each, and one thread for
+    /// merges: a search waits for them anyway, and each thread costs its start.
     pub fn writer(&self, threads: usize, heap: usize) -> Result<IndexWriter> {
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(heap / threads.max(1))
+            .num_merge_threads(1)
+            .build();
         self.index
-            .writer_with_num_threads(threads, heap)
+            .writer_with_options(options)
             .map_err(err("open the index for writing"))
     }
 

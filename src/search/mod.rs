@@ -5,6 +5,7 @@
 //! per worktree; [`fresh`] keeps it true to the files and rebuilds it when it cannot be
 //! trusted. [`query`] parses the query language, [`corpus`] turns files into documents.
 
+mod cache_dir;
 pub mod corpus;
 pub mod fresh;
 pub mod index;

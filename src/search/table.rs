@@ -1,52 +1,68 @@
-//! `files.tsv`: every indexed file with the blob id of the content indexed and its stat data.
+//! The file table: every indexed file with the blob id of the content indexed and its stat
+//! data, one line per file: `path \t blob \t mtime_ns \t size \t inode \t dirty` (`-` for
+//! stat data too fresh to trust).
 //!
-//! The first line is the index generation the table belongs to; then one line per file:
-//! `path \t blob \t mtime_ns \t size \t inode \t dirty` (`-` for stat data too fresh to trust).
-//! On ten thousand tasks the table has fifty thousand lines, so a search that found a handful
-//! of changed files neither parses nor rebuilds it whole: [`Table::get`] picks out the lines it
-//! needs and [`Table::patched`] copies every other line as it was.
+//! On ten thousand tasks the table has fifty thousand lines, so it is kept in [`SHARDS`] files
+//! (`files/00.tsv` …), a task folder's files all in the same one: a search that found a handful
+//! of changed files reads and rewrites only their shards. Every shard exists, if only empty;
+//! a missing or malformed one means the table cannot be trusted. The shards carry no
+//! generation: they are written after the index commits and before `state.json`, whose
+//! generation the index must match, so a crash in between is caught there.
 
 use super::fresh::{Rec, Stamp};
+use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
-/// The table as read, checked against the generation the index's state names.
+pub const SHARDS: usize = 64;
+
+/// The shard of a path: by its task folder (or bug), so that one task's files share one.
+pub fn shard_of(path: &str) -> usize {
+    let folder = path.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let mut h: u32 = 0x811c_9dc5;
+    for b in folder.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h as usize % SHARDS
+}
+
+/// Replaces a file whole (temporary file, then rename) without waiting for the disk: the
+/// tables are a cache, and one lost in a crash fails the generation check and is rebuilt.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+}
+
+/// The table in its folder.
 pub struct Table {
-    text: String,
-    /// Where the records start (after the generation line).
-    body: usize,
+    dir: PathBuf,
 }
 
 impl Table {
-    /// `None` when the text is no table of `generation`: the caller rebuilds.
-    pub fn parse(text: String, generation: u64) -> Option<Table> {
-        let end = text.find('\n')?;
-        if text[..end].parse::<u64>().ok()? != generation {
-            return None;
-        }
-        Some(Table {
-            body: end + 1,
-            text,
-        })
+    pub fn at(dir: PathBuf) -> Table {
+        Table { dir }
     }
 
-    fn lines(&self) -> impl Iterator<Item = &str> {
-        self.text[self.body..].lines()
+    fn shard(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("{i:02x}.tsv"))
     }
 
-    /// Every record; `None` when a line is malformed.
+    fn read(&self, i: usize) -> Option<String> {
+        std::fs::read_to_string(self.shard(i)).ok()
+    }
+
+    /// Every record; `None` when a shard is missing or a line malformed.
     pub fn all(&self) -> Option<BTreeMap<String, Rec>> {
-        self.lines()
-            .map(|l| parse_line(l).map(|r| (r.path.clone(), r)))
-            .collect()
-    }
-
-    /// The records of `paths` that the table has; `None` when one of their lines is malformed.
-    pub fn get(&self, paths: &BTreeSet<String>) -> Option<BTreeMap<String, Rec>> {
         let mut out = BTreeMap::new();
-        for line in self.lines() {
-            let path = line.split('\t').next().unwrap_or_default();
-            if paths.contains(path) {
+        for i in 0..SHARDS {
+            for line in self.read(i)?.lines() {
                 let r = parse_line(line)?;
                 out.insert(r.path.clone(), r);
             }
@@ -54,52 +70,91 @@ impl Table {
         Some(out)
     }
 
-    /// The table of `generation` with `updates` applied (`None`: the file is no longer indexed),
-    /// every other line copied as it was. Also returns how many records it holds.
-    pub fn patched(
-        &self,
-        generation: u64,
-        updates: &BTreeMap<String, Option<Rec>>,
-    ) -> (String, usize) {
-        let mut out = String::with_capacity(self.text.len() + updates.len() * 100);
-        let _ = writeln!(out, "{generation}");
-        let mut seen = BTreeSet::new();
-        let mut count = 0;
-        for line in self.lines() {
-            let path = line.split('\t').next().unwrap_or_default();
-            match updates.get(path) {
-                None => {
-                    out.push_str(line);
-                    out.push('\n');
-                    count += 1;
-                }
-                Some(new) => {
-                    seen.insert(path);
-                    if let Some(r) = new {
-                        push_line(&mut out, r);
-                        count += 1;
-                    }
+    /// The records of `paths` that the table has, reading only their shards; `None` when one
+    /// of those shards is missing or malformed.
+    pub fn get(&self, paths: &BTreeSet<String>) -> Option<BTreeMap<String, Rec>> {
+        let shards: BTreeSet<usize> = paths.iter().map(|p| shard_of(p)).collect();
+        let mut out = BTreeMap::new();
+        for i in shards {
+            for line in self.read(i)?.lines() {
+                let r = parse_line(line)?;
+                if paths.contains(&r.path) {
+                    out.insert(r.path.clone(), r);
                 }
             }
         }
+        Some(out)
+    }
+
+    /// Applies `updates` (`None`: the file is no longer indexed) to their shards, every other
+    /// line kept as it was. Returns how the number of records changed; `None` when a shard
+    /// is missing or malformed.
+    pub fn patch(&self, updates: &BTreeMap<String, Option<Rec>>) -> Result<Option<i64>> {
+        let mut by_shard: BTreeMap<usize, BTreeMap<&str, &Option<Rec>>> = BTreeMap::new();
         for (path, new) in updates {
-            if let (false, Some(r)) = (seen.contains(path.as_str()), new) {
-                push_line(&mut out, r);
-                count += 1;
-            }
+            by_shard
+                .entry(shard_of(path))
+                .or_default()
+                .insert(path, new);
         }
-        (out, count)
+        let mut delta = 0;
+        for (i, ups) in by_shard {
+            let Some(text) = self.read(i) else {
+                return Ok(None);
+            };
+            let Some((text, d)) = patched(&text, &ups) else {
+                return Ok(None);
+            };
+            replace(&self.shard(i), text.as_bytes())?;
+            delta += d;
+        }
+        Ok(Some(delta))
+    }
+
+    /// Writes the whole table anew.
+    pub fn write_all(&self, files: &BTreeMap<String, Rec>) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let mut shards = vec![String::new(); SHARDS];
+        for r in files.values() {
+            push_line(&mut shards[shard_of(&r.path)], r);
+        }
+        for (i, text) in shards.iter().enumerate() {
+            replace(&self.shard(i), text.as_bytes())?;
+        }
+        Ok(())
     }
 }
 
-/// The whole table of `generation`.
-pub fn render(generation: u64, files: &BTreeMap<String, Rec>) -> String {
-    let mut text = String::with_capacity(files.len() * 90);
-    let _ = writeln!(text, "{generation}");
-    for r in files.values() {
-        push_line(&mut text, r);
+/// A shard's text with `updates` applied, and how its number of records changed; `None` when a
+/// line is malformed.
+fn patched(text: &str, updates: &BTreeMap<&str, &Option<Rec>>) -> Option<(String, i64)> {
+    let mut out = String::with_capacity(text.len() + updates.len() * 100);
+    let mut seen = BTreeSet::new();
+    let mut delta = 0;
+    for line in text.lines() {
+        let path = line.split('\t').next().unwrap_or_default();
+        match updates.get(path) {
+            None => {
+                parse_line(line)?;
+                out.push_str(line);
+                out.push('\n');
+            }
+            Some(new) => {
+                seen.insert(path);
+                match new {
+                    Some(r) => push_line(&mut out, r),
+                    None => delta -= 1,
+                }
+            }
+        }
     }
-    text
+    for (path, new) in updates {
+        if let (false, Some(r)) = (seen.contains(path), new) {
+            push_line(&mut out, r);
+            delta += 1;
+        }
+    }
+    Some((out, delta))
 }
 
 fn push_line(out: &mut String, r: &Rec) {
@@ -143,35 +198,59 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_patched_table_reads_back_as_the_whole_table_would() {
-        let mut files = BTreeMap::new();
-        for (p, b) in [("a", "1"), ("b", "2"), ("c", "3")] {
-            files.insert(p.to_string(), rec(p, b, false));
-        }
-        let table = Table::parse(render(4, &files), 4).unwrap();
-        assert!(Table::parse(render(4, &files), 5).is_none(), "generation");
-        let want: BTreeSet<String> = ["b".to_string(), "z".to_string()].into();
-        assert_eq!(table.get(&want).unwrap().keys().collect::<Vec<_>>(), ["b"]);
-
-        let updates: BTreeMap<String, Option<Rec>> = [
-            ("a".to_string(), None),
-            ("b".to_string(), Some(rec("b", "20", true))),
-            ("d".to_string(), Some(rec("d", "4", false))),
-        ]
-        .into();
-        let (text, count) = table.patched(5, &updates);
-        files.remove("a");
-        files.insert("b".into(), rec("b", "20", true));
-        files.insert("d".into(), rec("d", "4", false));
-        assert_eq!(count, 3);
-        assert_eq!(Table::parse(text, 5).unwrap().all().unwrap(), files);
+    fn path(code: &str, file: &str) -> String {
+        format!(".orchestration/tasks/{code}/{file}")
     }
 
     #[test]
-    fn a_malformed_line_is_no_table() {
-        let table = Table::parse("1\na\tb\n".into(), 1).unwrap();
+    fn a_patched_table_reads_back_as_the_whole_table_would() {
+        let dir = std::env::temp_dir().join(format!("orch-table-{}", std::process::id()));
+        let table = Table::at(dir.clone());
+        let mut files = BTreeMap::new();
+        for (i, b) in ["1", "2", "3", "4"].iter().enumerate() {
+            let p = path(&format!("T-{i}"), "TASK.md");
+            files.insert(p.clone(), rec(&p, b, false));
+        }
+        table.write_all(&files).unwrap();
+        assert_eq!(table.all().unwrap(), files);
+        let (a, b, c) = (
+            path("T-0", "TASK.md"),
+            path("T-1", "TASK.md"),
+            path("T-9", "PLAN.md"),
+        );
+        let want: BTreeSet<String> = [b.clone(), c.clone()].into();
+        assert_eq!(table.get(&want).unwrap().keys().collect::<Vec<_>>(), [&b]);
+
+        let updates: BTreeMap<String, Option<Rec>> = [
+            (a.clone(), None),
+            (b.clone(), Some(rec(&b, "20", true))),
+            (c.clone(), Some(rec(&c, "9", false))),
+        ]
+        .into();
+        assert_eq!(table.patch(&updates).unwrap(), Some(0));
+        files.remove(&a);
+        files.insert(b.clone(), rec(&b, "20", true));
+        files.insert(c.clone(), rec(&c, "9", false));
+        assert_eq!(table.all().unwrap(), files);
+
+        // A shard gone or damaged: no table.
+        std::fs::write(table.shard(shard_of(&b)), "a\tb\n").unwrap();
         assert!(table.all().is_none());
-        assert!(table.get(&["a".to_string()].into()).is_none());
+        assert!(table.get(&[b.clone()].into()).is_none());
+        std::fs::remove_file(table.shard(shard_of(&b))).unwrap();
+        assert!(table.all().is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_task_folder_keeps_to_one_shard() {
+        assert_eq!(
+            shard_of(&path("T-1", "TASK.md")),
+            shard_of(&path("T-1", "events.jsonl"))
+        );
+        let spread: BTreeSet<usize> = (0..1000)
+            .map(|i| shard_of(&path(&format!("T-{i}"), "TASK.md")))
+            .collect();
+        assert!(spread.len() > SHARDS / 2, "{spread:?}");
     }
 }

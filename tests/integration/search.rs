@@ -418,6 +418,57 @@ fn a_corrupt_index_is_rebuilt_not_trusted() {
     assert_eq!(d["reindexed"]["rebuilt"], true);
 }
 
+/// The index is written without waiting for the disk, so one last written in an earlier boot
+/// of the system is only trusted once its checksums are verified.
+#[test]
+fn an_index_from_an_earlier_boot_is_verified_before_it_is_trusted() {
+    let Ok(boot) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") else {
+        return; // the system does not tell its boots apart: every write is synced
+    };
+    let env = corpus(&[("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text."))]);
+    assert_eq!(search(&env, &["apple"]).total, 1);
+    let dir = env.git_dir().join("orchestration/search");
+    let state = dir.join("state.json");
+    let as_of = |boot: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        v["boot"] = boot.into();
+        std::fs::write(&state, v.to_string()).unwrap();
+    };
+    let recorded = |_: ()| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap())
+            .unwrap()["boot"]
+            .clone()
+    };
+    assert_eq!(recorded(()), boot.trim());
+
+    // Intact: verified, kept, and the current boot recorded.
+    as_of("an-earlier-boot");
+    let d = search(&env, &["apple"]);
+    assert!(!d.index.rebuilt && d.total == 1, "{:?}", d.index);
+    assert_eq!(recorded(()), boot.trim());
+
+    // A segment file damaged in the middle, where only its checksum tells: rebuilt.
+    let biggest = std::fs::read_dir(dir.join("index"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "meta.json" && e.file_name() != ".managed.json")
+        .max_by_key(|e| e.metadata().unwrap().len())
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&biggest).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 4] {
+        *b = !*b;
+    }
+    std::fs::write(&biggest, bytes).unwrap();
+    as_of("an-earlier-boot");
+    let d = search(&env, &["apple"]);
+    assert!(d.index.rebuilt, "{:?}", d.index);
+    assert_eq!(d.total, 1);
+    assert_eq!(search(&env, &["apple"]).total, 1);
+}
+
 #[test]
 fn orch_writes_are_seen_by_the_next_search() {
     let env = Env::started("T-1");
@@ -564,9 +615,14 @@ fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
             .collect()
     };
     assert!(large(&["warm"]).index.rebuilt);
-    let table = env.git_dir().join("orchestration/search/files.tsv");
-    let lines = |t: &std::path::Path| std::fs::read_to_string(t).unwrap().lines().count();
-    assert_eq!(lines(&table), 4, "the generation and three files");
+    let table = env.git_dir().join("orchestration/search/files");
+    let lines = |t: &std::path::Path| -> usize {
+        let shards = std::fs::read_dir(t).unwrap().flatten();
+        shards
+            .map(|e| std::fs::read_to_string(e.path()).unwrap().lines().count())
+            .sum()
+    };
+    assert_eq!(lines(&table), 3, "three files");
 
     let ctx = env.task_file("T-1", "CONTEXT.md");
     std::fs::write(&ctx, "# Context\n\n## Findings\n\nThe cache is cold.\n").unwrap();
@@ -603,7 +659,7 @@ fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
     env.commit_all("no pears");
 
     let incremental = answers(false);
-    assert_eq!(lines(&table), 4, "T-1's two files and T-3's");
+    assert_eq!(lines(&table), 3, "T-1's two files and T-3's");
     assert_eq!(
         incremental,
         answers(true),
