@@ -242,36 +242,19 @@ fn task_files(root: &Path, code: &str) -> Vec<String> {
 }
 
 /// What changed between two commits under `.orchestration/tasks` and `.orchestration/bugs`,
-/// read from their trees: only the task folders whose tree id differs are opened.
+/// by gix's tree diff: only subtrees whose id differs are opened.
 struct CommitTrees<'r> {
     repo: &'r gix::Repository,
 }
 
-fn decode<'a>(tree: &'a Option<gix::Tree<'_>>) -> Option<Vec<gix::objs::tree::EntryRef<'a>>> {
-    match tree {
-        None => Some(Vec::new()),
-        Some(t) => Some(
-            gix::objs::TreeRef::from_bytes(&t.data, t.repo.object_hash())
-                .ok()?
-                .entries,
-        ),
-    }
-}
-
 impl CommitTrees<'_> {
-    fn tree(&self, id: Option<gix::ObjectId>) -> Option<Option<gix::Tree<'_>>> {
-        match id {
-            None => Some(None),
-            Some(id) => Some(Some(self.repo.find_tree(id).ok()?)),
-        }
-    }
-
+    /// The id of entry `name` in tree `tree`.
     fn sub(&self, tree: Option<gix::ObjectId>, name: &str) -> Option<Option<gix::ObjectId>> {
-        let tree = self.tree(tree)?;
-        let found = decode(&tree)?
-            .into_iter()
-            .find(|e| e.filename == name.as_bytes());
-        Some(found.map(|e| e.oid.to_owned()))
+        let Some(tree) = tree else {
+            return Some(None);
+        };
+        let tree = self.repo.find_tree(tree).ok()?;
+        Some(tree.find_entry(name).map(|e| e.object_id()))
     }
 
     /// The trees of `.orchestration/tasks` and `.orchestration/bugs` in commit `c`.
@@ -292,71 +275,53 @@ impl CommitTrees<'_> {
         let (ot, ob) = self.roots(old)?;
         let (nt, nb) = self.roots(new)?;
         let mut out = BTreeSet::new();
-        for (code, a, b) in self.changed(ot, nt)? {
-            let prefix = format!("{}{code}/", corpus::TASKS_PREFIX);
-            for (name, _, _) in self.changed(a, b)? {
-                let rel = format!("{prefix}{name}");
+        for (prefix, a, b) in [
+            (corpus::TASKS_PREFIX, ot, nt),
+            (corpus::BUGS_PREFIX, ob, nb),
+        ] {
+            for path in self.changed(a, b)? {
+                let rel = format!("{prefix}{path}");
                 if corpus::source(&rel).is_some() {
                     out.insert(rel);
                 }
             }
         }
-        for (name, _, _) in self.changed(ob, nb)? {
-            let rel = format!("{}{name}", corpus::BUGS_PREFIX);
-            if corpus::source(&rel).is_some() {
-                out.insert(rel);
-            }
-        }
         Some(out)
     }
 
-    /// The entries whose id differs between trees `a` and `b`, with both ids.
-    #[allow(clippy::type_complexity)]
-    fn changed(
-        &self,
-        a: Option<gix::ObjectId>,
-        b: Option<gix::ObjectId>,
-    ) -> Option<Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)>> {
+    /// The files whose blob differs between trees `a` and `b`, relative to them.
+    fn changed(&self, a: Option<gix::ObjectId>, b: Option<gix::ObjectId>) -> Option<Vec<String>> {
         if a == b {
             return Some(Vec::new());
         }
-        let (ta, tb) = (self.tree(a)?, self.tree(b)?);
-        let (ea, eb) = (decode(&ta)?, decode(&tb)?);
-        // Both lists are in git's tree order: one walk pairs up equal names.
-        let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
-        let mut push = |e: &gix::objs::tree::EntryRef, x, y| {
-            out.push((String::from_utf8_lossy(e.filename).into_owned(), x, y))
+        let data = |id: Option<gix::ObjectId>| match id {
+            None => Some(Vec::new()),
+            Some(id) => Some(self.repo.find_tree(id).ok()?.detach().data),
         };
-        while i < ea.len() || j < eb.len() {
-            let order = match (ea.get(i), eb.get(j)) {
-                (Some(x), Some(y)) => x.cmp(y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                _ => std::cmp::Ordering::Greater,
-            };
-            match order {
-                std::cmp::Ordering::Less => {
-                    push(&ea[i], Some(ea[i].oid.to_owned()), None);
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    push(&eb[j], None, Some(eb[j].oid.to_owned()));
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    if ea[i].oid != eb[j].oid {
-                        push(
-                            &eb[j],
-                            Some(ea[i].oid.to_owned()),
-                            Some(eb[j].oid.to_owned()),
-                        );
-                    }
-                    i += 1;
-                    j += 1;
-                }
+        let (da, db) = (data(a)?, data(b)?);
+        let kind = self.repo.object_hash();
+        let mut rec = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&da, kind),
+            gix::objs::TreeRefIter::from_bytes(&db, kind),
+            &mut gix::diff::tree::State::default(),
+            &self.repo.objects,
+            &mut rec,
+        )
+        .ok()?;
+        use gix::diff::tree::recorder::Change;
+        let files = rec.records.into_iter().filter_map(|c| match c {
+            Change::Addition {
+                entry_mode, path, ..
             }
-        }
-        Some(out)
+            | Change::Deletion {
+                entry_mode, path, ..
+            }
+            | Change::Modification {
+                entry_mode, path, ..
+            } => (!entry_mode.is_tree()).then(|| path.to_string()),
+        });
+        Some(files.collect())
     }
 }
 

@@ -677,10 +677,7 @@ fn only_a_scope_that_needs_the_current_task_looks_for_it() {
     let env = Env::started("TSK-1");
     env.new_task("TSK-2");
     env.orch_ok(&["session", "start", "TSK-2"]);
-    env.rm(&format!(
-        "{}",
-        env.git_dir().join("orchestration/current-task").display()
-    ));
+    env.drop_pointer();
     for args in [
         &["search", "intake", "--scope", "project"][..],
         &["search", "intake", "--task", "TSK-1"],

@@ -195,10 +195,7 @@ fn open_tasks_list_active_first_then_by_phase() {
     let env = Env::started("TSK-1");
     env.new_task("TSK-0");
     env.advance_to("TSK-1", "plan");
-    env.rm(&format!(
-        "{}",
-        env.git_dir().join("orchestration/current-task").display()
-    ));
+    env.drop_pointer();
     // Bound to main, TSK-1 is current there; on another branch nothing is.
     assert_eq!(next_json(&env, &[]).0["task"], "TSK-1");
     env.git(&["switch", "-q", "-c", "other"]);
@@ -330,10 +327,7 @@ fn two_active_tasks_on_one_branch_make_the_hook_ask_for_orch_task() {
     let env = Env::started("TSK-1");
     env.new_task("TSK-2");
     env.orch_ok(&["session", "start", "TSK-2"]);
-    env.rm(&format!(
-        "{}",
-        env.git_dir().join("orchestration/current-task").display()
-    ));
+    env.drop_pointer();
     env.orch(&["hooks", "install"]).succeeds();
     env.write("app.rs", "fn main() {}\n");
     env.git(&["add", "app.rs"]);

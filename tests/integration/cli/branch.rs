@@ -30,10 +30,7 @@ fn branch_defaults_to_task_code_and_the_session_records_it() {
     );
     env.orch(&["verify"]).succeeds();
     // Bound to the branch: with the pointer gone the task is still current there.
-    env.rm(&format!(
-        "{}",
-        env.git_dir().join("orchestration/current-task").display()
-    ));
+    env.drop_pointer();
     env.orch(&["next"]).succeeds().stdout_contains("TSK-1");
 }
 

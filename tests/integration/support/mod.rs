@@ -611,6 +611,11 @@ impl Env {
     }
 
     /// Removes a file, a symlink or a whole folder of the worktree.
+    /// Removes the local current-task pointer, leaving the branch bindings to name the task.
+    pub fn drop_pointer(&self) {
+        std::fs::remove_file(self.git_dir().join("orchestration/current-task")).unwrap();
+    }
+
     pub fn rm(&self, rel: &str) {
         let p = self.path(rel);
         if p.is_dir() && !p.is_symlink() {
