@@ -3,10 +3,18 @@
 //! The index lives in `<git dir>/orchestration/search/` with two tables beside it:
 //! `state.json` (small, read by every search) and `files/` (every indexed file with the git
 //! blob id of the content indexed and its stat data, in shards read only when something in
-//! them changed; see `table`). A change is written to the index first, then to the file
-//! table, then to `state.json`, whose generation must equal the one the index's last commit
-//! recorded; any mismatch, an unreadable table, another format version or other workflow
-//! rules mean the index is rebuilt, never trusted. A rebuild starts past the old generation.
+//! them changed; see `table`).
+//!
+//! Files that changed since the main index (`index/`) was last written have their documents
+//! in an overlay, `overlay-<generation>/`, written anew as one small segment on each change
+//! (see `index`); once it holds more than [`OVERLAY_DOCS`] documents or [`OVERLAY_FILES`]
+//! files, it is folded into the main index by an index writer and dropped.
+//!
+//! A change is written to the indexes first, then to the file table, then to `state.json`.
+//! The state names the generation the main index's last commit recorded and the overlay in
+//! use; a main index of another generation, an overlay newer than the state (an update that
+//! stopped half-way), an unreadable table, another format version or other workflow rules
+//! mean the index is rebuilt, never trusted. A rebuild starts past the old generation.
 //!
 //! A search looks for change without reading every file:
 //! - HEAD moved (commit, branch switch, merge, reset, pull): the two commits' trees under
@@ -26,7 +34,7 @@
 
 use super::cache_dir;
 use super::corpus::{self, ArtifactPhases};
-use super::index::Store;
+use super::index::{self, Part, Store};
 use super::table::{self, Table};
 use crate::project::Project;
 use crate::{Error, Result};
@@ -36,20 +44,34 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever the schema or the way documents are made changes: an older index is
 /// rebuilt, not misread.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// Up to this many files, every search stats all of them: a few milliseconds at most.
 pub const WATCH_ALL: usize = 4096;
 /// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
 const RACY_NS: i64 = 3_000_000_000;
 const JOURNAL: &str = "written";
+/// An overlay holding more documents than this is folded into the main index.
+pub const OVERLAY_DOCS: usize = 1000;
+/// An overlay of more files than this (changed or gone) is folded into the main index.
+pub const OVERLAY_FILES: usize = 200;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// [`WATCH_ALL`], or the number `ORCH_SEARCH_WATCH_ALL` gives (0 makes a small corpus take the
 /// path of a large one).
 fn watch_all() -> usize {
-    std::env::var("ORCH_SEARCH_WATCH_ALL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(WATCH_ALL)
+    env_usize("ORCH_SEARCH_WATCH_ALL", WATCH_ALL)
+}
+
+/// [`OVERLAY_DOCS`], or the number `ORCH_SEARCH_OVERLAY_DOCS` gives (0: every change goes
+/// straight into the main index).
+fn overlay_docs() -> usize {
+    env_usize("ORCH_SEARCH_OVERLAY_DOCS", OVERLAY_DOCS)
 }
 
 /// mtime (ns), size and inode: what tells a file changed without reading it.
@@ -88,7 +110,14 @@ pub struct Rec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct State {
     version: u32,
+    /// The generation of the last write: of the overlay in use, or of the main index.
     generation: u64,
+    /// The generation the main index's last commit recorded.
+    main_generation: u64,
+    /// Whether `overlay-<generation>` is in use.
+    overlay: bool,
+    /// The files whose documents in the main index are out of date.
+    mask: Vec<String>,
     head: Option<String>,
     git_index: Option<Stamp>,
     tasks_dir: Option<Stamp>,
@@ -115,6 +144,24 @@ impl Paths {
     }
     fn index(&self) -> PathBuf {
         self.dir.join("index")
+    }
+    fn overlay(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("overlay-{generation}"))
+    }
+    /// The generations of the overlays on disk.
+    fn overlays(&self) -> Vec<u64> {
+        list_dir(&self.dir)
+            .iter()
+            .filter_map(|n| n.strip_prefix("overlay-")?.parse().ok())
+            .collect()
+    }
+    /// Removes every overlay but `keep`'s.
+    fn prune_overlays(&self, keep: Option<u64>) {
+        for g in self.overlays() {
+            if Some(g) != keep {
+                let _ = std::fs::remove_dir_all(self.overlay(g));
+            }
+        }
     }
     fn state(&self) -> PathBuf {
         self.dir.join("state.json")
@@ -366,13 +413,42 @@ struct Ctx<'a> {
     current: Option<String>,
 }
 
+/// The indexes a search reads: the main one and, while files changed since it was written are
+/// kept apart, the overlay with their documents.
+pub struct Indexes {
+    pub main: Store,
+    main_generation: u64,
+    pub overlay: Option<Store>,
+    /// The files the overlay holds or that are gone: masked out of the main index.
+    pub mask: Vec<String>,
+}
+
+impl Indexes {
+    pub fn searcher(&self) -> Result<index::Searcher> {
+        let mut parts = vec![Part {
+            searcher: self.main.reader()?.searcher(),
+            mask: self.mask.clone(),
+        }];
+        if let Some(o) = &self.overlay {
+            parts.push(Part {
+                searcher: o.reader()?.searcher(),
+                mask: Vec::new(),
+            });
+        }
+        Ok(index::Searcher {
+            f: self.main.f,
+            parts,
+        })
+    }
+}
+
 /// Opens the index, brought up to date with the files; rebuilt when `rebuild` is asked for or
 /// the index cannot be trusted. The caller holds the search lock.
 pub fn open(
     p: &Project,
     rebuild: bool,
     current: Option<&crate::code::TaskCode>,
-) -> Result<(Store, RefreshReport)> {
+) -> Result<(Indexes, RefreshReport)> {
     let phases = artifact_phases(p);
     let cx = Ctx {
         p,
@@ -383,16 +459,37 @@ pub fn open(
     };
     if !rebuild {
         if let Some(state) = read_state(&cx.paths).filter(|s| s.rules == cx.rules) {
-            if let Ok(store) = Store::open(&cx.paths.index()) {
-                if store.generation() == Some(state.generation) && intact(&store, &state) {
-                    if let Some(report) = update(&cx, &store, state)? {
-                        return Ok((store, report));
-                    }
+            if let Some(mut ix) = load(&cx.paths, &state) {
+                if let Some(report) = update(&cx, &mut ix, state)? {
+                    return Ok((ix, report));
                 }
             }
         }
     }
     build(&cx)
+}
+
+/// The indexes `st` names, when they can be trusted.
+fn load(paths: &Paths, st: &State) -> Option<Indexes> {
+    let main = Store::open(&paths.index()).ok()?;
+    if main.generation() != Some(st.main_generation) || st.main_generation > st.generation {
+        return None;
+    }
+    // An overlay newer than the state: an update stopped half-way.
+    if paths.overlays().into_iter().any(|g| g > st.generation) {
+        return None;
+    }
+    let overlay = match st.overlay {
+        true => Some(Store::open(&paths.overlay(st.generation)).ok()?),
+        false => None,
+    };
+    let ok = intact(&main, st) && overlay.as_ref().is_none_or(|o| intact(o, st));
+    ok.then(|| Indexes {
+        main,
+        main_generation: st.main_generation,
+        overlay,
+        mask: st.mask.clone(),
+    })
 }
 
 /// Writes not synced can only be lost with the system: an index last written in another boot
@@ -456,7 +553,7 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
 }
 
 /// Brings a trusted index up to date. `None` when it turns out not to be trustworthy.
-fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
+fn update(cx: &Ctx, ix: &mut Indexes, st: State) -> Result<Option<RefreshReport>> {
     let after = After::now(cx, st.generation)?;
     let suspects = suspects(cx, &st, &after.head);
     let dirs_same = after.tasks_dir == st.tasks_dir && after.bugs_dir == st.bugs_dir;
@@ -471,16 +568,16 @@ fn update(cx: &Ctx, store: &Store, st: State) -> Result<Option<RefreshReport>> {
     let table = Table::at(cx.paths.files());
     match suspects {
         Some(found) if dirs_same && st.file_count > watch_all() => {
-            update_some(cx, store, &st, after, &table, found)
+            update_some(cx, ix, &st, after, &table, found)
         }
-        suspects => update_all(cx, store, &st, after, &table, suspects, dirs_same),
+        suspects => update_all(cx, ix, &st, after, &table, suspects, dirs_same),
     }
 }
 
 /// Checks what [`full_check`] names against the whole table, and writes the table anew.
 fn update_all(
     cx: &Ctx,
-    store: &Store,
+    ix: &mut Indexes,
     st: &State,
     mut after: After,
     table: &Table,
@@ -495,7 +592,7 @@ fn update_all(
     add_new_current(&mut check, &cx.p.root, st, &after);
     after.generation = apply(
         cx,
-        store,
+        ix,
         &mut files,
         &check,
         &diffed,
@@ -504,7 +601,7 @@ fn update_all(
     )?;
     let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
     table.write_all(&files)?;
-    save(cx, &after, files.len(), watch)?;
+    save(cx, &after, ix, files.len(), watch)?;
     Ok(Some(report))
 }
 
@@ -512,7 +609,7 @@ fn update_all(
 /// watch list is the old one with their records replaced.
 fn update_some(
     cx: &Ctx,
-    store: &Store,
+    ix: &mut Indexes,
     st: &State,
     mut after: After,
     table: &Table,
@@ -525,7 +622,7 @@ fn update_some(
     let mut report = RefreshReport::default();
     after.generation = apply(
         cx,
-        store,
+        ix,
         &mut files,
         &check,
         &diffed,
@@ -556,7 +653,7 @@ fn update_some(
         watch.extend(files.values().map(|r| (r.path.as_str(), r)));
         watch_list(watch.into_values(), &after.current, false)
     };
-    save(cx, &after, count, watch)?;
+    save(cx, &after, ix, count, watch)?;
     Ok(Some(report))
 }
 
@@ -624,7 +721,7 @@ fn walk_bugs(root: &Path) -> Vec<String> {
 /// what is changed, and commits. Returns the new generation.
 fn apply(
     cx: &Ctx,
-    store: &Store,
+    ix: &mut Indexes,
     files: &mut BTreeMap<String, Rec>,
     check: &BTreeSet<String>,
     diffed: &BTreeSet<String>,
@@ -685,20 +782,54 @@ fn apply(
     }
     report.files_reindexed = changed.len();
     report.files_removed = removed.len();
-    let w = store.writer(1, 15_000_000)?;
-    for path in changed.iter().map(|c| &c.0).chain(&removed) {
-        w.delete_term(tantivy::Term::from_field_text(store.f.path, path));
-    }
-    for (path, text) in &changed {
-        for d in corpus::docs(path, text, &cx.phases) {
-            w.add_document(store.to_tantivy(&d))
-                .map_err(super::index::err("add a document"))?;
-        }
-    }
     let generation = generation + 1;
-    commit(w, generation)?;
-    report.documents = store.reader()?.searcher().num_docs();
+    write_changes(cx, ix, &changed, &removed, generation)?;
     Ok(generation)
+}
+
+/// Writes the documents of `changed` and drops those of `removed`: into a new overlay with
+/// the old overlay's other documents, or, once that grows too large, into the main index.
+fn write_changes(
+    cx: &Ctx,
+    ix: &mut Indexes,
+    changed: &[(String, String)],
+    removed: &[String],
+    generation: u64,
+) -> Result<()> {
+    let replaced: BTreeSet<&str> = changed
+        .iter()
+        .map(|c| c.0.as_str())
+        .chain(removed.iter().map(String::as_str))
+        .collect();
+    let mut docs = match &ix.overlay {
+        Some(o) => o.all_docs()?,
+        None => Vec::new(),
+    };
+    docs.retain(|d| !replaced.contains(d.path.as_str()));
+    for (path, text) in changed {
+        docs.extend(corpus::docs(path, text, &cx.phases));
+    }
+    let mut mask: BTreeSet<String> = std::mem::take(&mut ix.mask).into_iter().collect();
+    mask.extend(replaced.iter().map(|p| p.to_string()));
+    if docs.len() > overlay_docs() || mask.len() > OVERLAY_FILES {
+        let w = ix.main.writer(1, 15_000_000)?;
+        for path in &mask {
+            w.delete_term(index::key(&ix.main.f, "path", path));
+        }
+        for d in &docs {
+            w.add_document(ix.main.to_tantivy(d))
+                .map_err(index::err("add a document"))?;
+        }
+        commit(w, generation)?;
+        ix.main_generation = generation;
+        ix.overlay = None;
+        return Ok(());
+    }
+    let dir = cx.paths.overlay(generation);
+    let _ = std::fs::remove_dir_all(&dir);
+    ix.overlay = Some(Store::write_overlay(&dir, docs.iter())?);
+    ix.mask = mask.into_iter().collect();
+    Ok(())
 }
 
 fn commit(mut w: tantivy::IndexWriter, generation: u64) -> Result<()> {
@@ -760,11 +891,15 @@ fn watch_list<'a>(
     .collect()
 }
 
-/// Writes `state.json`, last: the table (of `file_count` files) is written by then.
-fn save(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result<()> {
+/// Writes `state.json`, last: the indexes and the table (of `file_count` files) are written
+/// by then. Overlays the state no longer names are removed after.
+fn save(cx: &Ctx, a: &After, ix: &Indexes, file_count: usize, watch: Vec<Rec>) -> Result<()> {
     let state = State {
         version: VERSION,
         generation: a.generation,
+        main_generation: ix.main_generation,
+        overlay: ix.overlay.is_some(),
+        mask: ix.mask.clone(),
         head: a.head.clone(),
         git_index: stamp(&cx.p.git.repo.index_path()),
         tasks_dir: a.tasks_dir,
@@ -777,16 +912,20 @@ fn save(cx: &Ctx, a: &After, file_count: usize, watch: Vec<Rec>) -> Result<()> {
         boot: a.boot.clone(),
     };
     let text = serde_json::to_string(&state).expect("state serialises");
-    table::replace(&cx.paths.state(), text.as_bytes())
+    table::replace(&cx.paths.state(), text.as_bytes())?;
+    cx.paths
+        .prune_overlays(state.overlay.then_some(state.generation));
+    Ok(())
 }
 
 /// Reads every file and builds the index from nothing, in a fresh folder that replaces the
 /// old one only when complete.
-fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
+fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
     let root = &cx.p.root;
     let after = After::now(cx, next_generation(&cx.paths))?;
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
+    cx.paths.prune_overlays(None);
     let tmp = cx
         .paths
         .dir
@@ -811,21 +950,26 @@ fn build(cx: &Ctx) -> Result<(Store, RefreshReport)> {
     }
     std::fs::rename(&tmp, &index).map_err(|e| Error::io(&index, e))?;
     let _ = std::fs::remove_dir_all(&old);
-    let store = Store::open(&index)?;
+    let ix = Indexes {
+        main: Store::open(&index)?,
+        main_generation: after.generation,
+        overlay: None,
+        mask: Vec::new(),
+    };
     let watch = watch_list(files.values(), &after.current, files.len() <= watch_all());
     Table::at(cx.paths.files()).write_all(&files)?;
     // The single table of earlier versions.
     let _ = std::fs::remove_file(cx.paths.dir.join("files.tsv"));
-    save(cx, &after, files.len(), watch)?;
+    save(cx, &after, &ix, files.len(), watch)?;
     let report = RefreshReport {
         rebuilt: true,
         files_checked: paths.len(),
         files_read: files.len(),
         files_reindexed: files.len(),
         files_removed: 0,
-        documents: store.reader()?.searcher().num_docs(),
+        documents: ix.main.reader()?.searcher().num_docs(),
     };
-    Ok((store, report))
+    Ok((ix, report))
 }
 
 /// Reads and parses the files on all cores while the index writer's threads index them.

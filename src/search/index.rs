@@ -1,5 +1,10 @@
-//! The tantivy index behind `orch search`: its schema, writing documents into it, and turning
-//! a parsed query plus the scope into a tantivy query.
+//! The tantivy indexes behind `orch search`: their schema, writing documents into them, and
+//! turning a parsed query plus the scope into tantivy queries over them.
+//!
+//! A search reads the main index and, when files changed since it was last written, an
+//! overlay: a small index of one segment holding the documents of every file changed since,
+//! written anew on each change. The main index's documents of those files are masked out, and
+//! BM25 is scored with the statistics of both, so the two answer as one index.
 
 use super::cache_dir::CacheDir;
 use super::corpus::{Doc, Kind};
@@ -7,17 +12,21 @@ use super::query::{Clause, Query, Text};
 use crate::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::directory::RamDirectory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery,
-    Query as TQuery, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur,
+    PhraseQuery, Query as TQuery, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tantivy::{Index, IndexReader, IndexWriter, Order, TantivyDocument, Term};
+use tantivy::tokenizer::{
+    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+};
+use tantivy::{
+    Index, IndexReader, IndexWriter, Order, SingleSegmentIndexWriter, TantivyDocument, Term,
+};
 
 /// The analyzer of the text fields. `query::words` splits text the same way.
 const ANALYZER: &str = "orch_words";
@@ -28,8 +37,12 @@ pub(crate) fn err(what: &str) -> impl FnOnce(tantivy::TantivyError) -> Error + '
     move |e| Error::runtime(format!("search index: could not {what}: {e}"))
 }
 
+/// The fields. Those that are only matched whole (path, kind, task, type, phase, session,
+/// sprint) are stored apart and indexed together in `keys` as `name:value` terms: a segment
+/// costs a term dictionary per indexed field, and a search after a change writes one.
 #[derive(Clone, Copy)]
 pub struct Fields {
+    pub keys: Field,
     pub path: Field,
     pub kind: Field,
     pub task: Field,
@@ -56,30 +69,49 @@ pub fn schema() -> (Schema, Fields) {
         )
         .set_stored();
     let f = Fields {
-        path: b.add_text_field("path", STRING | STORED),
-        kind: b.add_text_field("kind", STRING | STORED),
-        task: b.add_text_field("task", STRING | STORED),
+        keys: b.add_text_field("keys", STRING),
+        path: b.add_text_field("path", STORED),
+        kind: b.add_text_field("kind", STORED),
+        task: b.add_text_field("task", STORED),
         section: b.add_text_field("section", STORED),
         line: b.add_u64_field("line", STORED),
         event_id: b.add_text_field("event_id", STORED),
         ts: b.add_text_field("ts", STORED),
-        time: b.add_i64_field("time", INDEXED | FAST),
-        type_: b.add_text_field("type", STRING | STORED),
-        phase: b.add_text_field("phase", STRING | STORED),
-        session: b.add_text_field("session", STRING),
-        sprint: b.add_text_field("sprint", STRING),
+        time: b.add_i64_field("time", FAST),
+        type_: b.add_text_field("type", STORED),
+        phase: b.add_text_field("phase", STORED),
+        session: b.add_text_field("session", STORED),
+        sprint: b.add_text_field("sprint", STORED),
         title: b.add_text_field("title", text.clone()),
         body: b.add_text_field("body", text),
     };
     (b.build(), f)
 }
 
-fn register(index: &Index) {
+fn tokenizers() -> TokenizerManager {
     let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(256))
         .filter(LowerCaser)
         .build();
-    index.tokenizers().register(ANALYZER, analyzer);
+    let m = TokenizerManager::default();
+    m.register(ANALYZER, analyzer);
+    m
+}
+
+fn settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        // Speed over size: the index is a cache of text that is in the repository anyway.
+        docstore_compression: tantivy::store::Compressor::None,
+        ..Default::default()
+    }
+}
+
+/// The writer heap of an overlay: small, so that its hash table is cheap to set up and to
+/// walk (the overlay holds at most a few thousand documents).
+const OVERLAY_HEAP: usize = 1_000_000;
+
+fn folder(dir: &Path) -> Result<Box<dyn tantivy::Directory>> {
+    CacheDir::open(dir).map_err(|e| Error::runtime(format!("search index: {e}")))
 }
 
 /// Seconds since the epoch of an RFC 3339 time; 0 when there is none.
@@ -98,33 +130,47 @@ impl Store {
     pub fn create(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let (schema, f) = schema();
-        let settings = tantivy::IndexSettings {
-            // Speed over size: the index is a cache of text that is in the repository anyway.
-            docstore_compression: tantivy::store::Compressor::None,
-            ..Default::default()
-        };
-        let folder =
-            CacheDir::open(dir).map_err(|e| Error::runtime(format!("search index: {e}")))?;
         let index = Index::builder()
             .schema(schema)
-            .settings(settings)
-            .open_or_create(folder)
+            .settings(settings())
+            .tokenizers(tokenizers())
+            .open_or_create(folder(dir)?)
             .map_err(err("create the index"))?;
-        register(&index);
+        Ok(Store { index, f })
+    }
+
+    /// Writes an overlay holding `docs` into `dir` (made here; it must not exist yet): one
+    /// segment built in memory, without the machinery of an index writer, then its files
+    /// written out once each.
+    pub fn write_overlay<'d>(dir: &Path, docs: impl Iterator<Item = &'d Doc>) -> Result<Store> {
+        let (schema, f) = schema();
+        let ram = RamDirectory::create();
+        let mut w: SingleSegmentIndexWriter = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .tokenizers(tokenizers())
+            .single_segment_index_writer(ram.clone(), OVERLAY_HEAP)
+            .map_err(err("create the overlay"))?;
+        for d in docs {
+            w.add_document(to_tantivy(&f, d))
+                .map_err(err("add a document"))?;
+        }
+        let index = w.finalize().map_err(err("write the overlay"))?;
+        std::fs::create_dir(dir).map_err(|e| Error::io(dir, e))?;
+        ram.persist(&*folder(dir)?)
+            .map_err(err("write the overlay"))?;
         Ok(Store { index, f })
     }
 
     /// Opens an index and checks it has the schema this version writes; anything else is an
     /// error the caller answers by rebuilding.
     pub fn open(dir: &Path) -> Result<Store> {
-        let folder =
-            CacheDir::open(dir).map_err(|e| Error::runtime(format!("search index: {e}")))?;
-        let index = Index::open(folder).map_err(err("open the index"))?;
+        let mut index = Index::open(folder(dir)?).map_err(err("open the index"))?;
         let (schema, f) = schema();
         if index.schema() != schema {
             return Err(Error::runtime("search index: written with another schema"));
         }
-        register(&index);
+        index.set_tokenizers(tokenizers());
         Ok(Store { index, f })
     }
 
@@ -159,31 +205,81 @@ impl Store {
     }
 
     pub fn to_tantivy(&self, d: &Doc) -> TantivyDocument {
-        let f = &self.f;
+        to_tantivy(&self.f, d)
+    }
+
+    /// Every document of the index, as it was added: for an overlay, which is small.
+    pub fn all_docs(&self) -> Result<Vec<Doc>> {
+        let searcher = self.reader()?.searcher();
+        let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            for doc in seg.doc_ids_alive() {
+                let addr = tantivy::DocAddress::new(ord as u32, doc);
+                let t: TantivyDocument = searcher.doc(addr).map_err(err("read a document"))?;
+                out.push(from_tantivy(&self.f, &t));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn to_tantivy(f: &Fields, d: &Doc) -> TantivyDocument {
+    {
         let mut t = TantivyDocument::default();
         t.add_text(f.path, &d.path);
+        t.add_text(f.keys, key_text("path", &d.path));
         t.add_text(f.kind, d.kind.as_str());
+        t.add_text(f.keys, key_text("kind", d.kind.as_str()));
         for task in &d.tasks {
             t.add_text(f.task, task);
+            t.add_text(f.keys, key_text("task", task));
         }
         t.add_text(f.section, &d.section);
         t.add_u64(f.line, d.line);
         t.add_text(f.event_id, &d.event_id);
         t.add_text(f.ts, &d.ts);
         t.add_i64(f.time, epoch(&d.ts));
-        for (field, v) in [
-            (f.type_, &d.type_),
-            (f.phase, &d.phase),
-            (f.session, &d.session),
-            (f.sprint, &d.sprint),
+        for (name, field, v) in [
+            ("type", f.type_, &d.type_),
+            ("phase", f.phase, &d.phase),
+            ("session", f.session, &d.session),
+            ("sprint", f.sprint, &d.sprint),
         ] {
             if !v.is_empty() {
                 t.add_text(field, v);
+                t.add_text(f.keys, key_text(name, v));
             }
         }
         t.add_text(f.title, &d.title);
         t.add_text(f.body, &d.body);
         t
+    }
+}
+
+/// A document as [`to_tantivy`] stored it.
+fn from_tantivy(f: &Fields, t: &TantivyDocument) -> Doc {
+    let s = |field: Field| {
+        t.get_first(field)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    Doc {
+        kind: Kind::parse(&s(f.kind)).unwrap_or(Kind::Artifact),
+        tasks: t
+            .get_all(f.task)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        path: s(f.path),
+        section: s(f.section),
+        line: t.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+        event_id: s(f.event_id),
+        ts: s(f.ts),
+        type_: s(f.type_),
+        phase: s(f.phase),
+        session: s(f.session),
+        sprint: s(f.sprint),
+        title: s(f.title),
+        body: s(f.body),
     }
 }
 
@@ -230,51 +326,117 @@ pub fn type_matches(type_: &str, want: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-fn term(field: Field, v: &str) -> Box<dyn TQuery> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, v),
-        IndexRecordOption::WithFreqs,
-    ))
+/// The `keys` term of a whole-value field.
+fn key_text(name: &str, value: &str) -> String {
+    format!("{name}:{value}")
+}
+
+pub fn key(f: &Fields, name: &str, value: &str) -> Term {
+    Term::from_field_text(f.keys, &key_text(name, value))
+}
+
+/// Documents whose whole-value field `name` is `v`.
+fn term(f: &Fields, name: &str, v: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(key(f, name, v), IndexRecordOption::Basic))
 }
 
 fn filter(q: Box<dyn TQuery>) -> Box<dyn TQuery> {
     Box::new(ConstScoreQuery::new(q, 0.0))
 }
 
-fn set(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn TQuery> {
-    let terms: Vec<Term> = values
-        .into_iter()
-        .map(|v| Term::from_field_text(field, &v))
-        .collect();
+/// Documents whose whole-value field `name` is any of `values`.
+fn set(f: &Fields, name: &str, values: impl IntoIterator<Item = String>) -> Box<dyn TQuery> {
+    let terms: Vec<Term> = values.into_iter().map(|v| key(f, name, &v)).collect();
     if terms.is_empty() {
         return Box::new(EmptyQuery);
     }
     Box::new(TermSetQuery::new(terms))
 }
 
-pub struct Searcher<'a> {
-    pub store: &'a Store,
+/// One index a search reads, and the files whose documents in it are out of date.
+pub struct Part {
     pub searcher: tantivy::Searcher,
+    /// Paths whose documents this index must not answer with (an overlay has newer ones).
+    pub mask: Vec<String>,
 }
 
-impl Searcher<'_> {
-    fn f(&self) -> &Fields {
-        &self.store.f
+impl Part {
+    /// `q` without the documents of masked files.
+    fn masked(&self, f: &Fields, q: &dyn TQuery) -> Box<dyn TQuery> {
+        if self.mask.is_empty() {
+            return q.box_clone();
+        }
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q.box_clone()),
+            (Occur::MustNot, any_of(f, "path", &self.mask)),
+        ]))
+    }
+}
+
+/// The BM25 statistics of all the parts together, so that a score means the same in each.
+struct Stats<'a>(&'a [Part]);
+
+impl Bm25StatisticsProvider for Stats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.0
+            .iter()
+            .map(|p| Bm25StatisticsProvider::total_num_tokens(&p.searcher, field))
+            .sum()
     }
 
-    /// Every distinct event type in the index.
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.0
+            .iter()
+            .map(|p| Bm25StatisticsProvider::total_num_docs(&p.searcher))
+            .sum()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.0.iter().map(|p| p.searcher.doc_freq(term)).sum()
+    }
+}
+
+/// The main index and, when there is one, the overlay, read as one.
+/// Documents with any of `values` in `field`: for a few values, cheaper than a term set, which
+/// builds an automaton of them first.
+fn any_of(f: &Fields, name: &str, values: &[String]) -> Box<dyn TQuery> {
+    let terms = values.iter().map(|v| (Occur::Should, term(f, name, v)));
+    Box::new(BooleanQuery::new(terms.collect()))
+}
+
+pub struct Searcher {
+    pub f: Fields,
+    pub parts: Vec<Part>,
+}
+
+/// A match: its sort key (score, or time for a query without words), its score, and where.
+type Found = (f64, f32, usize, tantivy::DocAddress);
+
+impl Searcher {
+    fn f(&self) -> &Fields {
+        &self.f
+    }
+
+    /// Every distinct event type in the indexes.
     fn types(&self) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
-        for seg in self.searcher.segment_readers() {
-            let inv = seg
-                .inverted_index(self.f().type_)
-                .map_err(err("read event types"))?;
-            let mut s = inv
-                .terms()
-                .stream()
-                .map_err(|e| Error::runtime(format!("search index: {e}")))?;
-            while s.advance() {
-                out.insert(String::from_utf8_lossy(s.key()).into_owned());
+        for part in &self.parts {
+            for seg in part.searcher.segment_readers() {
+                let inv = seg
+                    .inverted_index(self.f().keys)
+                    .map_err(err("read event types"))?;
+                // `type:` up to the next byte after ':', which is ';'.
+                let mut s = inv
+                    .terms()
+                    .range()
+                    .ge(b"type:")
+                    .lt(b"type;")
+                    .into_stream()
+                    .map_err(|e| Error::runtime(format!("search index: {e}")))?;
+                while s.advance() {
+                    let t = String::from_utf8_lossy(s.key());
+                    out.insert(t["type:".len()..].to_string());
+                }
             }
         }
         Ok(out)
@@ -283,7 +445,8 @@ impl Searcher<'_> {
     fn type_filter(&self, want: &str) -> Result<Box<dyn TQuery>> {
         let types = self.types()?;
         Ok(set(
-            self.f().type_,
+            self.f(),
+            "type",
             types.into_iter().filter(|t| type_matches(t, want)),
         ))
     }
@@ -291,24 +454,42 @@ impl Searcher<'_> {
     /// Tasks whose TASK.md names `sprint`.
     pub fn sprint_tasks(&self, sprint: &str) -> Result<Vec<String>> {
         let q = BooleanQuery::new(vec![
-            (Occur::Must, term(self.f().sprint, sprint)),
-            (Occur::Must, term(self.f().kind, Kind::Task.as_str())),
+            (Occur::Must, term(self.f(), "sprint", sprint)),
+            (Occur::Must, term(self.f(), "kind", Kind::Task.as_str())),
         ]);
-        let n = self.searcher.num_docs() as usize;
-        let top = self
-            .searcher
-            .search(&q, &TopDocs::with_limit(n.max(1)).order_by_score())
-            .map_err(err("look up a sprint"))?;
         let mut out = BTreeSet::new();
-        for (_, addr) in top {
-            let d: TantivyDocument = self.searcher.doc(addr).map_err(err("read a document"))?;
-            for v in d.get_all(self.f().task) {
-                if let Some(s) = v.as_str() {
-                    out.insert(s.to_string());
+        for (i, part) in self.parts.iter().enumerate() {
+            let found = part
+                .searcher
+                .search(&*part.masked(self.f(), &q), &DocSetCollector)
+                .map_err(err("look up a sprint"))?;
+            for addr in found {
+                let d = self.doc(i, addr)?;
+                for v in d.get_all(self.f().task) {
+                    if let Some(s) = v.as_str() {
+                        out.insert(s.to_string());
+                    }
                 }
             }
         }
         Ok(out.into_iter().collect())
+    }
+
+    /// How many documents the indexes hold, masked ones left out.
+    pub fn num_docs(&self) -> Result<u64> {
+        let mut n = 0;
+        for part in &self.parts {
+            let q = part.masked(self.f(), &AllQuery);
+            n += part.searcher.search(&*q, &Count).map_err(err("count"))? as u64;
+        }
+        Ok(n)
+    }
+
+    fn doc(&self, part: usize, addr: tantivy::DocAddress) -> Result<TantivyDocument> {
+        self.parts[part]
+            .searcher
+            .doc(addr)
+            .map_err(err("read a document"))
     }
 
     fn text(&self, t: &Text) -> Box<dyn TQuery> {
@@ -345,10 +526,8 @@ impl Searcher<'_> {
             Clause::Text(t) => self.text(t),
             Clause::Filter { field, value } => filter(match field.as_str() {
                 "type" => self.type_filter(value)?,
-                "task" => term(f.task, value),
-                "phase" => term(f.phase, value),
-                "kind" => term(f.kind, value),
-                _ => set(f.task, self.sprint_tasks(value)?),
+                "task" | "phase" | "kind" => term(f, field, value),
+                _ => set(f, "task", self.sprint_tasks(value)?),
             }),
             Clause::Or(v) => Box::new(BooleanQuery::new(
                 v.iter()
@@ -373,10 +552,10 @@ impl Searcher<'_> {
         }
         if !scope.kinds.is_empty() {
             let kinds = scope.kinds.iter().map(|k| k.as_str().to_string());
-            must.push((Occur::Must, filter(set(f.kind, kinds))));
+            must.push((Occur::Must, filter(set(f, "kind", kinds))));
         }
         if let Some(tasks) = &scope.tasks {
-            must.push((Occur::Must, filter(set(f.task, tasks.iter().cloned()))));
+            must.push((Occur::Must, filter(set(f, "task", tasks.iter().cloned()))));
         }
         if let Some(t) = &scope.type_ {
             must.push((Occur::Must, self.type_filter(t)?));
@@ -393,12 +572,12 @@ impl Searcher<'_> {
         if let Some(key) = &scope.session {
             let not_event: Box<dyn TQuery> = Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery)),
-                (Occur::MustNot, term(f.kind, Kind::Event.as_str())),
+                (Occur::MustNot, term(f, "kind", Kind::Event.as_str())),
             ]));
             must.push((
                 Occur::Must,
                 filter(Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, term(f.session, key)),
+                    (Occur::Should, term(f, "session", key)),
                     (Occur::Should, not_event),
                 ]))),
             ));
@@ -412,54 +591,60 @@ impl Searcher<'_> {
     }
 
     /// The best `limit` hits (by BM25 when the query has words, else the newest first) and
-    /// how many documents match in all, in one pass over the matches.
+    /// how many documents match in all, in one pass over the matches of each index.
     pub fn top(&self, q: &Query, scope: &Scope, limit: usize) -> Result<(Vec<Stored>, usize)> {
         let tq = self.compile(q, scope)?;
         let limit = limit.max(1);
-        let count = tantivy::collector::Count;
-        let (addrs, total): (Vec<(f32, tantivy::DocAddress)>, usize) = if q.has_text() {
-            self.searcher
-                .search(&*tq, &(TopDocs::with_limit(limit).order_by_score(), count))
-                .map_err(err("search"))?
-        } else {
-            let newest = TopDocs::with_limit(limit).order_by_fast_field::<i64>("time", Order::Desc);
-            let (top, total) = self
-                .searcher
-                .search(&*tq, &(newest, count))
-                .map_err(err("search"))?;
-            (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
-        };
-        let hits = addrs
+        let stats = Stats(&self.parts);
+        let mut found: Vec<Found> = Vec::new();
+        let mut total = 0;
+        for (i, part) in self.parts.iter().enumerate() {
+            let pq = part.masked(self.f(), &*tq);
+            let s = &part.searcher;
+            let n = if q.has_text() {
+                let c = (TopDocs::with_limit(limit).order_by_score(), Count);
+                let (top, n) = s
+                    .search_with_statistics_provider(&*pq, &c, &stats)
+                    .map_err(err("search"))?;
+                found.extend(top.into_iter().map(|(sc, a)| (sc as f64, sc, i, a)));
+                n
+            } else {
+                let newest =
+                    TopDocs::with_limit(limit).order_by_fast_field::<i64>("time", Order::Desc);
+                let (top, n) = s.search(&*pq, &(newest, Count)).map_err(err("search"))?;
+                found.extend(
+                    top.into_iter()
+                        .map(|(t, a)| (t.map_or(f64::MIN, |t| t as f64), 0.0, i, a)),
+                );
+                n
+            };
+            total += n;
+        }
+        // Stable: among equal keys the main index's order stands, then the overlay's.
+        found.sort_by(|a, b| b.0.total_cmp(&a.0));
+        found.truncate(limit);
+        let hits = found
             .into_iter()
-            .map(|(score, addr)| self.stored(score, addr))
+            .map(|(_, score, part, addr)| self.stored(score, part, addr))
             .collect::<Result<_>>()?;
         Ok((hits, total))
     }
 
-    fn stored(&self, score: f32, addr: tantivy::DocAddress) -> Result<Stored> {
-        let f = self.f();
-        let d: TantivyDocument = self.searcher.doc(addr).map_err(err("read a document"))?;
-        let s = |field: Field| {
-            d.get_first(field)
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
+    fn stored(&self, score: f32, part: usize, addr: tantivy::DocAddress) -> Result<Stored> {
+        let d = from_tantivy(self.f(), &self.doc(part, addr)?);
         Ok(Stored {
             score,
-            kind: s(f.kind),
-            tasks: d
-                .get_all(f.task)
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            path: s(f.path),
-            section: s(f.section),
-            line: d.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
-            event_id: s(f.event_id),
-            ts: s(f.ts),
-            type_: s(f.type_),
-            phase: s(f.phase),
-            title: s(f.title),
-            body: s(f.body),
+            kind: d.kind.as_str().to_string(),
+            tasks: d.tasks,
+            path: d.path,
+            section: d.section,
+            line: d.line,
+            event_id: d.event_id,
+            ts: d.ts,
+            type_: d.type_,
+            phase: d.phase,
+            title: d.title,
+            body: d.body,
         })
     }
 }
@@ -489,8 +674,11 @@ mod tests {
     #[test]
     fn the_analyzer_splits_like_the_query_parser() {
         let (schema, _) = schema();
-        let index = Index::create_in_ram(schema);
-        register(&index);
+        let index = Index::builder()
+            .schema(schema)
+            .tokenizers(tokenizers())
+            .create_in_ram()
+            .unwrap();
         let mut a = index.tokenizers().get(ANALYZER).unwrap();
         for text in [
             "Connection-Reset by peer: ÉTÉ naïve_snake 42x ΣΑΣ",

@@ -253,12 +253,11 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let since = req.since.as_deref().map(parse_since).transpose()?;
     let current = current_for(p, req)?;
     let _l = lock(p)?;
-    let (store, report) = fresh::open(p, req.reindex, current.as_ref())?;
-    let reader = store.reader()?;
-    let s = index::Searcher {
-        store: &store,
-        searcher: reader.searcher(),
-    };
+    let (indexes, mut report) = fresh::open(p, req.reindex, current.as_ref())?;
+    let s = indexes.searcher()?;
+    if !report.rebuilt && report.files_reindexed + report.files_removed > 0 {
+        report.documents = s.num_docs()?;
+    }
     let Resolved { info, mut scope } = resolve(p, req, current, &s)?;
     scope.kinds = kinds;
     scope.type_ = req.type_.clone();

@@ -581,8 +581,85 @@ proptest! {
 /// With more files than every search stats (`ORCH_SEARCH_WATCH_ALL=0` makes this small corpus
 /// one), a few changed files update only their lines of the file table; after commits, a hand
 /// edit of the current task, a branch switch and a merge, the answers equal a rebuilt index's.
+/// The overlay of changed files is trusted only as the state names it: one newer than the
+/// state (an update that stopped after writing it) or, after a reboot, one whose checksums
+/// fail means a rebuild.
+#[test]
+fn an_overlay_left_by_a_stopped_update_or_damaged_is_not_trusted() {
+    let env = corpus(&[("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text."))]);
+    assert_eq!(search(&env, &["apple"]).total, 1);
+    let dir = env.git_dir().join("orchestration/search");
+    let overlays = || -> Vec<u64> {
+        let names = std::fs::read_dir(&dir).unwrap().flatten();
+        names
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.strip_prefix("overlay-")?.parse().ok()
+            })
+            .collect()
+    };
+    let task = ".orchestration/tasks/T-1/TASK.md";
+    env.write(task, task_md("Pear", "Fruit", "", "Text."));
+    let d = search(&env, &["pear"]);
+    assert!(!d.index.rebuilt && d.total == 1, "{:?}", d.index);
+    let g = match overlays()[..] {
+        [g] => g,
+        ref v => panic!("one overlay expected, found {v:?}"),
+    };
+
+    std::fs::create_dir(dir.join(format!("overlay-{}", g + 1))).unwrap();
+    let d = search(&env, &["pear"]);
+    assert!(
+        d.index.rebuilt,
+        "a newer overlay than the state: {:?}",
+        d.index
+    );
+    assert_eq!(d.total, 1);
+    assert_eq!(search(&env, &["apple"]).total, 0);
+    assert!(overlays().is_empty(), "a rebuild removes every overlay");
+
+    if std::fs::read_to_string("/proc/sys/kernel/random/boot_id").is_err() {
+        return; // every write is synced: nothing to verify after a reboot
+    }
+    env.write(task, task_md("Plum", "Fruit", "", "Text."));
+    assert_eq!(search(&env, &["plum"]).total, 1);
+    let [g] = overlays()[..] else {
+        panic!("one overlay expected")
+    };
+    let biggest = std::fs::read_dir(dir.join(format!("overlay-{g}")))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "meta.json" && e.file_name() != ".managed.json")
+        .max_by_key(|e| e.metadata().unwrap().len())
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&biggest).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] = !bytes[mid];
+    std::fs::write(&biggest, bytes).unwrap();
+    let state = dir.join("state.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["boot"] = "an-earlier-boot".into();
+    std::fs::write(&state, v.to_string()).unwrap();
+    let d = search(&env, &["plum"]);
+    assert!(
+        d.index.rebuilt,
+        "a damaged overlay after a reboot: {:?}",
+        d.index
+    );
+    assert_eq!(d.total, 1);
+}
+
+/// Changes kept in the overlay, and changes written straight into the main index
+/// (`ORCH_SEARCH_OVERLAY_DOCS=0`), answer as a rebuild does.
 #[test]
 fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
+    updated_file_by_file(None);
+    updated_file_by_file(Some("0"));
+}
+
+fn updated_file_by_file(overlay_docs: Option<&str>) {
     let env = corpus(&[
         ("T-1/TASK.md", task_md("Base", "Base task", "", "Nothing.")),
         (
@@ -594,11 +671,22 @@ fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
     let large = |args: &[&str]| -> SearchDoc {
         let mut a = vec!["search", "--json", "--scope", "project"];
         a.extend_from_slice(args);
-        env.orch(&a)
+        let mut run = env
+            .orch(&a)
             .env("ORCH_SEARCH_WATCH_ALL", "0")
-            .env("ORCH_TASK", "T-1")
-            .succeeds()
-            .json()
+            .env("ORCH_TASK", "T-1");
+        if let Some(n) = overlay_docs {
+            run = run.env("ORCH_SEARCH_OVERLAY_DOCS", n);
+        }
+        run.succeeds().json()
+    };
+    let search_dir = env.git_dir().join("orchestration/search");
+    let overlays = || -> usize {
+        std::fs::read_dir(&search_dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("overlay-"))
+            .count()
     };
     let words = ["warm", "cold", "kiwi", "pear", "plum", "base"];
     let answers = |reindex: bool| -> Vec<(String, usize, Vec<String>)> {
@@ -636,6 +724,15 @@ fn a_large_corpus_is_updated_file_by_file_and_agrees_with_a_rebuild() {
         d.index
     );
     assert_eq!(large(&["warm"]).total, 0);
+    let expected = match overlay_docs {
+        Some(_) => 0,
+        None => 1,
+    };
+    assert_eq!(
+        overlays(),
+        expected,
+        "the change kept apart, or written into the index"
+    );
 
     // A hand edit of the current task's file, not committed.
     std::fs::write(&ctx, "# Context\n\n## Findings\n\nA plum.\n").unwrap();
