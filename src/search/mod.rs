@@ -253,17 +253,58 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let since = req.since.as_deref().map(parse_since).transpose()?;
     let current = current_for(p, req)?;
     let _l = lock(p)?;
-    let (indexes, mut report) = fresh::open(p, req.reindex, current.as_ref())?;
+    let filters = index::Scope {
+        kinds,
+        type_: req.type_.clone(),
+        since,
+        ..Default::default()
+    };
+    let run = |rebuild: bool| answer(p, req, &q, &filters, current.clone(), rebuild);
+    match quietly(|| run(req.reindex)) {
+        Some(outcome) => outcome,
+        // Some damage makes tantivy panic where no checksum was asked to find it: the index
+        // is not trusted, and is rebuilt.
+        None => quietly(|| run(true)).unwrap_or_else(|| {
+            Err(
+                Error::runtime("search index: could not be read, not even when rebuilt")
+                    .with_hint("run `orch doctor`, then `orch search --reindex`"),
+            )
+        }),
+    }
+}
+
+/// Runs `f`; `None` if it panicked, without the panic's message.
+fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.ok()
+}
+
+/// Opens the index (brought up to date, or rebuilt) and answers `q` with `filters`, in the
+/// scope the request names.
+fn answer(
+    p: &Project,
+    req: &Request,
+    q: &query::Query,
+    filters: &index::Scope,
+    current: Option<TaskCode>,
+    rebuild: bool,
+) -> Result<Outcome> {
+    let (indexes, mut report) = fresh::open(p, rebuild, current.as_ref())?;
     let s = indexes.searcher()?;
     if !report.rebuilt && report.files_reindexed + report.files_removed > 0 {
         report.documents = s.num_docs()?;
     }
-    let Resolved { info, mut scope } = resolve(p, req, current, &s)?;
-    scope.kinds = kinds;
-    scope.type_ = req.type_.clone();
-    scope.since = since;
+    let Resolved { info, scope } = resolve(p, req, current, &s)?;
+    let scope = index::Scope {
+        tasks: scope.tasks,
+        session: scope.session,
+        ..filters.clone()
+    };
     let limit = if req.limit == 0 { 20 } else { req.limit };
-    let (top, total) = s.top(&q, &scope, limit)?;
+    let (top, total) = s.top(q, &scope, limit)?;
     let words = q.words();
     let hits = top.into_iter().map(|d| hit(d, &words)).collect();
     Ok(Outcome {
