@@ -114,9 +114,8 @@ struct State {
     generation: u64,
     /// The generation the main index's last commit recorded.
     main_generation: u64,
-    /// Whether `overlay-<generation>` is in use.
-    overlay: bool,
-    /// The files whose documents in the main index are out of date.
+    /// The files whose documents in the main index are out of date: those the overlay
+    /// `overlay-<generation>` holds or that are gone. Empty: no overlay is in use.
     mask: Vec<String>,
     head: Option<String>,
     git_index: Option<Stamp>,
@@ -416,11 +415,12 @@ struct Ctx<'a> {
 /// The indexes a search reads: the main one and, while files changed since it was written are
 /// kept apart, the overlay with their documents.
 pub struct Indexes {
-    pub main: Store,
+    main: Store,
     main_generation: u64,
-    pub overlay: Option<Store>,
+    /// Present exactly when `mask` is not empty.
+    overlay: Option<Store>,
     /// The files the overlay holds or that are gone: masked out of the main index.
-    pub mask: Vec<String>,
+    mask: Vec<String>,
 }
 
 impl Indexes {
@@ -479,9 +479,9 @@ fn load(paths: &Paths, st: &State) -> Option<Indexes> {
     if paths.overlays().into_iter().any(|g| g > st.generation) {
         return None;
     }
-    let overlay = match st.overlay {
-        true => Some(Store::open(&paths.overlay(st.generation)).ok()?),
-        false => None,
+    let overlay = match st.mask.is_empty() {
+        false => Some(Store::open(&paths.overlay(st.generation)).ok()?),
+        true => None,
     };
     let ok = intact(&main, st) && overlay.as_ref().is_none_or(|o| intact(o, st));
     ok.then(|| Indexes {
@@ -898,7 +898,6 @@ fn save(cx: &Ctx, a: &After, ix: &Indexes, file_count: usize, watch: Vec<Rec>) -
         version: VERSION,
         generation: a.generation,
         main_generation: ix.main_generation,
-        overlay: ix.overlay.is_some(),
         mask: ix.mask.clone(),
         head: a.head.clone(),
         git_index: stamp(&cx.p.git.repo.index_path()),
@@ -914,7 +913,7 @@ fn save(cx: &Ctx, a: &After, ix: &Indexes, file_count: usize, watch: Vec<Rec>) -
     let text = serde_json::to_string(&state).expect("state serialises");
     table::replace(&cx.paths.state(), text.as_bytes())?;
     cx.paths
-        .prune_overlays(state.overlay.then_some(state.generation));
+        .prune_overlays((!state.mask.is_empty()).then_some(state.generation));
     Ok(())
 }
 

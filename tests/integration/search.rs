@@ -418,6 +418,24 @@ fn a_corrupt_index_is_rebuilt_not_trusted() {
     assert_eq!(d["reindexed"]["rebuilt"], true);
 }
 
+/// Flips `n` bytes in the middle of the largest segment file of the index in `dir`, where only
+/// its checksum tells.
+fn damage_largest_file(dir: &std::path::Path, n: usize) {
+    let biggest = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "meta.json" && e.file_name() != ".managed.json")
+        .max_by_key(|e| e.metadata().unwrap().len())
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&biggest).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + n] {
+        *b = !*b;
+    }
+    std::fs::write(&biggest, bytes).unwrap();
+}
+
 /// The index is written without waiting for the disk, so one last written in an earlier boot
 /// of the system is only trusted once its checksums are verified.
 #[test]
@@ -449,19 +467,7 @@ fn an_index_from_an_earlier_boot_is_verified_before_it_is_trusted() {
     assert_eq!(recorded(()), boot.trim());
 
     // A segment file damaged in the middle, where only its checksum tells: rebuilt.
-    let biggest = std::fs::read_dir(dir.join("index"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name() != "meta.json" && e.file_name() != ".managed.json")
-        .max_by_key(|e| e.metadata().unwrap().len())
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&biggest).unwrap();
-    let mid = bytes.len() / 2;
-    for b in &mut bytes[mid..mid + 4] {
-        *b = !*b;
-    }
-    std::fs::write(&biggest, bytes).unwrap();
+    damage_largest_file(&dir.join("index"), 4);
     as_of("an-earlier-boot");
     let d = search(&env, &["apple"]);
     assert!(d.index.rebuilt, "{:?}", d.index);
@@ -627,17 +633,7 @@ fn an_overlay_left_by_a_stopped_update_or_damaged_is_not_trusted() {
         let [g] = overlays()[..] else {
             panic!("one overlay expected")
         };
-        let biggest = std::fs::read_dir(dir.join(format!("overlay-{g}")))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name() != "meta.json" && e.file_name() != ".managed.json")
-            .max_by_key(|e| e.metadata().unwrap().len())
-            .unwrap()
-            .path();
-        let mut bytes = std::fs::read(&biggest).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] = !bytes[mid];
-        std::fs::write(&biggest, bytes).unwrap();
+        damage_largest_file(&dir.join(format!("overlay-{g}")), 1);
         if reboot {
             if std::fs::read_to_string("/proc/sys/kernel/random/boot_id").is_err() {
                 return; // every write is synced: nothing to verify after a reboot
