@@ -108,7 +108,7 @@ pub fn apply_removing(
     let commit = transact(&p.git, &p.local_dir(), change, commit_paths, message)?;
     // The search index learns of the change without scanning for it.
     let written: Vec<std::path::PathBuf> = writes.iter().map(|w| w.path.clone()).collect();
-    crate::search::note_written(p, &written);
+    crate::search::note_written(p, &written, commit.as_ref());
     Ok(Applied { commit })
 }
 

@@ -19,6 +19,8 @@
 //! A search looks for change without reading every file:
 //! - HEAD moved (commit, branch switch, merge, reset, pull): the two commits' trees under
 //!   `.orchestration/` are compared and only the paths whose blob id differs are looked at;
+//!   when orch's own commits, noted in the journal with the paths each changed, lead from the
+//!   one to the other, those paths are taken without comparing trees;
 //! - the git index changed while HEAD did not (checkout of paths, stash, conflicted merge,
 //!   add): every indexed file is stat'ed;
 //! - a task folder or bug appeared or went away: the folder listings show it;
@@ -173,21 +175,34 @@ impl Paths {
     }
 }
 
-/// Records that orch wrote these files (absolute paths), so the next search re-reads them
-/// even when nothing else would show the change. Losing a note only costs freshness, so
-/// failures are ignored.
-pub fn note_written(p: &Project, files: &[PathBuf]) {
+/// Records that orch wrote these files (absolute paths), and the commit it made of them if
+/// any, so the next search re-reads them even when nothing else would show the change, and
+/// need not compare the commit's tree with its parent's. Losing a note only costs freshness
+/// or time, so failures are ignored. One write, so that a note is never interleaved with
+/// another process's; it starts a new line, so that one a crash cut short spoils no other.
+pub fn note_written(p: &Project, files: &[PathBuf], commit: Option<&crate::git::CommitOutcome>) {
     use std::io::Write;
     let paths = Paths::of(p);
     if !paths.dir.is_dir() {
         return; // no index yet: the first search reads everything anyway
     }
-    let mut text = String::new();
+    // A line a crash cut short stays a line of its own.
+    let mut text = String::from("\n");
     for f in files {
         if let Some(rel) = p.git.rel_path(f) {
             text.push_str(&rel);
             text.push('\n');
         }
+    }
+    if let Some(c) = commit {
+        let moved = Moved {
+            from: c.parent.map(|id| id.to_string()),
+            to: c.commit.to_string(),
+            paths: c.changed_paths.clone(),
+        };
+        text.push(COMMIT_MARK);
+        text.push_str(&serde_json::to_string(&moved).expect("a note serialises"));
+        text.push('\n');
     }
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
@@ -195,6 +210,70 @@ pub fn note_written(p: &Project, files: &[PathBuf]) {
         .open(paths.journal())
     {
         let _ = file.write_all(text.as_bytes());
+    }
+}
+
+/// Starts a journal line recording a commit orch made (no searched path starts with it).
+const COMMIT_MARK: char = '@';
+
+/// A commit orch made: `to`, on top of `from`, changing exactly `paths`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Moved {
+    from: Option<String>,
+    to: String,
+    paths: Vec<String>,
+}
+
+/// What the journal noted since the last search: files orch wrote, and commits it made.
+#[derive(Default)]
+struct Journal {
+    written: Vec<String>,
+    commits: Vec<Moved>,
+}
+
+impl Journal {
+    /// The journal from byte `offset` on. A line cut short by a crash is skipped.
+    fn read(path: &Path, offset: u64) -> Journal {
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        if let Ok(mut f) = std::fs::File::open(path) {
+            if f.seek(std::io::SeekFrom::Start(offset)).is_ok() {
+                let _ = f.read_to_end(&mut bytes);
+            }
+        }
+        let mut j = Journal::default();
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            match line.strip_prefix(COMMIT_MARK) {
+                Some(json) => j.commits.extend(serde_json::from_str(json).ok()),
+                None if corpus::source(line).is_some() => j.written.push(line.to_string()),
+                None => {}
+            }
+        }
+        j
+    }
+
+    /// The paths that differ between commits `from` and `to`, when orch's own commits lead
+    /// from one to the other: the union of what each changed. `None` otherwise (someone else
+    /// moved HEAD, or a note was lost), and the trees must be compared.
+    fn moved(&self, from: &Option<String>, to: &Option<String>) -> Option<BTreeSet<String>> {
+        let to = to.as_ref()?;
+        let mut at = from.clone();
+        let mut paths = BTreeSet::new();
+        for m in &self.commits {
+            if m.from == at {
+                paths.extend(
+                    m.paths
+                        .iter()
+                        .filter(|p| corpus::source(p).is_some())
+                        .cloned(),
+                );
+                if m.to == *to {
+                    return Some(paths);
+                }
+                at = Some(m.to.clone());
+            }
+        }
+        None
     }
 }
 
@@ -511,11 +590,15 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
     let root = &cx.p.root;
     let mut out = BTreeSet::new();
     let mut diffed = BTreeSet::new();
+    let journal = Journal::read(&cx.paths.journal(), st.journal_offset);
     if *head != st.head {
         let trees = CommitTrees {
             repo: &cx.p.git.repo,
         };
-        diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?);
+        match journal.moved(&st.head, head) {
+            Some(paths) => diffed.extend(paths),
+            None => diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?),
+        }
         out.extend(diffed.iter().cloned());
         // A stopped merge or rebase leaves the working tree between commits.
         if cx.p.git.repo.state().is_some() {
@@ -541,14 +624,7 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
         }
     };
     out.extend(fresh.into_iter().filter(|f| !known.contains(f.as_str())));
-    if let Ok(text) = std::fs::read(cx.paths.journal()) {
-        let from = (st.journal_offset as usize).min(text.len());
-        for line in String::from_utf8_lossy(&text[from..]).lines() {
-            if corpus::source(line).is_some() {
-                out.insert(line.to_string());
-            }
-        }
-    }
+    out.extend(journal.written);
     Some((out, diffed))
 }
 

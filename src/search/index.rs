@@ -102,6 +102,8 @@ fn settings() -> tantivy::IndexSettings {
     tantivy::IndexSettings {
         // Speed over size: the index is a cache of text that is in the repository anyway.
         docstore_compression: tantivy::store::Compressor::None,
+        // Nothing to compress: a thread of its own would only cost its start.
+        docstore_compress_dedicated_thread: false,
         ..Default::default()
     }
 }

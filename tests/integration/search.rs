@@ -498,6 +498,77 @@ fn orch_writes_are_seen_by_the_next_search() {
     );
 }
 
+/// orch notes each commit it makes, with the paths it changed, so that a search can follow
+/// HEAD along orch's own commits without comparing trees. A HEAD those notes do not lead to
+/// (an amended commit, a user's commit in between) means the trees are compared; a note cut
+/// short is ignored.
+#[test]
+fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
+    let env = Env::started("T-1");
+    env.new_task("T-2");
+    env.commit_all("tasks");
+    let large = |word: &str| -> SearchDoc {
+        let run = env
+            .orch(&["search", "--json", "--scope", "project", word])
+            .env("ORCH_SEARCH_WATCH_ALL", "0")
+            .env("ORCH_TASK", "T-1");
+        run.succeeds().json()
+    };
+    let mango = |text: &str| {
+        let data = format!(r#"{{"text":"{text}"}}"#);
+        env.orch_ok(&["event", "add", "custom.note", "--data", &data, "--commit"]);
+    };
+    // Another task's file, last changed long ago: its stat data is trusted, so the search
+    // looks at it only when a commit says it changed.
+    let other = env.task_file("T-2", "TASK.md");
+    let age =
+        || filetime::set_file_mtime(&other, filetime::FileTime::from_unix_time(1e9 as i64, 0));
+    let edit_other = |word: &str| {
+        let text = std::fs::read_to_string(&other).unwrap();
+        std::fs::write(&other, format!("{text}\n{word}\n")).unwrap();
+        age().unwrap();
+    };
+    age().unwrap();
+    let journal = env.git_dir().join("orchestration/search/written");
+    assert!(large("mango").index.rebuilt);
+
+    mango("mango one");
+    assert!(std::fs::read_to_string(&journal).unwrap().contains("\n@{"));
+    let d = large("mango");
+    assert_eq!((d.total, d.index.files_reindexed), (1, 1), "{:?}", d.index);
+
+    // orch commits, then the user amends that commit with an edit of another task's file.
+    mango("mango two");
+    edit_other("papaya");
+    env.git(&["commit", "-q", "-a", "--amend", "--no-edit"]);
+    assert_eq!(large("mango").total, 2);
+    assert_eq!(
+        large("papaya").total,
+        1,
+        "the amended commit's trees are compared"
+    );
+
+    // The user commits, then orch commits on top: the notes start past the indexed HEAD.
+    edit_other("guava");
+    env.commit_all("guava");
+    mango("mango three");
+    assert_eq!(
+        large("guava").total,
+        1,
+        "a user's commit before orch's is seen"
+    );
+    assert_eq!(large("mango").total, 3);
+
+    // A note cut short by a crash is skipped; the commit after it is still seen.
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("@{\"from\":\"");
+    std::fs::write(&journal, text).unwrap();
+    edit_other("quince");
+    env.commit_all("quince");
+    assert_eq!(large("quince").total, 1);
+    assert_eq!(large("mango").total, 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recall: every term query finds every document a brute-force scan of the files finds.
 
