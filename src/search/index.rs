@@ -15,8 +15,9 @@ use std::path::Path;
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::directory::RamDirectory;
 use tantivy::query::{
-    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur,
-    PhraseQuery, Query as TQuery, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery,
+    EnableScoring, Occur, PhraseQuery, Query as TQuery, RangeQuery, RegexQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
@@ -25,7 +26,8 @@ use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
 };
 use tantivy::{
-    Index, IndexReader, IndexWriter, Order, SingleSegmentIndexWriter, TantivyDocument, Term,
+    Executor, Index, IndexReader, IndexWriter, Order, SingleSegmentIndexWriter, TantivyDocument,
+    Term,
 };
 
 /// The analyzer of the text fields. `query::words` splits text the same way.
@@ -355,6 +357,16 @@ fn set(f: &Fields, name: &str, values: impl IntoIterator<Item = String>) -> Box<
     Box::new(TermSetQuery::new(terms))
 }
 
+/// An executor that searches the segments of an index on as many threads as there are cores
+/// (the main index has a segment per core it was built on); one thread if none can be started.
+fn segment_threads() -> Executor {
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    match n {
+        1 => Executor::single_thread(),
+        n => Executor::multi_thread(n, "orch-search-").unwrap_or(Executor::SingleThread),
+    }
+}
+
 /// One index a search reads, and the files whose documents in it are out of date.
 pub struct Part {
     pub searcher: tantivy::Searcher,
@@ -598,6 +610,10 @@ impl Searcher {
         let tq = self.compile(q, scope)?;
         let limit = limit.max(1);
         let stats = Stats(&self.parts);
+        let executor = match q.has_phrase() {
+            true => segment_threads(),
+            false => Executor::single_thread(),
+        };
         let mut found: Vec<Found> = Vec::new();
         let mut total = 0;
         for (i, part) in self.parts.iter().enumerate() {
@@ -605,8 +621,9 @@ impl Searcher {
             let s = &part.searcher;
             let n = if q.has_text() {
                 let c = (TopDocs::with_limit(limit).order_by_score(), Count);
+                let scoring = EnableScoring::enabled_from_statistics_provider(&stats, s);
                 let (top, n) = s
-                    .search_with_statistics_provider(&*pq, &c, &stats)
+                    .search_with_executor(&*pq, &c, &executor, scoring)
                     .map_err(err("search"))?;
                 found.extend(top.into_iter().map(|(sc, a)| (sc as f64, sc, i, a)));
                 n

@@ -56,6 +56,20 @@ impl Query {
         self.clauses.iter().any(text)
     }
 
+    /// Whether the query has a phrase of several words anywhere: such a query checks the
+    /// positions of every document holding all the words, which is worth a thread per segment.
+    pub fn has_phrase(&self) -> bool {
+        fn phrase(c: &Clause) -> bool {
+            match c {
+                Clause::Text(Text::Phrase(w)) => w.len() > 1,
+                Clause::Or(v) => v.iter().any(phrase),
+                Clause::Not(c) => phrase(c),
+                Clause::Text(Text::Prefix(_)) | Clause::Filter { .. } => false,
+            }
+        }
+        self.clauses.iter().any(phrase)
+    }
+
     /// Every word the query looks for (for highlighting), prefixes with their `*`.
     pub fn words(&self) -> Vec<String> {
         fn walk(c: &Clause, out: &mut Vec<String>) {
