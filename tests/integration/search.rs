@@ -569,6 +569,49 @@ fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
     assert_eq!(large("mango").total, 3);
 }
 
+/// The journal of orch's writes starts anew after a rebuild (every file was read, so its notes
+/// are spent) and once it is long and spent; the new one is read from its start.
+#[test]
+fn a_spent_journal_starts_anew_and_is_read_from_its_start() {
+    let env = Env::started("T-1");
+    env.new_task("T-2");
+    let search = |args: &[&str]| -> SearchDoc {
+        let mut a = vec!["search", "--json", "--scope", "project"];
+        a.extend_from_slice(args);
+        let run = env
+            .orch(&a)
+            .env("ORCH_SEARCH_WATCH_ALL", "0")
+            .env("ORCH_TASK", "T-1");
+        run.succeeds().json()
+    };
+    let journal = env.git_dir().join("orchestration/search/written");
+    let note = |task: &str, text: &str| {
+        let data = format!(r#"{{"text":"{text}"}}"#);
+        let args = ["event", "add", task, "custom.note", "--data", &data];
+        env.orch(&args).env("ORCH_TASK", "T-1").succeeds();
+    };
+    search(&["fig"]);
+    note("T-1", "filler");
+    assert!(journal.exists());
+    assert!(search(&["fig", "--reindex"]).index.rebuilt);
+    assert!(!journal.exists(), "a rebuild spends the journal");
+
+    // A long journal (here padded by hand with notes of a file), taken in by one search...
+    let line = ".orchestration/tasks/T-1/TASK.md\n";
+    std::fs::write(&journal, line.repeat(70 * 1024 / line.len())).unwrap();
+    assert_eq!(search(&["fig"]).total, 0);
+    // ...is started anew by the next, and a note in the new one, shorter than the old one was
+    // when last read, is read: another task's file, not committed, that only the note names.
+    assert_eq!(search(&["fig"]).total, 0);
+    assert!(!journal.exists(), "a long spent journal is started anew");
+    note("T-2", "fig");
+    assert_eq!(
+        search(&["fig"]).total,
+        1,
+        "the new journal is read from its start"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recall: every term query finds every document a brute-force scan of the files finds.
 
