@@ -129,16 +129,24 @@ fn session_stamps(tasks_dir: &Path, codes: &[TaskCode]) -> Vec<Option<Stamp>> {
         return codes.iter().map(stamp).collect();
     }
     let chunk = codes.len().div_ceil(threads);
+    let stamps = |part: &[TaskCode]| part.iter().map(stamp).collect::<Vec<_>>();
     std::thread::scope(|sc| {
+        // A part whose thread cannot be started is done here, after the others start.
         let parts: Vec<_> = codes
             .chunks(chunk)
-            .map(|part| sc.spawn(move || part.iter().map(stamp).collect::<Vec<_>>()))
+            .map(|part| {
+                let h = std::thread::Builder::new().spawn_scoped(sc, move || stamps(part));
+                (part, h.ok())
+            })
             .collect();
-        // A part whose thread failed counts as unreadable sessions: not bound.
         parts
             .into_iter()
-            .zip(codes.chunks(chunk))
-            .flat_map(|(h, part)| h.join().unwrap_or_else(|_| vec![None; part.len()]))
+            .flat_map(|(part, h)| match h.map(|h| h.join()) {
+                Some(Ok(v)) => v,
+                // A thread that failed: its sessions count as unreadable, so not bound.
+                Some(Err(_)) => vec![None; part.len()],
+                None => stamps(part),
+            })
             .collect()
     })
 }

@@ -52,8 +52,6 @@ pub const WATCH_ALL: usize = 4096;
 /// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).
 const RACY_NS: i64 = 3_000_000_000;
 const JOURNAL: &str = "written";
-/// A journal longer than this is started anew once every note in it was taken in.
-const JOURNAL_MAX: u64 = 64 * 1024;
 /// An overlay holding more documents than this is folded into the main index.
 pub const OVERLAY_DOCS: usize = 1000;
 /// An overlay of more files than this (changed or gone) is folded into the main index.
@@ -234,8 +232,8 @@ struct Journal {
 }
 
 impl Journal {
-    /// The journal from byte `offset` on, or whole when it is shorter than that (it was
-    /// started anew). A line cut short by a crash is skipped.
+    /// The journal from byte `offset` on, or whole when it is shorter than that (someone
+    /// removed it since). A line cut short by a crash is skipped.
     fn read(path: &Path, offset: u64) -> Journal {
         use std::io::{Read, Seek};
         let mut bytes = Vec::new();
@@ -635,7 +633,6 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
 
 /// Brings a trusted index up to date. `None` when it turns out not to be trustworthy.
 fn update(cx: &Ctx, ix: &mut Indexes, st: State) -> Result<Option<RefreshReport>> {
-    restart_spent_journal(&cx.paths, &st);
     let after = After::now(cx, st.generation)?;
     let suspects = suspects(cx, &st, &after.head);
     let dirs_same = after.tasks_dir == st.tasks_dir && after.bugs_dir == st.bugs_dir;
@@ -653,17 +650,6 @@ fn update(cx: &Ctx, ix: &mut Indexes, st: State) -> Result<Option<RefreshReport>
             update_some(cx, ix, &st, after, &table, found)
         }
         suspects => update_all(cx, ix, &st, after, &table, suspects, dirs_same),
-    }
-}
-
-/// Removes a long journal whose every note an earlier search took in; the next note starts a
-/// new one. (A note written in the instant between the check and the removal is lost, which
-/// costs only freshness.)
-fn restart_spent_journal(paths: &Paths, st: &State) {
-    let journal = paths.journal();
-    let spent = std::fs::metadata(&journal).is_ok_and(|m| m.len() == st.journal_offset);
-    if spent && st.journal_offset > JOURNAL_MAX {
-        let _ = std::fs::remove_file(&journal);
     }
 }
 
@@ -1014,9 +1000,6 @@ fn save(cx: &Ctx, a: &After, ix: &Indexes, file_count: usize, watch: Vec<Rec>) -
 /// old one only when complete.
 fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
     let root = &cx.p.root;
-    // Every file is read from here on, so the notes so far are spent; later ones start a new
-    // journal, which thus never grows past what was written since the last rebuild.
-    let _ = std::fs::remove_file(cx.paths.journal());
     let after = After::now(cx, next_generation(&cx.paths))?;
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;

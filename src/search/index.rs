@@ -357,8 +357,8 @@ fn set(f: &Fields, name: &str, values: impl IntoIterator<Item = String>) -> Box<
     Box::new(TermSetQuery::new(terms))
 }
 
-/// An executor that searches the segments of an index on as many threads as there are cores
-/// (the main index has a segment per core it was built on); one thread if none can be started.
+/// An executor that searches the segments of an index on a thread per core, up to four (the
+/// main index has a segment per core it was built on); one thread if none can be started.
 fn segment_threads() -> Executor {
     let n = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     match n {
@@ -610,7 +610,8 @@ impl Searcher {
         let tq = self.compile(q, scope)?;
         let limit = limit.max(1);
         let stats = Stats(&self.parts);
-        let executor = match q.has_phrase() {
+        let segments = |p: &Part| p.searcher.segment_readers().len();
+        let executor = match q.has_phrase() && self.parts.iter().any(|p| segments(p) > 1) {
             true => segment_threads(),
             false => Executor::single_thread(),
         };
