@@ -595,12 +595,12 @@ fn suspects(cx: &Ctx, st: &State, head: &Option<String>) -> Option<Suspects> {
     let mut diffed = BTreeSet::new();
     let journal = Journal::read(&cx.paths.journal(), st.journal_offset);
     if *head != st.head {
-        let trees = CommitTrees {
+        let trees = || CommitTrees {
             repo: &cx.p.git.repo,
         };
         match journal.moved(&st.head, head) {
             Some(paths) => diffed.extend(paths),
-            None => diffed.extend(trees.diff(st.head.as_deref(), head.as_deref())?),
+            None => diffed.extend(trees().diff(st.head.as_deref(), head.as_deref())?),
         }
         out.extend(diffed.iter().cloned());
         // A stopped merge or rebase leaves the working tree between commits.

@@ -498,6 +498,24 @@ fn orch_writes_are_seen_by_the_next_search() {
     );
 }
 
+/// A project search as in a repository too large to stat every file on each search, with
+/// T-1 the current task.
+fn large_search(env: &Env, args: &[&str]) -> Run {
+    let mut a = vec!["search", "--json", "--scope", "project"];
+    a.extend_from_slice(args);
+    env.orch(&a)
+        .env("ORCH_SEARCH_WATCH_ALL", "0")
+        .env("ORCH_TASK", "T-1")
+}
+
+/// `orch event add TASK custom.note` with `text`, and `extra` arguments (`--commit`).
+fn custom_note(env: &Env, task: &str, text: &str, extra: &[&str]) {
+    let data = format!(r#"{{"text":"{text}"}}"#);
+    let mut args = vec!["event", "add", task, "custom.note", "--data", &data];
+    args.extend_from_slice(extra);
+    env.orch(&args).env("ORCH_TASK", "T-1").succeeds();
+}
+
 /// orch notes each commit it makes, with the paths it changed, so that a search can follow
 /// HEAD along orch's own commits without comparing trees. A HEAD those notes do not lead to
 /// (an amended commit, a user's commit in between) means the trees are compared; a note cut
@@ -507,17 +525,8 @@ fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
     let env = Env::started("T-1");
     env.new_task("T-2");
     env.commit_all("tasks");
-    let large = |word: &str| -> SearchDoc {
-        let run = env
-            .orch(&["search", "--json", "--scope", "project", word])
-            .env("ORCH_SEARCH_WATCH_ALL", "0")
-            .env("ORCH_TASK", "T-1");
-        run.succeeds().json()
-    };
-    let mango = |text: &str| {
-        let data = format!(r#"{{"text":"{text}"}}"#);
-        env.orch_ok(&["event", "add", "custom.note", "--data", &data, "--commit"]);
-    };
+    let large = |word: &str| -> SearchDoc { large_search(&env, &[word]).succeeds().json() };
+    let mango = |text: &str| custom_note(&env, "T-1", text, &["--commit"]);
     // Another task's file, last changed long ago: its stat data is trusted, so the search
     // looks at it only when a commit says it changed.
     let other = env.task_file("T-2", "TASK.md");
@@ -567,16 +576,7 @@ fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
         "# Context\n\n## Findings\n\nA lychee.\n",
     );
     for text in ["kiwi one", "kiwi two"] {
-        let data = format!(r#"{{"text":"{text}"}}"#);
-        env.orch_ok(&[
-            "event",
-            "add",
-            "T-2",
-            "custom.note",
-            "--data",
-            &data,
-            "--commit",
-        ]);
+        custom_note(&env, "T-2", text, &["--commit"]);
     }
     assert_eq!(large("lychee").total, 1, "the paths of a chain of notes");
     assert_eq!(large("kiwi").total, 2);
@@ -589,15 +589,7 @@ fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
         ".orchestration/tasks/T-2/NOTES.md",
         "# Notes\n\n## Open\n\nA quince.\n",
     );
-    env.orch_ok(&[
-        "event",
-        "add",
-        "T-2",
-        "custom.note",
-        "--data",
-        r#"{"text":"kiwi three"}"#,
-        "--commit",
-    ]);
+    custom_note(&env, "T-2", "kiwi three", &["--commit"]);
     assert_eq!(large("quince").total, 1);
     assert_eq!(large("mango").total, 3);
 }
@@ -608,19 +600,9 @@ fn orch_commits_are_followed_by_their_notes_and_only_as_far_as_they_go() {
 fn a_journal_shorter_than_the_offset_read_is_read_whole() {
     let env = Env::started("T-1");
     env.new_task("T-2");
-    let large = |word: &str| -> SearchDoc {
-        let run = env
-            .orch(&["search", "--json", "--scope", "project", word])
-            .env("ORCH_SEARCH_WATCH_ALL", "0")
-            .env("ORCH_TASK", "T-1");
-        run.succeeds().json()
-    };
+    let large = |word: &str| -> SearchDoc { large_search(&env, &[word]).succeeds().json() };
     let journal = env.git_dir().join("orchestration/search/written");
-    let note = |task: &str, text: &str| {
-        let data = format!(r#"{{"text":"{text}"}}"#);
-        let args = ["event", "add", task, "custom.note", "--data", &data];
-        env.orch(&args).env("ORCH_TASK", "T-1").succeeds();
-    };
+    let note = |task: &str, text: &str| custom_note(&env, task, text, &[]);
     large("fig");
     for i in 0..3 {
         note("T-1", &format!("filler {i}"));
@@ -812,12 +794,7 @@ fn updated_file_by_file(overlay_docs: Option<&str>) {
         ("T-2/TASK.md", task_md("Pear", "Other task", "", "Pears.")),
     ]);
     let large = |args: &[&str]| -> SearchDoc {
-        let mut a = vec!["search", "--json", "--scope", "project"];
-        a.extend_from_slice(args);
-        let mut run = env
-            .orch(&a)
-            .env("ORCH_SEARCH_WATCH_ALL", "0")
-            .env("ORCH_TASK", "T-1");
+        let mut run = large_search(&env, args);
         if let Some(n) = overlay_docs {
             run = run.env("ORCH_SEARCH_OVERLAY_DOCS", n);
         }
