@@ -302,27 +302,6 @@ fn sections(
     out
 }
 
-/// The text values of a JSON payload, one per line: what a person wrote, not the keys.
-fn json_text(v: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => {
-            out.push_str(s);
-            out.push('\n');
-        }
-        Value::Number(n) => {
-            out.push_str(&n.to_string());
-            out.push('\n');
-        }
-        Value::Bool(b) => {
-            out.push_str(if *b { "true\n" } else { "false\n" });
-        }
-        Value::Array(a) => a.iter().for_each(|x| json_text(x, out)),
-        Value::Object(m) => m.values().for_each(|x| json_text(x, out)),
-        Value::Null => {}
-    }
-}
-
 /// The phase an event type names, e.g. `orchestration.phase.plan.decision` → plan.
 fn phase_of_type(type_: &str) -> Option<&str> {
     let rest = type_.strip_prefix("orchestration.phase.")?;
@@ -342,37 +321,27 @@ fn events(path: &str, task: &str, text: &str) -> Vec<Doc> {
         if trimmed.is_empty() {
             continue;
         }
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) else {
+        let Some(e) = super::event_line::parse(trimmed) else {
             continue;
         };
-        let Some(obj) = v.as_object() else { continue };
-        let s = |k: &str| {
-            obj.get(k)
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string()
+        let id = match e.id {
+            Some(id) if !id.is_empty() => id.into_owned(),
+            _ => crate::event::content_id(trimmed),
         };
-        let mut id = s("id");
-        if id.is_empty() {
-            id = crate::event::content_id(trimmed);
-        }
         if !seen.insert(id.clone()) {
             continue;
         }
+        let owned =
+            |s: Option<std::borrow::Cow<str>>| s.map(|s| s.into_owned()).unwrap_or_default();
         let mut d = Doc::new(Kind::Event, task, path);
         d.event_id = id;
-        d.ts = s("ts");
-        d.type_ = s("type");
-        d.session = s("session_key");
+        d.ts = owned(e.ts);
+        d.type_ = owned(e.type_);
+        d.session = owned(e.session);
         d.line = n as u64 + 1;
         d.title = d.type_.clone();
-        let payload = obj.get("payload").cloned().unwrap_or_default();
-        json_text(&payload, &mut d.body);
-        d.phase = payload
-            .get("phase")
-            .and_then(|p| p.as_str())
-            .unwrap_or("")
-            .to_string();
+        d.body = e.text;
+        d.phase = e.phase.unwrap_or_default();
         evs.push(d);
     }
     evs.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.event_id.cmp(&b.event_id)));

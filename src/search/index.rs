@@ -228,36 +228,43 @@ impl Store {
 }
 
 fn to_tantivy(f: &Fields, d: &Doc) -> TantivyDocument {
-    {
-        let mut t = TantivyDocument::default();
-        t.add_text(f.path, &d.path);
-        t.add_text(f.keys, key_text("path", &d.path));
-        t.add_text(f.kind, d.kind.as_str());
-        t.add_text(f.keys, key_text("kind", d.kind.as_str()));
-        for task in &d.tasks {
-            t.add_text(f.task, task);
-            t.add_text(f.keys, key_text("task", task));
-        }
-        t.add_text(f.section, &d.section);
-        t.add_u64(f.line, d.line);
-        t.add_text(f.event_id, &d.event_id);
-        t.add_text(f.ts, &d.ts);
-        t.add_i64(f.time, epoch(&d.ts));
-        for (name, field, v) in [
-            ("type", f.type_, &d.type_),
-            ("phase", f.phase, &d.phase),
-            ("session", f.session, &d.session),
-            ("sprint", f.sprint, &d.sprint),
-        ] {
-            if !v.is_empty() {
-                t.add_text(field, v);
-                t.add_text(f.keys, key_text(name, v));
-            }
-        }
-        t.add_text(f.title, &d.title);
-        t.add_text(f.body, &d.body);
-        t
+    // Room for the text and the fields' headers, so that the document is not grown piecemeal.
+    let mut t = TantivyDocument::with_capacity(
+        2 * (d.path.len() + d.session.len()) + d.title.len() + d.body.len() + 256,
+    );
+    let mut key = String::with_capacity(96);
+    let mut add_key = |t: &mut TantivyDocument, name: &str, value: &str| {
+        key.clear();
+        write_key(&mut key, name, value);
+        t.add_text(f.keys, &key);
+    };
+    t.add_text(f.path, &d.path);
+    add_key(&mut t, "path", &d.path);
+    t.add_text(f.kind, d.kind.as_str());
+    add_key(&mut t, "kind", d.kind.as_str());
+    for task in &d.tasks {
+        t.add_text(f.task, task);
+        add_key(&mut t, "task", task);
     }
+    t.add_text(f.section, &d.section);
+    t.add_u64(f.line, d.line);
+    t.add_text(f.event_id, &d.event_id);
+    t.add_text(f.ts, &d.ts);
+    t.add_i64(f.time, epoch(&d.ts));
+    for (name, field, v) in [
+        ("type", f.type_, &d.type_),
+        ("phase", f.phase, &d.phase),
+        ("session", f.session, &d.session),
+        ("sprint", f.sprint, &d.sprint),
+    ] {
+        if !v.is_empty() {
+            t.add_text(field, v);
+            add_key(&mut t, name, v);
+        }
+    }
+    t.add_text(f.title, &d.title);
+    t.add_text(f.body, &d.body);
+    t
 }
 
 /// A document as [`to_tantivy`] stored it.
@@ -331,8 +338,17 @@ pub fn type_matches(type_: &str, want: &str) -> bool {
 }
 
 /// The `keys` term of a whole-value field.
+/// The `keys` term of a field matched whole: `name:value`.
+fn write_key(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push(':');
+    out.push_str(value);
+}
+
 fn key_text(name: &str, value: &str) -> String {
-    format!("{name}:{value}")
+    let mut out = String::with_capacity(name.len() + 1 + value.len());
+    write_key(&mut out, name, value);
+    out
 }
 
 pub fn key(f: &Fields, name: &str, value: &str) -> Term {

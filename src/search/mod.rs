@@ -7,6 +7,7 @@
 
 mod cache_dir;
 pub mod corpus;
+pub mod event_line;
 pub mod fresh;
 pub mod index;
 pub mod query;
