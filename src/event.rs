@@ -102,6 +102,18 @@ impl Event {
 
 /// The id of an event line written without one: derived from its content, so identical lines
 /// (a union merge's repeats) get the same id and collapse.
+/// Whether an event of type `type_` is one `--type want` (and a search's `type:`) asks for:
+/// the full type, or a run of its dot-separated parts: `decision`, `plan.decision`, `check`
+/// (every `orchestration.check.<name>`), `orchestration`.
+pub fn type_matches(type_: &str, want: &str) -> bool {
+    !want.is_empty()
+        && type_.match_indices(want).any(|(i, _)| {
+            let (before, after) = (&type_[..i], &type_[i + want.len()..]);
+            (before.is_empty() || before.ends_with('.'))
+                && (after.is_empty() || after.starts_with('.'))
+        })
+}
+
 pub fn content_id(line: &str) -> String {
     format!(
         "evt_{:016x}",
@@ -174,6 +186,29 @@ pub fn full_type(type_: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn types_match_whole_runs_of_parts() {
+        use super::type_matches;
+        let t = "orchestration.phase.plan.decision";
+        for want in [
+            t,
+            "plan.decision",
+            "decision",
+            "orchestration",
+            "phase",
+            "phase.plan",
+        ] {
+            assert!(type_matches(t, want), "{want}");
+        }
+        for want in ["ision", "plan.dec", "orchestration.plan", "", "."] {
+            assert!(!type_matches(t, want), "{want}");
+        }
+        assert!(type_matches("orchestration.check.tests", "check"));
+        assert!(!type_matches("custom.note", "custom.no"));
+        // A later occurrence counts when an earlier one is inside a part.
+        assert!(type_matches("xcheck.check", "check"));
+    }
+
     use super::*;
 
     #[test]

@@ -75,6 +75,7 @@ impl Cached<'_> {
             status: unesc(self.status),
             phase: opt(self.phase),
             active: self.active,
+            state: crate::task::state_of(opt(self.phase).as_deref(), self.active),
             sprint: opt(self.sprint),
             tags: if self.tags.is_empty() {
                 vec![]
@@ -94,6 +95,7 @@ fn summarize(dir: &Path, code: &TaskCode) -> (TaskSummary, bool) {
         status: String::new(),
         phase: None,
         active: false,
+        state: crate::task::state_of(None, false),
         sprint: None,
         tags: vec![],
         error: None,
@@ -109,6 +111,7 @@ fn summarize(dir: &Path, code: &TaskCode) -> (TaskSummary, bool) {
     }
     match read_session(dir, &rel) {
         Ok(Some(sess)) => {
+            s.state = crate::task::state_of(Some(&sess.current_phase), sess.active);
             s.phase = Some(sess.current_phase);
             s.active = sess.active;
         }

@@ -22,10 +22,21 @@ pub struct TaskSummary {
     pub status: String,
     pub phase: Option<String>,
     pub active: bool,
+    /// `not_started`, `active` or `done` (its session ended), as `orch next` says.
+    pub state: &'static str,
     pub sprint: Option<String>,
     pub tags: Vec<String>,
     /// Why the task could not be read, when it could not.
     pub error: Option<String>,
+}
+
+/// A task's state from its session: none yet, open, or ended.
+pub fn state_of(phase: Option<&str>, active: bool) -> &'static str {
+    match (phase, active) {
+        (None, _) => "not_started",
+        (Some(_), true) => "active",
+        (Some(_), false) => "done",
+    }
 }
 
 /// Where the front matter ends, as (yaml, body).

@@ -76,7 +76,7 @@ pub enum Command {
     Events {
         /// Task code (default: the current task)
         code: Option<String>,
-        /// Only events of this type (a full type, or a suffix such as `start`)
+        /// Only events of this type (a full type, or dot-separated parts of it such as `start` or `check`)
         #[arg(long = "type", value_name = "TYPE")]
         type_: Option<String>,
         /// Also the events `orch compact` folded away, read back from git history
@@ -277,7 +277,7 @@ pub struct SearchArgs {
     /// Search this sprint (implies --scope sprint unless --scope says otherwise)
     #[arg(long, value_name = "SPRINT")]
     pub sprint: Option<String>,
-    /// Only events of this type (a full type, or a suffix such as `decision`)
+    /// Only events of this type (a full type, or dot-separated parts of it such as `decision`)
     #[arg(long = "type", value_name = "TYPE")]
     pub type_: Option<String>,
     /// Only this kind: event, artifact, bug or task (repeatable)
@@ -357,7 +357,7 @@ pub enum TaskCmd {
         /// Issue URL
         #[arg(long, group = "link")]
         issue: Option<String>,
-        /// Commit id
+        /// Commit id, or a revision of this repository (HEAD, main~2) recorded as its id
         #[arg(long, group = "link")]
         commit: Option<String>,
     },

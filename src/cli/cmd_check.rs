@@ -56,7 +56,7 @@ fn summary(out: &Out, r: &Run) -> String {
     let clean = if r.clean {
         ""
     } else {
-        " — uncommitted changes in the worktree, so it does not count for a phase"
+        " — uncommitted changes or untracked files in the worktree, so it does not count for a phase"
     };
     if r.passed {
         format!(

@@ -23,7 +23,8 @@ pub fn doctor(cli: &Cli, out: &Out, fix: bool) -> Result<i32> {
             report: &report,
             diagnostics: [],
         };
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.print(&format!("{text}\n"));
         return Ok(code);
     }
     if out.quiet && report.healthy {
@@ -76,7 +77,7 @@ pub fn doctor(cli: &Cli, out: &Out, fix: bool) -> Result<i32> {
         format!("{} {problems} problem(s){hint}", out.paint(Tone::Bad, "✗"))
     });
     // The report goes to stdout even when unhealthy: it is what was asked for.
-    println!("{s}");
+    out.print(&format!("{s}\n"));
     Ok(code)
 }
 

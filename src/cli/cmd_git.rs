@@ -318,7 +318,7 @@ pub fn report(
         let style = report::Style {
             link_base: link_base.map(str::to_string),
         };
-        print!("{}", report::markdown_with(&r, &style));
+        out.print(&report::markdown_with(&r, &style));
     }
     Ok(())
 }

@@ -68,6 +68,14 @@ impl Out {
         let _ = writeln!(o, "{s}");
     }
 
+    /// What was asked for on stdout (a report, a document), even with -q. A reader that
+    /// stopped reading (`| head`) is not an error.
+    pub fn print(&self, s: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(s.as_bytes());
+        let _ = o.flush();
+    }
+
     /// `warnings` and every warning given to [`Out::warn`], each once, in order.
     fn diagnostics(&self, warnings: &[Diagnostic]) -> Vec<Diagnostic> {
         let mut all: Vec<Diagnostic> = warnings.to_vec();
@@ -157,10 +165,8 @@ impl Out {
                 "diagnostics".into(),
                 serde_json::to_value(self.diagnostics(&e.diagnostics)).unwrap_or_default(),
             );
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default()
-            );
+            let text = serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default();
+            self.print(&format!("{text}\n"));
         }
         let color = !self.json && self.color && std::io::stderr().is_terminal();
         let paint = |t: Tone, s: &str| {

@@ -150,7 +150,9 @@ pub struct Run {
     pub clean: bool,
     /// The last lines of output, bounded.
     pub tail: String,
-    /// Where the full output was written (in the git dir; never committed).
+    /// Where the full output was written: the full path in `orch check`'s answer, the path
+    /// inside the git dir (`orchestration/checks/…`) in the recorded event. The log itself is
+    /// never committed.
     #[serde(default)]
     pub log: Option<String>,
 }
@@ -268,7 +270,7 @@ pub fn judge(
                     run.short_commit()
                 ),
                 format!(
-                    "commit or restore the changes (git status lists them), then run {}",
+                    "commit, restore, or remove the changes and untracked files (git status lists them; output a check writes belongs in .gitignore), then run {}",
                     rerun(name)
                 ),
             ));

@@ -9,22 +9,30 @@ fn outside(path: &str, folder: &str) -> bool {
     !(path == folder || path.starts_with(&format!("{folder}/")))
 }
 
-/// Tracked paths outside `folder` whose staged or worktree content differs from HEAD, sorted.
-/// Untracked files do not count: they are not part of any commit yet, and may be build
-/// output a check wrote.
-pub fn uncommitted_outside(repo: &gix::Repository, folder: &str) -> Result<Vec<String>> {
+/// Tracked paths outside `folder` whose staged or worktree content differs from HEAD, and
+/// with `untracked` the files git would list as untracked (not ignored ones), sorted.
+/// Untracked files matter before a check runs (they are in the worktree it tests, not in the
+/// commit it is recorded for), not after: they may be the output a check wrote.
+pub fn uncommitted_outside(
+    repo: &gix::Repository,
+    folder: &str,
+    untracked: bool,
+) -> Result<Vec<String>> {
+    let err = |e: &dyn std::fmt::Display| git_err("cannot read the worktree status", e);
     let platform = repo
         .status(gix::progress::Discard)
-        .map_err(|e| git_err("cannot read the worktree status", e))?
-        .untracked_files(gix::status::UntrackedFiles::None)
-        .index_worktree_rewrites(None)
-        .index_worktree_options_mut(|o| o.dirwalk_options = None);
-    let iter = platform
-        .into_iter(None)
-        .map_err(|e| git_err("cannot read the worktree status", e))?;
+        .map_err(|e| err(&e))?
+        .index_worktree_rewrites(None);
+    let platform = match untracked {
+        true => platform.untracked_files(gix::status::UntrackedFiles::Files),
+        false => platform
+            .untracked_files(gix::status::UntrackedFiles::None)
+            .index_worktree_options_mut(|o| o.dirwalk_options = None),
+    };
+    let iter = platform.into_iter(None).map_err(|e| err(&e))?;
     let mut out = Vec::new();
     for item in iter {
-        let item = item.map_err(|e| git_err("cannot read the worktree status", e))?;
+        let item = item.map_err(|e| err(&e))?;
         let path = item.location().to_string();
         if outside(&path, folder) {
             out.push(path);

@@ -110,17 +110,24 @@ pub fn select<'c>(
         .collect()
 }
 
+/// Whether the worktree holds only what HEAD has outside the orchestration folder: no
+/// changed tracked file, no untracked one. Asked before checks run: what they write is their
+/// output, not the code they test.
+fn worktree_clean(p: &Project) -> Result<bool> {
+    Ok(crate::git::status::uncommitted_outside(&p.git.repo, ORCH_DIR, true)?.is_empty())
+}
+
 /// Runs one check at the current HEAD and returns its record (not yet written anywhere but
-/// the log file).
-pub fn run_one(
+/// the log file); `clean` is [`worktree_clean`] from before the checks started.
+fn run_one(
     p: &Project,
     name: &str,
     cmd: &checks::Command,
     timeout: Duration,
+    clean: bool,
     sink: &mut dyn FnMut(Progress),
 ) -> Result<Run> {
     let commit = p.git.head_id()?.map(|i| i.to_string());
-    let clean = crate::git::status::uncommitted_outside(&p.git.repo, ORCH_DIR)?.is_empty();
     let log_path = log_path(p, name)?;
     let mut log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let _ = writeln!(log, "$ {}", cmd.display);
@@ -174,9 +181,10 @@ pub fn check(
     let checks = checks_in_force(p)?;
     let selected = select(&checks, names)?;
     let timeout = Duration::from_secs(timeout_seconds.unwrap_or(checks.timeout_seconds));
+    let clean = worktree_clean(p)?;
     let mut runs = Vec::new();
     for (name, cmd) in selected {
-        runs.push(run_one(p, name, cmd, timeout, sink)?);
+        runs.push(run_one(p, name, cmd, timeout, clean, sink)?);
     }
     if let Some(code) = task {
         record(p, code, &runs)?;
@@ -219,6 +227,19 @@ pub fn record(p: &Project, code: &TaskCode, runs: &[Run]) -> Result<()> {
     Ok(())
 }
 
+/// A run as the task's history keeps it: the log named inside the git dir
+/// (`orchestration/checks/…`), so that no clone's local path is committed.
+fn committed_run(p: &Project, r: &Run) -> Run {
+    let mut r = r.clone();
+    r.log = r.log.map(
+        |l| match std::path::Path::new(&l).strip_prefix(&p.git.git_dir) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => l,
+        },
+    );
+    r
+}
+
 /// events.jsonl with the runs' events appended, for a caller that writes it (a transition
 /// commits it with everything else).
 pub fn record_write(p: &Project, code: &TaskCode, runs: &[Run]) -> Result<crate::store::FileWrite> {
@@ -233,7 +254,7 @@ pub fn record_write(p: &Project, code: &TaskCode, runs: &[Run]) -> Result<crate:
                 session.as_ref().map(|s| s.session_key.as_str()),
                 code.as_str(),
                 &st.actor,
-                r.payload(),
+                committed_run(p, r).payload(),
             )
         })
         .collect();
@@ -258,14 +279,13 @@ pub fn run_due(
         .filter(|d| d.is_error())
         .filter_map(|d| d.target.strip_prefix("check:").map(str::to_string))
         .collect();
-    if due.is_empty() || !crate::git::status::uncommitted_outside(&p.git.repo, ORCH_DIR)?.is_empty()
-    {
+    if due.is_empty() || !worktree_clean(p)? {
         return Ok(vec![]);
     }
     let timeout = Duration::from_secs(checks.timeout_seconds);
     let mut runs = Vec::new();
     for (name, cmd) in select(&checks, &due)? {
-        runs.push(run_one(p, name, cmd, timeout, sink)?);
+        runs.push(run_one(p, name, cmd, timeout, true, sink)?);
     }
     let write = record_write(p, code, &runs)?;
     super::apply(p, vec![write], &[&p.task_rel(code)], None)?;

@@ -486,9 +486,15 @@ fn task_file_findings(git: &Repo) -> Result<Vec<Finding>> {
     };
     let mut out = vec![];
     let mut others = vec![];
+    let head = inspect::head_tree(git).ok().flatten();
+    let mut pending = vec![];
     for c in &changed {
         let file = c.path.rsplit('/').next().unwrap_or("");
-        if matches!(file, "session.json" | "events.jsonl") {
+        if file == "events.jsonl" && events_appended(git, head, &c.path) {
+            if !pending.contains(&c.path) {
+                pending.push(c.path.clone());
+            }
+        } else if matches!(file, "session.json" | "events.jsonl") {
             out.push(
                 Finding::new(
                     "task_state_uncommitted",
@@ -501,6 +507,17 @@ fn task_file_findings(git: &Repo) -> Result<Vec<Finding>> {
         } else if !others.contains(&c.path) {
             others.push(c.path.clone());
         }
+    }
+    for path in pending {
+        out.push(
+            Finding::new(
+                "task_events_pending",
+                Severity::Info,
+                format!("{path} holds events recorded after HEAD and not committed yet, as `orch event add` without --commit leaves them"),
+                format!("the task's next transition commits them; `git diff HEAD -- {path}` shows them"),
+            )
+            .at(&git.workdir.join(&path)),
+        );
     }
     if !others.is_empty() {
         let shown: Vec<&str> = others.iter().take(8).map(String::as_str).collect();
@@ -518,6 +535,30 @@ fn task_file_findings(git: &Repo) -> Result<Vec<Finding>> {
         ));
     }
     Ok(out)
+}
+
+/// Whether the events.jsonl at `path` is HEAD's with whole lines added after it: events an
+/// `orch event add` recorded for the next commit, not damage.
+fn events_appended(git: &Repo, head: Option<gix::ObjectId>, path: &str) -> bool {
+    let Ok(now) = std::fs::read(git.workdir.join(path)) else {
+        return false;
+    };
+    let before = match head {
+        Some(tree) => match crate::git::history::blob_at(&git.repo, tree, path) {
+            Ok(b) => b.unwrap_or_default(),
+            Err(_) => return false,
+        },
+        None => vec![],
+    };
+    appends_whole_lines(&before, &now)
+}
+
+/// `now` is `before` followed by one or more whole lines.
+fn appends_whole_lines(before: &[u8], now: &[u8]) -> bool {
+    now.len() > before.len()
+        && now.starts_with(before)
+        && (before.is_empty() || before.ends_with(b"\n"))
+        && now.ends_with(b"\n")
 }
 
 /// A task folder without TASK.md (a `task new` interrupted before its commit): `task new`

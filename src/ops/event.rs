@@ -85,11 +85,7 @@ pub fn list(p: &Project, code: &TaskCode, type_: Option<&str>, all: bool) -> Res
     Ok(match type_ {
         Some(t) => all
             .into_iter()
-            .filter(|e| {
-                e.type_ == t
-                    || e.type_.ends_with(&format!(".{t}"))
-                    || e.type_.starts_with(&format!("{t}."))
-            })
+            .filter(|e| crate::event::type_matches(&e.type_, t))
             .collect(),
         None => all,
     })

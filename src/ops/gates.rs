@@ -84,7 +84,7 @@ pub fn execute_facts(
         }
     }
     if worktree {
-        facts.uncommitted = crate::git::status::uncommitted_outside(repo, ORCH_DIR)?;
+        facts.uncommitted = crate::git::status::uncommitted_outside(repo, ORCH_DIR, false)?;
     }
     Ok(facts)
 }

@@ -223,6 +223,27 @@ fn refusal(found: &[Violation], by_hand: bool) -> Error {
     .with_diagnostics(diags)
 }
 
+/// Refuses (exit 4) while the rules in force differ from HEAD's: for a command that writes
+/// from them without judging a session, as `task new` renders TASK.md from the template.
+pub(crate) fn require_committed_rules(p: &Project) -> Result<()> {
+    match p.git.head_id()? {
+        Some(head) => rules_committed(p, history::commit_tree_parents(&p.git.repo, head)?.0),
+        None => Ok(()),
+    }
+}
+
+/// What `orch next` and `orch status` show while the rules are not committed: every
+/// transition is refused until they are, so it is the first blocker.
+pub(crate) fn rules_blocker(p: &Project) -> Option<Diagnostic> {
+    let e = require_committed_rules(p).err()?;
+    Some(Diagnostic::error(
+        "rules_uncommitted",
+        ORCH_DIR,
+        e.message,
+        e.hint.unwrap_or_default(),
+    ))
+}
+
 /// The rules in force are HEAD's: config.toml's rule sections, workflow.yaml and the
 /// templates must not differ from what HEAD has, or orch would obey rules `orch verify`
 /// does not (it judges each commit by its parent's). `[git]` is no rule.
@@ -260,8 +281,7 @@ fn rules_committed(p: &Project, root: ObjectId) -> Result<()> {
         if changed.len() == 1 { "has" } else { "have" }
     ))
     .with_hint(format!(
-        "commit them first (`git commit -m \"Change the workflow rules\" -- {}`), or put them back with `git restore --source=HEAD -- {}`; then run the command again",
-        paths.join(" "),
+        "commit them first (`git add -- {0} && git commit -m \"Change the workflow rules\" -- {0}`), or put back the committed ones (`git restore --source=HEAD -- FILE`, or delete a file HEAD does not have); then run the command again",
         paths.join(" ")
     )))
 }

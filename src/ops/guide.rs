@@ -194,11 +194,12 @@ fn state_of(p: &Project, t: &Loaded) -> Result<Next> {
 fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Result<()> {
     let code = &t.code;
     let checks = check(p, t, ph)?;
-    let blocking: Vec<&Diagnostic> = if p.config.workflow.require_artifact_validation {
-        checks.iter().filter(|d| d.is_error()).collect()
-    } else {
-        vec![]
-    };
+    // Uncommitted rules refuse every transition, so committing them comes first.
+    let rules = super::guard::rules_blocker(p);
+    let mut blocking: Vec<&Diagnostic> = rules.iter().collect();
+    if p.config.workflow.require_artifact_validation {
+        blocking.extend(checks.iter().filter(|d| d.is_error()));
+    }
     n.ready = blocking.is_empty();
     n.blockers = blocking
         .iter()

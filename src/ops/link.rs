@@ -30,13 +30,21 @@ pub fn normalise(repo: &gix::Repository, kind: &str, target: &str) -> Result<Lin
         )));
     }
     let target = if kind == "commit" {
-        if !(4..=64).contains(&t.len()) || !t.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::usage(format!("--commit {t:?} is not a commit id"))
-                .with_hint("give a hex commit id, e.g. --commit 1a2b3c4"));
+        // A revision of this repository (HEAD, main~2) is recorded as its id; a hex id this
+        // repository lacks (another repository's commit) as given.
+        let hex = (4..=64).contains(&t.len()) && t.chars().all(|c| c.is_ascii_hexdigit());
+        match crate::git::history::resolve_commit(repo, t) {
+            Ok(id) => id.to_string(),
+            Err(_) if hex => t.to_ascii_lowercase(),
+            Err(_) => {
+                return Err(Error::usage(format!(
+                    "--commit {t:?} is neither a commit id nor a revision of this repository"
+                ))
+                .with_hint(
+                    "give a hex commit id (--commit 1a2b3c4) or a revision (--commit HEAD)",
+                ))
+            }
         }
-        crate::git::history::resolve_commit(repo, t)
-            .map(|id| id.to_string())
-            .unwrap_or_else(|_| t.to_ascii_lowercase())
     } else {
         t.to_string()
     };

@@ -179,6 +179,7 @@ const RUNNABLE: &[&str] = &[
     "rework_verdict",
     "uncommitted_code",
     "no_code_commits",
+    "rules_uncommitted",
 ];
 
 /// The command that clears the first blocker that has one.
@@ -266,14 +267,18 @@ fn next_step_with(
     } else {
         format!("orch phase complete {code}")
     };
-    let blockers: Vec<Diagnostic> = if active && p.config.workflow.require_artifact_validation {
-        check_with(p, code, Some(doc), session, phase, worktree)?
-            .into_iter()
-            .filter(Diagnostic::is_error)
-            .collect()
-    } else {
-        vec![]
+    // Uncommitted rules refuse every transition, so committing them comes first.
+    let mut blockers: Vec<Diagnostic> = match active {
+        true => super::guard::rules_blocker(p).into_iter().collect(),
+        false => vec![],
     };
+    if active && p.config.workflow.require_artifact_validation {
+        blockers.extend(
+            check_with(p, code, Some(doc), session, phase, worktree)?
+                .into_iter()
+                .filter(Diagnostic::is_error),
+        );
+    }
     let ready = active && blockers.is_empty();
     let command = if ready || !active {
         complete_command.clone()

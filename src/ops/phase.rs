@@ -47,6 +47,10 @@ fn move_phase(
     sink: &mut dyn FnMut(Progress),
 ) -> Result<Transition> {
     p.require_task(code)?;
+    if let Some(f) = from {
+        // A phase the workflow does not have is a mistake, not someone else's move.
+        p.workflow.require(f)?;
+    }
     super::preflight(p)?;
     let _lock = p.lock()?;
     let (t, s) = with_session(p, code)?;

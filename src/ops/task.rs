@@ -54,6 +54,8 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
     }
     super::preflight(p)?;
     let _lock = p.lock()?;
+    // TASK.md is written from the template: only a committed one is in force.
+    super::guard::require_committed_rules(p)?;
     let (st, _) = super::stamp(p)?;
     let code = pick_code(p, req, &st)?;
     let text = task_text(p, &code, req, &st)?;

@@ -40,6 +40,13 @@ pub fn record(
     scaffold_phase: Option<&str>,
 ) -> Result<Transition> {
     let code = &t.code;
+    // The task file the next step is shown from is read before anything is written: after
+    // the commit only reporting is left, so a transition that landed is never reported as
+    // refused.
+    let doc = match d.session.active {
+        true => Some(t.doc()?),
+        false => None,
+    };
     let mut writes = vec![FileWrite {
         path: p.task_dir(code).join("session.json"),
         bytes: d.session.to_json().into_bytes(),
@@ -62,19 +69,43 @@ pub fn record(
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = super::commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = super::apply(p, writes, &[&p.task_rel(code)], Some(&msg))?;
+    let mut warnings = d.warnings;
+    let mut after = |what: &str, r: Result<()>, fix: &str| {
+        if let Err(e) = r {
+            warnings.push(after_commit(code.as_str(), what, e, fix));
+        }
+    };
     if compacted {
-        super::memory::clear_scratch(p, code)?;
+        let r = super::memory::clear_scratch(p, code);
+        after(
+            "clear the session's scratch notes",
+            r,
+            "remove them by hand",
+        );
     }
     // A done task is no longer current: `orch next` then lists what is open.
     if d.session.active {
-        p.set_current_task(code)?;
+        let r = p.set_current_task(code);
+        after(
+            "make it the current task",
+            r,
+            &format!("make it current with `orch session start {code} --continue`"),
+        );
     } else {
-        p.clear_current_task(code)?;
+        let r = p.clear_current_task(code);
+        after(
+            "clear the current task",
+            r,
+            "`orch next` lists what is open",
+        );
     }
-    let next = if d.session.active {
-        Some(next_step_entered(p, code, t.doc()?, Some(&d.session))?)
-    } else {
-        None
+    let next = match doc.map(|doc| next_step_entered(p, code, doc, Some(&d.session))) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => {
+            after("show the next step", Err(e), "see it with `orch next`");
+            None
+        }
+        None => None,
     };
     Ok(Transition {
         task: code.to_string(),
@@ -85,9 +116,19 @@ pub fn record(
         commit: applied.commit_id(),
         override_: d.override_,
         scaffolded,
-        warnings: d.warnings,
+        warnings,
         next,
     })
+}
+
+/// What went wrong after a transition was committed: a warning, the transition stands.
+fn after_commit(task: &str, what: &str, e: crate::Error, fix: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "after_commit",
+        task,
+        format!("the transition is committed, but orch could not {what}: {e}"),
+        fix.to_string(),
+    )
 }
 
 /// The decision's event drafts, stamped and keyed to its session.

@@ -326,18 +326,8 @@ pub struct Scope {
     pub session: Option<String>,
 }
 
-/// `orch events --type` semantics: the full type, a suffix after a dot, or a prefix before one.
-pub fn type_matches(type_: &str, want: &str) -> bool {
-    type_ == want
-        || type_
-            .strip_suffix(want)
-            .is_some_and(|rest| rest.ends_with('.'))
-        || type_
-            .strip_prefix(want)
-            .is_some_and(|rest| rest.starts_with('.'))
-}
+use crate::event::type_matches;
 
-/// The `keys` term of a whole-value field.
 /// The `keys` term of a field matched whole: `name:value`.
 fn write_key(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
@@ -688,24 +678,6 @@ impl Searcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn types_match_like_orch_events() {
-        assert!(type_matches(
-            "orchestration.phase.plan.decision",
-            "plan.decision"
-        ));
-        assert!(type_matches(
-            "orchestration.phase.plan.decision",
-            "decision"
-        ));
-        assert!(type_matches(
-            "orchestration.phase.plan.decision",
-            "orchestration"
-        ));
-        assert!(!type_matches("orchestration.phase.plan.decision", "ision"));
-        assert!(!type_matches("custom.note", "custom.no"));
-    }
 
     #[test]
     fn the_analyzer_splits_like_the_query_parser() {

@@ -31,6 +31,15 @@ pub enum ScopeKind {
 }
 
 impl ScopeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeKind::Session => "session",
+            ScopeKind::Task => "task",
+            ScopeKind::Sprint => "sprint",
+            ScopeKind::Project => "project",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<ScopeKind> {
         Ok(match s {
             "session" => ScopeKind::Session,
@@ -153,6 +162,25 @@ fn current_for(p: &Project, req: &Request) -> Result<Option<TaskCode>> {
     }
 }
 
+/// `--task` and `--sprint` only say which task, session or sprint a scope means: given to a
+/// scope that does not use them they would be silently ignored, so they are refused.
+fn ignored_options(kind: ScopeKind, req: &Request) -> Result<()> {
+    let (option, value) = match (kind, &req.task, &req.sprint) {
+        (ScopeKind::Project, Some(t), _) => ("--task", t),
+        (ScopeKind::Project | ScopeKind::Task | ScopeKind::Session, _, Some(s)) => ("--sprint", s),
+        _ => return Ok(()),
+    };
+    let hint = match option {
+        "--task" => "drop --task to search every task, or use --scope task, session or sprint",
+        _ => "drop --sprint, or use --scope sprint",
+    };
+    Err(Error::usage(format!(
+        "{option} {value} has no effect with --scope {}",
+        kind.as_str()
+    ))
+    .with_hint(hint))
+}
+
 struct Resolved {
     info: ScopeInfo,
     scope: index::Scope,
@@ -190,6 +218,7 @@ fn resolve(
             None => ScopeKind::Project,
         },
     };
+    ignored_options(kind, req)?;
     let need_task = |what: &str| -> Result<TaskCode> {
         task.clone().ok_or_else(|| {
             Error::usage(format!(
@@ -244,6 +273,10 @@ fn resolve(
 
 pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let q = query::parse(&req.query)?;
+    if req.limit == 0 {
+        return Err(Error::usage("--limit 0 asks for no results")
+            .with_hint("give --limit 1 or more (the default is 20)"));
+    }
     let mut kinds = Vec::new();
     for k in &req.kinds {
         kinds.push(Kind::parse(k).ok_or_else(|| {
@@ -304,8 +337,7 @@ fn answer(
         session: scope.session,
         ..filters.clone()
     };
-    let limit = if req.limit == 0 { 20 } else { req.limit };
-    let (top, total) = s.top(q, &scope, limit)?;
+    let (top, total) = s.top(q, &scope, req.limit)?;
     let words = q.words();
     let hits = top.into_iter().map(|d| hit(d, &words)).collect();
     Ok(Outcome {

@@ -634,6 +634,12 @@ fn links_are_recorded_without_touching_the_rest() {
         .orch(&["task", "link", "T-7", "--commit", "not-hex"])
         .output();
     assert_eq!(o.status.code(), Some(2));
+    // A revision is recorded as the commit it names, as `bug resolve --commit` takes it.
+    let parent = e.git(&["rev-parse", "HEAD~1"]).trim().to_string();
+    e.orch_ok(&["task", "link", "T-7", "--commit", "HEAD~1"]);
+    let show = e.json(&["task", "show", "T-7"]);
+    let last = show["links"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["target"], parent.as_str(), "{show}");
 }
 
 #[test]

@@ -468,3 +468,44 @@ fn outside_a_repository_it_says_so() {
         .fails(4)
         .stderr_contains("not a git repository");
 }
+
+#[test]
+fn events_added_for_the_next_commit_are_noted_not_flagged() {
+    let env = Env::started(CODE);
+    let add = env
+        .orch(&[
+            "event",
+            "add",
+            CODE,
+            "custom.note",
+            "--data",
+            r#"{"text":"later"}"#,
+        ])
+        .run();
+    assert_eq!(add.code, Some(0), "{add:?}");
+    let (d, v) = doctor(&env, &[]);
+    assert_eq!(d.code, Some(0), "{}", d.stdout);
+    assert!(
+        with_code(&v, "findings", "task_state_uncommitted").is_empty(),
+        "{v}"
+    );
+    let f = with_code(&v, "findings", "task_events_pending");
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["severity"], "info");
+
+    // The same file with an earlier line changed is not an append: it stays a warning.
+    let path = env.task_file(CODE, "events.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"ts\"", "\"ts\" ", 1)).unwrap();
+    let (d, v) = doctor(&env, &[]);
+    assert_eq!(d.code, Some(4), "{}", d.stdout);
+    assert_eq!(
+        with_code(&v, "findings", "task_state_uncommitted").len(),
+        1,
+        "{v}"
+    );
+    assert!(
+        with_code(&v, "findings", "task_events_pending").is_empty(),
+        "{v}"
+    );
+}

@@ -286,7 +286,7 @@ fn a_failing_check_refuses_and_a_passing_one_on_the_code_lets_execute_complete()
         (Some(1), false, true, Some(head.as_str()))
     );
     assert_eq!(run.tail, "checking ok.txt\nFAIL: ok.txt is missing");
-    let log = std::fs::read_to_string(run.log.unwrap()).unwrap();
+    let log = std::fs::read_to_string(env.git_dir().join(run.log.unwrap())).unwrap();
     assert!(
         log.contains("$ sh check.sh\nchecking ok.txt\nFAIL: ok.txt is missing\n"),
         "{log}"
@@ -333,6 +333,35 @@ fn a_failing_check_refuses_and_a_passing_one_on_the_code_lets_execute_complete()
     env.orch_ok(&["verify"]);
 }
 
+/// The check passes only because of a file the commit does not have: that run is no
+/// evidence for the commit. An ignored file, or one the check writes itself, is no such file.
+#[test]
+fn a_run_that_an_untracked_file_passed_does_not_count() {
+    let env = in_execute_with_check();
+    env.write("app.txt", "v2\n");
+    env.git(&["commit", "-q", "-am", "Change the app"]);
+    env.write("ok.txt", "untracked\n");
+    env.orch(&["check"])
+        .succeeds()
+        .stdout_contains("untracked files in the worktree");
+    let (codes, _) = refused(&env, &["phase", "complete"]);
+    assert_eq!(codes, ["check_not_run"]);
+
+    env.write(".gitignore", "ok.txt\n");
+    env.git(&["add", ".gitignore"]);
+    env.git(&["commit", "-q", "-m", "Ignore ok.txt"]);
+    configure_tests(&env, "sh check.sh && echo done > report.txt");
+    env.orch_ok(&["check"]);
+    env.orch(&["phase", "complete"]).succeeds();
+    // The recorded runs name their logs inside the git dir, never by this clone's path.
+    let events = env.read(".orchestration/tasks/TSK-1/events.jsonl");
+    assert!(events.contains("orchestration/checks/tests-"), "{events}");
+    assert!(
+        !events.contains(&env.root.display().to_string()),
+        "{events}"
+    );
+}
+
 #[test]
 fn a_run_with_uncommitted_changes_does_not_count() {
     let env = in_execute_with_check();
@@ -342,14 +371,27 @@ fn a_run_with_uncommitted_changes_does_not_count() {
     env.write("app.txt", "dirty\n");
     env.orch(&["check"])
         .succeeds()
-        .stdout_contains("uncommitted changes in the worktree");
+        .stdout_contains("uncommitted changes or untracked files in the worktree");
     env.git(&["checkout", "-q", "--", "app.txt"]);
     let (codes, doc) = refused(&env, &["phase", "complete"]);
     assert_eq!(codes, ["check_not_run"]);
     assert!(doc.diagnostics[doc.diagnostics.len() - 1]
         .message
         .contains("with uncommitted changes"));
-    env.orch_ok(&["check"]);
+    // The runs are where `orch check` says they are recorded.
+    let said = env.orch_ok(&["check"]);
+    let hint = said
+        .lines()
+        .find_map(|l| l.split_once("(orch events ")?.1.split_once(';'))
+        .map(|(cmd, _)| cmd.to_string())
+        .unwrap_or_else(|| panic!("no events hint in {said}"));
+    let args: Vec<&str> = hint.split_whitespace().collect();
+    let listed = env.orch_ok(&[&["events"], &args[..]].concat());
+    assert_eq!(
+        listed.matches("orchestration.check.tests").count(),
+        2,
+        "{listed}"
+    );
     env.orch(&["phase", "complete"]).succeeds();
 }
 

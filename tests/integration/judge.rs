@@ -629,3 +629,32 @@ fn uncommitted_rules_are_refused_and_committed_ones_obeyed() {
     e.write(cfg, format!("{}# a note\n", e.read(cfg)));
     e.orch(&["phase", "complete", "TSK-1"]).succeeds();
 }
+
+/// `task new` writes TASK.md from the template, so an uncommitted template is refused like
+/// any rule change, with the commit that settles it — which, run as printed, works.
+#[test]
+fn task_new_is_refused_with_an_uncommitted_template() {
+    let e = Env::started("TSK-1");
+    let tpl = ".orchestration/templates/task_template.md";
+    e.write(
+        tpl,
+        "---\ntitle: \"{{title}}\"\nstatus: open\ndescription: \"\"\n---\n\n## Problem\n\nPREFILLED\n",
+    );
+    let before = e.fingerprint();
+    let out = e.orch(&["task", "new", "T9", "--title", "nine"]).fails(4);
+    assert!(out.stderr.contains(tpl), "{}", out.stderr);
+    assert_eq!(e.fingerprint(), before);
+    assert!(!e.root.join(".orchestration/tasks/T9").exists());
+    let fix = out
+        .stderr
+        .split_once("commit them first (`")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(cmd, _)| cmd.to_string())
+        .unwrap_or_else(|| panic!("no fix in {}", out.stderr));
+    ok(sh(&e, &fix));
+    e.orch(&["task", "new", "T9", "--title", "nine"]).succeeds();
+    assert!(e
+        .read(".orchestration/tasks/T9/TASK.md")
+        .contains("PREFILLED"));
+    assert_clean(&e);
+}

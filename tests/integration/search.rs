@@ -264,6 +264,18 @@ fn bad_queries_are_usage_errors() {
     env.orch(&["search", "x", "--scope", "task"])
         .fails(2)
         .stderr_contains("needs a task");
+    env.orch(&["search", "x", "--limit", "0"])
+        .fails(2)
+        .stderr_contains("--limit 0 asks for no results");
+    // An option the scope does not use is refused, not silently dropped.
+    env.orch(&["search", "x", "--scope", "project", "--task", "T-1"])
+        .fails(2)
+        .stderr_contains("--task T-1 has no effect with --scope project");
+    env.orch(&[
+        "search", "x", "--scope", "task", "--task", "T-1", "--sprint", "S1",
+    ])
+    .fails(2)
+    .stderr_contains("--sprint S1 has no effect with --scope task");
 }
 
 /// Tasks in two sprints, one of them with two sessions.

@@ -173,6 +173,13 @@ fn after_session_end_the_task_is_done_and_nothing_suggests_a_start() {
     let st: StatusDoc = env.orch(&["status", "TSK-1", "--json"]).succeeds().json();
     assert_eq!(st.command, "orch report TSK-1");
     assert!(st.instructions.contains("is done"), "{}", st.instructions);
+    let list: TaskListDoc = env.orch(&["task", "list", "--json"]).succeeds().json();
+    let states: Vec<(&str, &str)> = list
+        .tasks
+        .iter()
+        .map(|t| (t.task.as_str(), t.state.as_str()))
+        .collect();
+    assert_eq!(states, [("TSK-1", "done"), ("TSK-2", "not_started")]);
     // No current task: the open tasks, and the command that picks the first one up.
     let (none, len) = next_json(&env, &[]);
     assert!(len <= 1200);
@@ -350,4 +357,33 @@ fn two_active_tasks_on_one_branch_make_the_hook_ask_for_orch_task() {
         "{}",
         stderr(&ok)
     );
+}
+
+/// Uncommitted rules refuse every transition, so `next` says so first, and its command —
+/// run literally — commits them, after which the transition goes through.
+#[test]
+fn uncommitted_rules_are_the_first_blocker_and_its_command_clears_them() {
+    let env = Env::started("TSK-1");
+    env.advance_to("TSK-1", "research");
+    env.artifact("TSK-1", "CONTEXT.md");
+    let cfg = env
+        .read(".orchestration/config.toml")
+        .replace("allow_phase_skip = false", "allow_phase_skip = true");
+    env.write(".orchestration/config.toml", cfg);
+    let (v, _) = next_json(&env, &[]);
+    assert_eq!(v["ready"], false, "{v}");
+    assert_eq!(v["blockers"][0]["code"], "rules_uncommitted", "{v}");
+    let command = v["command"].as_str().unwrap().to_string();
+    assert!(
+        command.starts_with("git add -- .orchestration/config.toml && git commit"),
+        "{command}"
+    );
+    env.orch(&["phase", "complete"]).fails(4);
+
+    let ran = env.shell(&command);
+    assert!(ran.status.success(), "{command}: {ran:?}");
+    let (v, _) = next_json(&env, &[]);
+    assert_eq!(v["ready"], true, "{v}");
+    env.orch(&["phase", "complete"]).succeeds();
+    env.orch(&["verify"]).succeeds();
 }

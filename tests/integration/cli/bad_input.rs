@@ -302,7 +302,10 @@ fn an_unknown_phase_name() {
         env.orch(&["phase", "set", "Plan"])
             .fails(2)
             .stderr_contains("unknown phase \"Plan\"");
-        env.orch(&["phase", "complete", "--from", "qa"]).fails(5);
+        // Not a phase at all: a mistake to correct, not a race to retry.
+        env.orch(&["phase", "complete", "--from", "qa"])
+            .fails(2)
+            .stderr_contains("unknown phase \"qa\"");
     });
 }
 
@@ -590,5 +593,60 @@ fn an_override_when_nothing_fails_is_not_recorded() {
         .collect();
     assert!(codes.contains(&"override_not_needed"), "{codes:?}");
     assert!(env.session("TSK-1").phase_history[1].override_.is_none());
+    env.orch(&["verify"]).succeeds();
+}
+
+/// `orch report X | head`: a reader that stops reading is no crash. The pipe's reading end is
+/// closed before orch starts, so every write to stdout fails.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let env = Env::started("TSK-1");
+    for args in [
+        &["report", "TSK-1"][..],
+        &["report", "TSK-1", "--json"],
+        &["doctor"],
+        &["doctor", "--json"],
+        &["status"],
+        &["task", "list", "--json"],
+        &["task", "show", "NOPE", "--json"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .orch(args)
+            .command()
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
+
+/// A TASK.md whose front matter is broken cannot show the next step: the transition is
+/// refused before anything is written (it used to commit, then exit 3 as if refused).
+#[test]
+fn a_broken_task_file_refuses_the_transition_before_its_commit() {
+    let env = Env::started("TSK-1");
+    env.write(
+        ".orchestration/tasks/TSK-1/TASK.md",
+        "---\ntitle: [unclosed\n---\nbody\n",
+    );
+    env.unchanged(|env| {
+        for args in [
+            &["phase", "complete", "--override", "--reason", "r"][..],
+            &["phase", "set", "plan", "--override", "--reason", "r"],
+        ] {
+            let e: ErrorDoc = env.orch(&[args, &["--json"]].concat()).fails(3).json();
+            assert!(
+                e.error.message.contains("broken YAML"),
+                "{}",
+                e.error.message
+            );
+        }
+    });
+    env.fsck();
     env.orch(&["verify"]).succeeds();
 }

@@ -89,6 +89,7 @@ fn every_command_prints_exactly_one_document() {
             status: "open".into(),
             phase: Some("intake".into()),
             active: true,
+            state: "active".into(),
             sprint: None,
             tags: vec!["a".into(), "b".into()],
             error: None

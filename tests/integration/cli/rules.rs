@@ -602,6 +602,11 @@ fn repository_template_overrides_the_built_in_one() {
     env.orch(&["phase", "complete"]).succeeds();
     // A new task is scaffolded from an overriding task template.
     env.write(".orchestration/templates/task_template.md", "---\ntitle: {{ title | tojson }}\nstatus: open\ndescription: \"\"\n---\nOur format for {{ code }}.\n");
+    // Only once committed: the template is a rule like the others.
+    env.orch(&["task", "new", "TSK-2", "--title", "Two"])
+        .fails(4)
+        .stderr_contains("task_template.md has uncommitted changes");
+    env.commit_rules();
     env.orch(&["task", "new", "TSK-2", "--title", "Two"])
         .succeeds();
     assert_eq!(

@@ -118,6 +118,7 @@ pub struct TaskSummary {
     pub status: String,
     pub phase: Option<String>,
     pub active: bool,
+    pub state: String,
     pub sprint: Option<String>,
     pub tags: Vec<String>,
     pub error: Option<String>,
