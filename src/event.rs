@@ -100,20 +100,21 @@ impl Event {
     }
 }
 
-/// The id of an event line written without one: derived from its content, so identical lines
-/// (a union merge's repeats) get the same id and collapse.
 /// Whether an event of type `type_` is one `--type want` (and a search's `type:`) asks for:
 /// the full type, or a run of its dot-separated parts: `decision`, `plan.decision`, `check`
 /// (every `orchestration.check.<name>`), `orchestration`.
 pub fn type_matches(type_: &str, want: &str) -> bool {
+    let mut starts = std::iter::once(0).chain(type_.match_indices('.').map(|(i, _)| i + 1));
     !want.is_empty()
-        && type_.match_indices(want).any(|(i, _)| {
-            let (before, after) = (&type_[..i], &type_[i + want.len()..]);
-            (before.is_empty() || before.ends_with('.'))
-                && (after.is_empty() || after.starts_with('.'))
+        && starts.any(|i| {
+            type_[i..]
+                .strip_prefix(want)
+                .is_some_and(|after| after.is_empty() || after.starts_with('.'))
         })
 }
 
+/// The id of an event line written without one: derived from its content, so identical lines
+/// (a union merge's repeats) get the same id and collapse.
 pub fn content_id(line: &str) -> String {
     format!(
         "evt_{:016x}",
@@ -205,8 +206,9 @@ mod tests {
         }
         assert!(type_matches("orchestration.check.tests", "check"));
         assert!(!type_matches("custom.note", "custom.no"));
-        // A later occurrence counts when an earlier one is inside a part.
+        // A later occurrence counts when an earlier one is inside a part, or overlaps it.
         assert!(type_matches("xcheck.check", "check"));
+        assert!(type_matches("xa.a.a", "a.a"));
     }
 
     use super::*;

@@ -550,7 +550,10 @@ fn events_appended(git: &Repo, head: Option<gix::ObjectId>, path: &str) -> bool 
         },
         None => vec![],
     };
+    // Whole lines, each an event as orch reads them; anything else is damage after all.
     appends_whole_lines(&before, &now)
+        && std::str::from_utf8(&now[before.len()..])
+            .is_ok_and(|added| crate::event::parse_log(added, path).is_ok())
 }
 
 /// `now` is `before` followed by one or more whole lines.

@@ -235,7 +235,10 @@ pub(crate) fn require_committed_rules(p: &Project) -> Result<()> {
 /// What `orch next` and `orch status` show while the rules are not committed: every
 /// transition is refused until they are, so it is the first blocker.
 pub(crate) fn rules_blocker(p: &Project) -> Option<Diagnostic> {
-    let e = require_committed_rules(p).err()?;
+    // Only the refusal itself: a repository that cannot be read says so elsewhere.
+    let e = require_committed_rules(p)
+        .err()
+        .filter(|e| e.kind == crate::error::ErrorKind::State)?;
     Some(Diagnostic::error(
         "rules_uncommitted",
         ORCH_DIR,
@@ -249,41 +252,63 @@ pub(crate) fn rules_blocker(p: &Project) -> Option<Diagnostic> {
 /// does not (it judges each commit by its parent's). `[git]` is no rule.
 fn rules_committed(p: &Project, root: ObjectId) -> Result<()> {
     let repo = &p.git.repo;
-    let mut changed: Vec<String> = vec![];
+    // Each changed file, with what changed in it when that is narrower than the file.
+    let mut changed: Vec<(String, Vec<String>)> = vec![];
     let cfg = format!("{ORCH_DIR}/config.toml");
     let head_cfg = match history::blob_at(repo, root, &cfg)? {
         Some(b) => Config::parse(&String::from_utf8_lossy(&b), std::path::Path::new(&cfg)).ok(),
         None => Some(Config::default()),
     };
-    match head_cfg {
-        Some(h) => changed.extend(
-            rule_keys_differ(&h, &p.config)
-                .into_iter()
-                .map(|k| format!("{cfg} ({k})")),
-        ),
-        None => changed.push(cfg.clone()),
+    match head_cfg.map(|h| rule_keys_differ(&h, &p.config)) {
+        Some(keys) if keys.is_empty() => {}
+        Some(keys) => changed.push((cfg, keys)),
+        None => changed.push((cfg, vec![])),
     }
     let wf = format!("{ORCH_DIR}/workflow.yaml");
     if history::blob_at(repo, root, &wf)? != std::fs::read(p.root.join(&wf)).ok() {
-        changed.push(wf);
+        changed.push((wf, vec![]));
     }
-    changed.extend(templates_changed(p, root)?);
+    changed.extend(templates_changed(p, root)?.into_iter().map(|t| (t, vec![])));
     if changed.is_empty() {
         return Ok(());
     }
-    let paths: Vec<&str> = changed
+    let named: Vec<String> = changed
         .iter()
-        .map(|c| c.split(" (").next().unwrap_or(c))
+        .map(|(path, keys)| match keys.is_empty() {
+            true => path.clone(),
+            false => format!("{path} ({})", keys.join(", ")),
+        })
         .collect();
     Err(Error::state(format!(
         "the rules in force are the committed ones, and {} {} uncommitted changes",
-        changed.join(", "),
-        if changed.len() == 1 { "has" } else { "have" }
+        named.join(", "),
+        if named.len() == 1 { "has" } else { "have" }
     ))
     .with_hint(format!(
-        "commit them first (`git add -- {0} && git commit -m \"Change the workflow rules\" -- {0}`), or put back the committed ones (`git restore --source=HEAD -- FILE`, or delete a file HEAD does not have); then run the command again",
-        paths.join(" ")
+        "commit them first (`{}`), or put back the committed ones (`git restore --source=HEAD -- FILE`, or delete a file HEAD does not have); then run the command again",
+        commit_command(p, changed.iter().map(|(path, _)| path.as_str()))
     )))
+}
+
+/// The command that commits `paths` as they are on disk: files there are added first (a new
+/// one is not known to git yet), and every path is committed (a removed one as removed).
+fn commit_command<'a>(p: &Project, paths: impl Iterator<Item = &'a str>) -> String {
+    let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| s.to_string(), |q| q.into_owned());
+    let (mut all, mut present) = (vec![], vec![]);
+    for path in paths {
+        if p.root.join(path).exists() {
+            present.push(quote(path));
+        }
+        all.push(quote(path));
+    }
+    let commit = format!(
+        "git commit -m \"Change the workflow rules\" -- {}",
+        all.join(" ")
+    );
+    match present.is_empty() {
+        true => commit,
+        false => format!("git add -- {} && {commit}", present.join(" ")),
+    }
 }
 
 /// `table.key` of every rule option whose value differs between two configs.

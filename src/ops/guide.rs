@@ -106,15 +106,38 @@ pub fn next(p: &Project, given: Option<&str>) -> Result<Next> {
         None => match p.current()? {
             Current::Task(c, _) if p.task_exists(&c) => c,
             // `current_task` turns two tasks bound to the branch into the error naming both.
-            Current::Ambiguous(..) => return p.current_task().and_then(|_| open_tasks(p)),
-            _ => return open_tasks(p),
+            Current::Ambiguous(..) => {
+                return p
+                    .current_task()
+                    .and_then(|_| open_tasks(p))
+                    .map(|n| rules_first(p, n))
+            }
+            _ => return open_tasks(p).map(|n| rules_first(p, n)),
         },
     };
     p.require_task(&code)?;
     let t = Loaded::read(p, &code)?;
-    let mut n = for_task(p, &t)?;
+    let mut n = rules_first(p, for_task(p, &t)?);
     fit_next(&mut n);
     Ok(n)
+}
+
+/// Uncommitted rules refuse every transition (and `session start`), so committing them is
+/// the first thing to do in every state but done.
+fn rules_first(p: &Project, mut n: Next) -> Next {
+    if n.state == "done" {
+        return n;
+    }
+    if let Some(b) = super::guard::rules_blocker(p) {
+        n.ready = false;
+        n.command = super::next::first_command(&b.fix).or(n.command);
+        n.blockers.insert(0, Blocker::from(&b));
+        if n.blockers.len() > MAX_BLOCKERS {
+            n.blockers.truncate(MAX_BLOCKERS);
+            n.more_blockers += 1;
+        }
+    }
+    n
 }
 
 /// The task's state and next action; an untrustworthy chain or folder comes first.
@@ -194,12 +217,11 @@ fn state_of(p: &Project, t: &Loaded) -> Result<Next> {
 fn active(p: &Project, t: &Loaded, s: &Session, ph: &Phase, n: &mut Next) -> Result<()> {
     let code = &t.code;
     let checks = check(p, t, ph)?;
-    // Uncommitted rules refuse every transition, so committing them comes first.
-    let rules = super::guard::rules_blocker(p);
-    let mut blocking: Vec<&Diagnostic> = rules.iter().collect();
-    if p.config.workflow.require_artifact_validation {
-        blocking.extend(checks.iter().filter(|d| d.is_error()));
-    }
+    let blocking: Vec<&Diagnostic> = if p.config.workflow.require_artifact_validation {
+        checks.iter().filter(|d| d.is_error()).collect()
+    } else {
+        vec![]
+    };
     n.ready = blocking.is_empty();
     n.blockers = blocking
         .iter()

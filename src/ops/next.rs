@@ -268,9 +268,9 @@ fn next_step_with(
         format!("orch phase complete {code}")
     };
     // Uncommitted rules refuse every transition, so committing them comes first.
-    let mut blockers: Vec<Diagnostic> = match active {
-        true => super::guard::rules_blocker(p).into_iter().collect(),
-        false => vec![],
+    let mut blockers: Vec<Diagnostic> = match ended {
+        None => super::guard::rules_blocker(p).into_iter().collect(),
+        Some(_) => vec![],
     };
     if active && p.config.workflow.require_artifact_validation {
         blockers.extend(
@@ -280,10 +280,10 @@ fn next_step_with(
         );
     }
     let ready = active && blockers.is_empty();
-    let command = if ready || !active {
-        complete_command.clone()
-    } else {
-        unblocking_command(&blockers).unwrap_or_default()
+    let command = match unblocking_command(&blockers) {
+        Some(c) if !ready => c,
+        _ if ready || !active => complete_command.clone(),
+        _ => String::new(),
     };
     Ok(NextStep {
         task: code.to_string(),

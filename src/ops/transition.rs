@@ -69,44 +69,8 @@ pub fn record(
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = super::commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = super::apply(p, writes, &[&p.task_rel(code)], Some(&msg))?;
-    let mut warnings = d.warnings;
-    let mut after = |what: &str, r: Result<()>, fix: &str| {
-        if let Err(e) = r {
-            warnings.push(after_commit(code.as_str(), what, e, fix));
-        }
-    };
-    if compacted {
-        let r = super::memory::clear_scratch(p, code);
-        after(
-            "clear the session's scratch notes",
-            r,
-            "remove them by hand",
-        );
-    }
-    // A done task is no longer current: `orch next` then lists what is open.
-    if d.session.active {
-        let r = p.set_current_task(code);
-        after(
-            "make it the current task",
-            r,
-            &format!("make it current with `orch session start {code} --continue`"),
-        );
-    } else {
-        let r = p.clear_current_task(code);
-        after(
-            "clear the current task",
-            r,
-            "`orch next` lists what is open",
-        );
-    }
-    let next = match doc.map(|doc| next_step_entered(p, code, doc, Some(&d.session))) {
-        Some(Ok(n)) => Some(n),
-        Some(Err(e)) => {
-            after("show the next step", Err(e), "see it with `orch next`");
-            None
-        }
-        None => None,
-    };
+    let mut warnings = d.warnings.clone();
+    let next = after_commit(p, t, &d, doc, compacted, &mut warnings);
     Ok(Transition {
         task: code.to_string(),
         kind: d.kind.as_str().into(),
@@ -121,14 +85,55 @@ pub fn record(
     })
 }
 
-/// What went wrong after a transition was committed: a warning, the transition stands.
-fn after_commit(task: &str, what: &str, e: crate::Error, fix: &str) -> Diagnostic {
-    Diagnostic::warning(
-        "after_commit",
-        task,
-        format!("the transition is committed, but orch could not {what}: {e}"),
-        fix.to_string(),
-    )
+/// What follows a committed transition: the scratch notes a closing session leaves, the
+/// current-task pointer, the next step. Each only reports: what goes wrong is a warning, the
+/// transition stands.
+fn after_commit(
+    p: &Project,
+    t: &Loaded,
+    d: &Decision,
+    doc: Option<&crate::task::TaskDoc>,
+    compacted: bool,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<NextStep> {
+    let code = &t.code;
+    let mut after = |what: &str, r: Result<()>, fix: &str| {
+        if let Err(e) = r {
+            warnings.push(Diagnostic::warning(
+                "after_commit",
+                code.as_str(),
+                format!("the transition is committed, but orch could not {what}: {e}"),
+                fix.to_string(),
+            ));
+        }
+    };
+    if compacted {
+        let r = super::memory::clear_scratch(p, code);
+        after(
+            "clear the session's scratch notes",
+            r,
+            "remove them by hand",
+        );
+    }
+    // A done task is no longer current: `orch next` then lists what is open.
+    if d.session.active {
+        let fix = format!("make it current with `orch session start {code} --continue`");
+        after("make it the current task", p.set_current_task(code), &fix);
+    } else {
+        let r = p.clear_current_task(code);
+        after(
+            "clear the current task",
+            r,
+            "`orch next` lists what is open",
+        );
+    }
+    match next_step_entered(p, code, doc?, Some(&d.session)) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            after("show the next step", Err(e), "see it with `orch next`");
+            None
+        }
+    }
 }
 
 /// The decision's event drafts, stamped and keyed to its session.

@@ -4,9 +4,12 @@
 //!
 //! It reads what a JSON tree would give: the last of repeated top-level keys wins; a
 //! top-level value that is not a string counts as absent; numbers are written as
-//! `serde_json` writes them; a line that is not a JSON object is not an event.
+//! `serde_json` writes them; every value is checked as a tree would check it (escapes,
+//! number range, nesting), so a line that is not a JSON object is not an event. A key
+//! repeated inside the payload (where a tree keeps the last value at the first one's place)
+//! is left to a tree: such lines are rare.
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -58,9 +61,63 @@ pub struct EventLine<'a> {
 /// The event on `line`, or `None` when the line is not a JSON object.
 pub fn parse(line: &str) -> Option<EventLine<'_>> {
     let mut de = serde_json::Deserializer::from_str(line);
-    let e = de.deserialize_map(LineVisitor).ok()?;
-    de.end().ok()?;
-    Some(e)
+    match de.deserialize_map(LineVisitor) {
+        Ok(e) => de.end().ok().map(|()| e),
+        Err(e) if e.to_string().starts_with(REPEATED) => by_tree(line),
+        Err(_) => None,
+    }
+}
+
+/// The error a repeated key inside the payload stops the single pass with.
+const REPEATED: &str = "a key repeated inside the payload";
+
+/// The same reading through a JSON tree.
+fn by_tree(line: &str) -> Option<EventLine<'_>> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let o = v.as_object()?;
+    let s = |k: &str| {
+        o.get(k)
+            .and_then(|x| x.as_str())
+            .map(|s| Cow::Owned(s.to_string()))
+    };
+    let mut text = String::new();
+    let payload = o.get("payload").unwrap_or(&serde_json::Value::Null);
+    tree_text(payload, &mut text);
+    Some(EventLine {
+        id: s("id"),
+        ts: s("ts"),
+        type_: s("type"),
+        session: s("session_key"),
+        text,
+        phase: payload
+            .get("phase")
+            .and_then(|p| p.as_str())
+            .map(str::to_string),
+    })
+}
+
+fn tree_text(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => push_line(Some(out), s),
+        Value::Number(n) => push_line(Some(out), &n.to_string()),
+        Value::Bool(b) => push_line(Some(out), if *b { "true" } else { "false" }),
+        Value::Array(a) => a.iter().for_each(|x| tree_text(x, out)),
+        Value::Object(m) => m.values().for_each(|x| tree_text(x, out)),
+        Value::Null => {}
+    }
+}
+
+/// Notes `key` as seen in one object; a repeat is an error that hands the line to a tree.
+fn once<'de, E: serde::de::Error>(
+    seen: &mut Vec<Cow<'de, str>>,
+    key: Cow<'de, str>,
+) -> Result<(), E> {
+    if seen.contains(&key) {
+        return Err(E::custom(REPEATED));
+    }
+    seen.push(key);
+    Ok(())
 }
 
 struct LineVisitor;
@@ -85,8 +142,12 @@ impl<'de> Visitor<'de> for LineVisitor {
                     e.phase = m.next_value_seed(Payload(&mut text))?;
                     e.text = text;
                 }
+                // Checked as a tree would check it, though nothing of it is kept.
                 _ => {
-                    m.next_value::<IgnoredAny>()?;
+                    m.next_value_seed(Collect {
+                        out: None,
+                        keep: false,
+                    })?;
                 }
             }
         }
@@ -143,9 +204,10 @@ impl<'de> DeserializeSeed<'de> for Payload<'_> {
                 f.write_str("a payload")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Option<String>, A::Error> {
-                let mut phase = None;
+                let (mut phase, mut seen) = (None, Vec::new());
                 while let Some(Str(key)) = m.next_key::<Str>()? {
                     let keep = key == "phase";
+                    once(&mut seen, key)?;
                     let s = m.next_value_seed(Collect {
                         out: Some(&mut *self.0),
                         keep,
@@ -227,7 +289,11 @@ impl<'de> Visitor<'de> for Collect<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut m: A) -> Result<Self::Value, A::Error> {
-        while m.next_key::<IgnoredAny>()?.is_some() {
+        let mut seen = Vec::new();
+        while let Some(Str(key)) = m.next_key::<Str>()? {
+            if self.out.is_some() {
+                once(&mut seen, key)?;
+            }
             m.next_value_seed(Collect {
                 out: self.out.as_deref_mut(),
                 keep: false,
@@ -253,48 +319,21 @@ mod tests {
         Option<String>,
     );
 
-    /// What a JSON tree of the line gives, the way the search read events before.
-    fn by_tree(line: &str) -> Option<Seen> {
-        fn text(v: &serde_json::Value, out: &mut String) {
-            use serde_json::Value;
-            match v {
-                Value::String(s) => {
-                    out.push_str(s);
-                    out.push('\n');
-                }
-                Value::Number(n) => {
-                    out.push_str(&n.to_string());
-                    out.push('\n');
-                }
-                Value::Bool(b) => out.push_str(if *b { "true\n" } else { "false\n" }),
-                Value::Array(a) => a.iter().for_each(|x| text(x, out)),
-                Value::Object(m) => m.values().for_each(|x| text(x, out)),
-                Value::Null => {}
-            }
-        }
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        let o = v.as_object()?;
-        let s = |k: &str| o.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let mut t = String::new();
-        let payload = o.get("payload").cloned().unwrap_or_default();
-        text(&payload, &mut t);
-        let phase = payload
-            .get("phase")
-            .and_then(|p| p.as_str())
-            .map(str::to_string);
-        Some((s("id"), s("ts"), s("type"), s("session_key"), t, phase))
-    }
-
-    fn by_stream(line: &str) -> Option<Seen> {
-        let e = parse(line)?;
+    fn seen(e: Option<EventLine>) -> Option<Seen> {
+        let e = e?;
+        let own = |c: Option<Cow<str>>| c.map(Cow::into_owned);
         Some((
-            e.id.map(Cow::into_owned),
-            e.ts.map(Cow::into_owned),
-            e.type_.map(Cow::into_owned),
-            e.session.map(Cow::into_owned),
+            own(e.id),
+            own(e.ts),
+            own(e.type_),
+            own(e.session),
             e.text,
             e.phase,
         ))
+    }
+
+    fn by_stream(line: &str) -> Option<Seen> {
+        seen(parse(line))
     }
 
     #[test]
@@ -308,13 +347,36 @@ mod tests {
             r#"{}"#,
             r#"{"payload":{"big":1e400}}"#,
             r#"{"payload":{"big":18446744073709551616}}"#,
+            // Values nothing is kept of are still checked as a tree checks them.
+            r#"{"x":1e400,"payload":{"t":"zebra"}}"#,
+            r#"{"x":"\ud800","payload":{"t":"yak"}}"#,
+            // A repeated key inside the payload: the last value, at the first one's place.
+            r#"{"payload":{"a":"1","b":"2","a":"3"}}"#,
+            r#"{"payload":{"deep":{"text":"alpha","text":"omega"}},"type":"t"}"#,
             r#"["not","an","object"]"#,
             r#""text""#,
             r#"{"unclosed":"#,
             r#"{"a":1} trailing"#,
         ] {
-            assert_eq!(by_stream(line), by_tree(line), "{line}");
+            assert_eq!(by_stream(line), seen(by_tree(line)), "{line}");
         }
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_no_event_even_where_nothing_is_kept() {
+        let deep = format!(
+            r#"{{"x":{}1{},"payload":"p"}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(by_stream(&deep), None);
+        assert_eq!(seen(by_tree(&deep)), None);
+    }
+
+    #[test]
+    fn a_repeated_payload_key_keeps_the_last_value_only() {
+        let e = parse(r#"{"payload":{"text":"alpha","text":"omega"}}"#).unwrap();
+        assert_eq!(e.text, "omega\n");
     }
 
     #[test]

@@ -164,7 +164,12 @@ fn current_for(p: &Project, req: &Request) -> Result<Option<TaskCode>> {
 
 /// `--task` and `--sprint` only say which task, session or sprint a scope means: given to a
 /// scope that does not use them they would be silently ignored, so they are refused.
-fn ignored_options(kind: ScopeKind, req: &Request) -> Result<()> {
+fn ignored_options(req: &Request) -> Result<()> {
+    let (kind, scope) = match (req.scope, &req.task, &req.sprint) {
+        (Some(k), _, _) => (k, format!("--scope {}", k.as_str())),
+        (None, Some(_), _) => (ScopeKind::Task, "the task scope --task gives".to_string()),
+        _ => return Ok(()),
+    };
     let (option, value) = match (kind, &req.task, &req.sprint) {
         (ScopeKind::Project, Some(t), _) => ("--task", t),
         (ScopeKind::Project | ScopeKind::Task | ScopeKind::Session, _, Some(s)) => ("--sprint", s),
@@ -172,13 +177,9 @@ fn ignored_options(kind: ScopeKind, req: &Request) -> Result<()> {
     };
     let hint = match option {
         "--task" => "drop --task to search every task, or use --scope task, session or sprint",
-        _ => "drop --sprint, or use --scope sprint",
+        _ => "drop --sprint, or search the sprint with --scope sprint --sprint NAME",
     };
-    Err(Error::usage(format!(
-        "{option} {value} has no effect with --scope {}",
-        kind.as_str()
-    ))
-    .with_hint(hint))
+    Err(Error::usage(format!("{option} {value} has no effect with {scope}")).with_hint(hint))
 }
 
 struct Resolved {
@@ -218,7 +219,6 @@ fn resolve(
             None => ScopeKind::Project,
         },
     };
-    ignored_options(kind, req)?;
     let need_task = |what: &str| -> Result<TaskCode> {
         task.clone().ok_or_else(|| {
             Error::usage(format!(
@@ -275,8 +275,9 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let q = query::parse(&req.query)?;
     if req.limit == 0 {
         return Err(Error::usage("--limit 0 asks for no results")
-            .with_hint("give --limit 1 or more (the default is 20)"));
+            .with_hint("give a limit of 1 or more, or leave it out for the default"));
     }
+    ignored_options(req)?;
     let mut kinds = Vec::new();
     for k in &req.kinds {
         kinds.push(Kind::parse(k).ok_or_else(|| {

@@ -493,8 +493,20 @@ fn events_added_for_the_next_commit_are_noted_not_flagged() {
     assert_eq!(f.len(), 1, "{v}");
     assert_eq!(f[0]["severity"], "info");
 
-    // The same file with an earlier line changed is not an append: it stays a warning.
+    // Lines added that are no events are damage, not pending events.
     let path = env.task_file(CODE, "events.jsonl");
+    let pending = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{pending}not json at all\n")).unwrap();
+    let (d, v) = doctor(&env, &[]);
+    assert_eq!(d.code, Some(4), "{}", d.stdout);
+    assert_eq!(
+        with_code(&v, "findings", "task_state_uncommitted").len(),
+        1,
+        "{v}"
+    );
+    std::fs::write(&path, &pending).unwrap();
+
+    // The same file with an earlier line changed is not an append: it stays a warning.
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replacen("\"ts\"", "\"ts\" ", 1)).unwrap();
     let (d, v) = doctor(&env, &[]);

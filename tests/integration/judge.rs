@@ -640,21 +640,40 @@ fn task_new_is_refused_with_an_uncommitted_template() {
         tpl,
         "---\ntitle: \"{{title}}\"\nstatus: open\ndescription: \"\"\n---\n\n## Problem\n\nPREFILLED\n",
     );
+    refused_then_committed_by_the_fix(&e, tpl);
+    e.orch(&["task", "new", "T9", "--title", "nine"]).succeeds();
+    assert!(e
+        .read(".orchestration/tasks/T9/TASK.md")
+        .contains("PREFILLED"));
+    assert_clean(&e);
+    // A name with a space, and a template removed with `git rm`: the fix works for both.
+    let spaced = ".orchestration/templates/my note.md";
+    e.write(spaced, "a note\n");
+    refused_then_committed_by_the_fix(&e, spaced);
+    e.git(&["rm", "-q", spaced]);
+    refused_then_committed_by_the_fix(&e, spaced);
+    assert_eq!(e.git(&["ls-files", "--", spaced]), "");
+    assert_clean(&e);
+}
+
+/// `task new` is refused naming `file`, changing nothing; the fix it prints, run as printed,
+/// commits the rules.
+fn refused_then_committed_by_the_fix(e: &Env, file: &str) {
     let before = e.fingerprint();
-    let out = e.orch(&["task", "new", "T9", "--title", "nine"]).fails(4);
-    assert!(out.stderr.contains(tpl), "{}", out.stderr);
+    let out = e.orch(&["task", "new", "T-X", "--title", "x"]).fails(4);
+    assert!(out.stderr.contains(file), "{}", out.stderr);
     assert_eq!(e.fingerprint(), before);
-    assert!(!e.root.join(".orchestration/tasks/T9").exists());
+    assert!(!e.root.join(".orchestration/tasks/T-X").exists());
     let fix = out
         .stderr
         .split_once("commit them first (`")
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(cmd, _)| cmd.to_string())
         .unwrap_or_else(|| panic!("no fix in {}", out.stderr));
-    ok(sh(&e, &fix));
-    e.orch(&["task", "new", "T9", "--title", "nine"]).succeeds();
-    assert!(e
-        .read(".orchestration/tasks/T9/TASK.md")
-        .contains("PREFILLED"));
-    assert_clean(&e);
+    ok(sh(e, &fix));
+    assert_eq!(
+        e.git(&["status", "--porcelain", "--", ".orchestration"]),
+        "",
+        "{fix}"
+    );
 }

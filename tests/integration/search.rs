@@ -276,6 +276,9 @@ fn bad_queries_are_usage_errors() {
     ])
     .fails(2)
     .stderr_contains("--sprint S1 has no effect with --scope task");
+    env.orch(&["search", "x", "--task", "T-1", "--sprint", "S1"])
+        .fails(2)
+        .stderr_contains("--sprint S1 has no effect with the task scope --task gives");
 }
 
 /// Tasks in two sprints, one of them with two sessions.
