@@ -376,7 +376,12 @@ fn bug(path: &str, id: &str, text: &str) -> Vec<Doc> {
         s => s,
     };
     d.title = field(&fm, "title");
-    d.ts = field(&fm, "seen");
+    // Its last occurrence dates it: a filter-only search lists the newest first.
+    d.ts = ["last_seen", "first_seen", "seen"]
+        .iter()
+        .map(|k| field(&fm, k))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
     d.section = field(&fm, "status");
     let mut b = strip_comments(body).trim().to_string();
     for k in ["error", "normalized", "normalised", "notes", "severity"] {
@@ -484,7 +489,7 @@ mod tests {
 
     #[test]
     fn bugs_read_their_front_matter() {
-        let text = "---\nid: BUG-7\ntitle: Connection reset on push\nfingerprint: abc\nstatus: open\nseverity: high\ntasks: [T-1, T-2]\nseen: 2025-01-02T00:00:00Z\n---\n\nFirst report: connection reset by peer\n";
+        let text = "---\nid: BUG-7\ntitle: Connection reset on push\nfingerprint: abc\nstatus: open\nseverity: high\ntasks: [T-1, T-2]\nfirst_seen: 2025-01-01T00:00:00Z\nlast_seen: 2025-01-02T00:00:00Z\n---\n\nFirst report: connection reset by peer\n";
         let d = docs(".orchestration/bugs/BUG-7.md", text, &phases());
         assert_eq!(d[0].kind, Kind::Bug);
         assert_eq!(d[0].tasks, vec!["T-1", "T-2"]);

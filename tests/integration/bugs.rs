@@ -413,3 +413,23 @@ fn the_error_can_come_on_stdin_for_the_current_task() {
     assert_eq!(v["bug"]["tasks"], serde_json::json!(["TSK-2"]));
     checked(&env);
 }
+
+/// Bugs as `orch bug report` writes them are found by the search, dated by their last
+/// occurrence, and a filter-only query lists the newest first.
+#[test]
+fn the_search_dates_bugs_and_lists_the_newest_first() {
+    let env = two_tasks();
+    let first = report(&env, "TSK-1", "first crash", &fixture("004"));
+    let second = report(&env, "TSK-2", "second crash", &fixture("001"));
+    let ids = [&second, &first].map(|r| r["bug"]["id"].as_str().unwrap().to_string());
+    let v = json(&env, &["search", "kind:bug", "--scope", "project"]);
+    let hits = v["hits"].as_array().unwrap();
+    let got: Vec<&str> = hits
+        .iter()
+        .map(|h| h["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ids, "{v}");
+    for h in hits {
+        assert!(h["ts"].as_str().is_some_and(|t| t.starts_with("20")), "{h}");
+    }
+}
