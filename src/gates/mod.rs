@@ -158,7 +158,7 @@ pub struct ExecuteFacts {
 }
 
 /// Shell-quoted paths for a command a user can paste.
-fn quoted(paths: &[String]) -> String {
+pub(crate) fn quoted(paths: &[String]) -> String {
     paths
         .iter()
         .map(|p| shlex::try_quote(p).map_or_else(|_| p.clone(), |q| q.into_owned()))

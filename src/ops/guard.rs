@@ -293,21 +293,19 @@ fn rules_committed(p: &Project, root: ObjectId) -> Result<()> {
 /// The command that commits `paths` as they are on disk: files there are added first (a new
 /// one is not known to git yet), and every path is committed (a removed one as removed).
 fn commit_command<'a>(p: &Project, paths: impl Iterator<Item = &'a str>) -> String {
-    let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| s.to_string(), |q| q.into_owned());
-    let (mut all, mut present) = (vec![], vec![]);
-    for path in paths {
-        if p.root.join(path).exists() {
-            present.push(quote(path));
-        }
-        all.push(quote(path));
-    }
+    let all: Vec<String> = paths.map(str::to_string).collect();
+    let present: Vec<String> = all
+        .iter()
+        .filter(|path| p.root.join(path).exists())
+        .cloned()
+        .collect();
     let commit = format!(
         "git commit -m \"Change the workflow rules\" -- {}",
-        all.join(" ")
+        crate::gates::quoted(&all)
     );
     match present.is_empty() {
         true => commit,
-        false => format!("git add -- {} && {commit}", present.join(" ")),
+        false => format!("git add -- {} && {commit}", crate::gates::quoted(&present)),
     }
 }
 

@@ -166,7 +166,11 @@ fn untrusted(p: &Project, code: &TaskCode, n: &mut Next) -> Result<()> {
 
 fn state_of(p: &Project, t: &Loaded) -> Result<Next> {
     let code = &t.code;
-    let mut n = Next::empty("active");
+    let session = t.session.as_ref();
+    let mut n = Next::empty(crate::task::state_of(
+        session.map(|s| s.current_phase.as_str()),
+        session.is_some_and(|s| s.active),
+    ));
     n.task = Some(code.to_string());
     n.title = t.doc.as_ref().ok().map(|d| short(&d.title(), 80));
     let phase = match &t.session {
@@ -188,12 +192,10 @@ fn state_of(p: &Project, t: &Loaded) -> Result<Next> {
     n.instructions = Some(format!("orch status {code}"));
     match &t.session {
         None => {
-            n.state = "not_started".into();
             n.ready = true;
             n.command = Some(format!("orch session start {code}"));
         }
         Some(s) if !s.active => {
-            n.state = "done".into();
             n.ready = true;
             n.ended = Some(format!(
                 "{} at {}",

@@ -34,7 +34,7 @@ pub struct Transition {
 pub fn record(
     p: &Project,
     t: &Loaded,
-    d: Decision,
+    mut d: Decision,
     subject: &str,
     stamp: &Stamp,
     scaffold_phase: Option<&str>,
@@ -69,7 +69,7 @@ pub fn record(
             .unwrap_or_else(|| d.session.current_phase.clone());
     let msg = super::commit_message(code, subject, &d.session.session_key, &phase_trailer);
     let applied = super::apply(p, writes, &[&p.task_rel(code)], Some(&msg))?;
-    let mut warnings = d.warnings.clone();
+    let mut warnings = std::mem::take(&mut d.warnings);
     let next = after_commit(p, t, &d, doc, compacted, &mut warnings);
     Ok(Transition {
         task: code.to_string(),

@@ -364,6 +364,7 @@ fn two_active_tasks_on_one_branch_make_the_hook_ask_for_orch_task() {
 #[test]
 fn uncommitted_rules_are_the_first_blocker_and_its_command_clears_them() {
     let env = Env::started("TSK-1");
+    env.new_task("TSK-2");
     env.advance_to("TSK-1", "research");
     env.artifact("TSK-1", "CONTEXT.md");
     let cfg = env
@@ -379,6 +380,15 @@ fn uncommitted_rules_are_the_first_blocker_and_its_command_clears_them() {
         "{command}"
     );
     env.orch(&["phase", "complete"]).fails(4);
+    // `status` says the same; so does `next` for a task not started, whose start is refused.
+    let st: Value = env.orch(&["status", "TSK-1", "--json"]).succeeds().json();
+    assert_eq!(st["blockers"][0]["code"], "rules_uncommitted", "{st}");
+    assert_eq!(st["command"], command.as_str(), "{st}");
+    let (other, _) = next_json(&env, &["TSK-2"]);
+    assert_eq!(other["state"], "not_started", "{other}");
+    assert_eq!(other["blockers"][0]["code"], "rules_uncommitted", "{other}");
+    assert_eq!(other["command"], command.as_str(), "{other}");
+    env.orch(&["session", "start", "TSK-2"]).fails(4);
 
     let ran = env.shell(&command);
     assert!(ran.status.success(), "{command}: {ran:?}");
