@@ -30,6 +30,10 @@
 //!   to trust (git's "racy" rule);
 //! - orch's own writes are noted by `note_written` and picked up by the next search.
 //!
+//! A build from nothing reads, parses and indexes the files on each core into segments of
+//! that thread's own (`index::Sink`) and commits them together, so no document is handed
+//! between threads.
+//!
 //! A file that looks changed is read and hashed; only when its blob id differs from the one
 //! indexed are its documents replaced. So a file whose blob id is unchanged is never parsed
 //! again, and a file whose blob id is unchanged in HEAD is not even read.
@@ -1010,13 +1014,9 @@ fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
         .join(format!("index.new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let store = Store::create(&tmp)?;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    let w = store.writer(threads, 48_000_000 * threads)?;
     let now = now_ns();
-    let files = read_all(cx, &store, &w, &paths, now)?;
-    commit(w, after.generation)?;
+    let (files, segments) = read_all(cx, &store, &paths, now)?;
+    store.commit_segments(segments, &after.generation.to_string())?;
     drop(store);
     let index = cx.paths.index();
     let old = cx
@@ -1050,25 +1050,31 @@ fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
     Ok((ix, report))
 }
 
-/// Reads and parses the files on all cores while the index writer's threads index them.
+/// The memory each thread building the index from nothing may take before it writes a
+/// segment out.
+const BUILD_HEAP: usize = 48_000_000;
+
+/// Reads, parses and indexes the files on all cores (up to 4), each thread writing segments
+/// of its own.
 fn read_all(
     cx: &Ctx,
     store: &Store,
-    w: &tantivy::IndexWriter,
     paths: &[String],
     now: i64,
-) -> Result<BTreeMap<String, Rec>> {
+) -> Result<(BTreeMap<String, Rec>, Vec<tantivy::SegmentMeta>)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 8);
+        .clamp(1, 4);
     let chunk = paths.len().div_ceil(threads).max(1);
     let (root, phases) = (&cx.p.root, &cx.phases);
-    let results: Vec<Result<Vec<Rec>>> = std::thread::scope(|sc| {
+    type Part = (Vec<Rec>, Vec<tantivy::SegmentMeta>);
+    let results: Vec<Result<Part>> = std::thread::scope(|sc| {
         let handles: Vec<_> = paths
             .chunks(chunk)
             .map(|part| {
-                sc.spawn(move || -> Result<Vec<Rec>> {
+                sc.spawn(move || -> Result<Part> {
                     let mut out = Vec::with_capacity(part.len());
+                    let mut sink = store.sink(BUILD_HEAP);
                     for rel in part {
                         let abs = root.join(rel);
                         let Ok(bytes) = std::fs::read(&abs) else {
@@ -1076,8 +1082,7 @@ fn read_all(
                         };
                         let text = String::from_utf8_lossy(&bytes);
                         for d in corpus::docs(rel, &text, phases) {
-                            w.add_document(store.to_tantivy(&d))
-                                .map_err(super::index::err("add a document"))?;
+                            sink.add(&d)?;
                         }
                         out.push(Rec {
                             path: rel.clone(),
@@ -1086,7 +1091,7 @@ fn read_all(
                             dirty: false,
                         });
                     }
-                    Ok(out)
+                    Ok((out, sink.finish()?))
                 })
             })
             .collect();
@@ -1099,10 +1104,13 @@ fn read_all(
             .collect()
     });
     let mut files = BTreeMap::new();
+    let mut segments = Vec::new();
     for r in results {
-        for rec in r? {
+        let (recs, segs) = r?;
+        segments.extend(segs);
+        for rec in recs {
             files.insert(rec.path.clone(), rec);
         }
     }
-    Ok(files)
+    Ok((files, segments))
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::directory::RamDirectory;
+use tantivy::indexer::{AddOperation, SegmentWriter};
 use tantivy::query::{
     AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery,
     EnableScoring, Occur, PhraseQuery, Query as TQuery, RangeQuery, RegexQuery, TermQuery,
@@ -26,8 +27,8 @@ use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
 };
 use tantivy::{
-    Executor, Index, IndexReader, IndexWriter, Order, SingleSegmentIndexWriter, TantivyDocument,
-    Term,
+    Executor, Index, IndexMeta, IndexReader, IndexWriter, Order, Segment, SegmentMeta,
+    SingleSegmentIndexWriter, TantivyDocument, Term,
 };
 
 /// The analyzer of the text fields. `query::words` splits text the same way.
@@ -166,6 +167,40 @@ impl Store {
         Ok(Store { index, f })
     }
 
+    /// A writer of whole segments on the calling thread, each up to `heap` bytes of memory;
+    /// [`Store::commit_segments`] makes the segments of every sink the index's content.
+    pub fn sink(&self, heap: usize) -> Sink<'_> {
+        Sink {
+            store: self,
+            heap,
+            open: None,
+            opstamp: 0,
+            done: Vec::new(),
+        }
+    }
+
+    /// Records `segments` (written by sinks into this index's folder) as the index's whole
+    /// content, with `payload` as the commit's payload. The index must have been empty.
+    pub fn commit_segments(&self, segments: Vec<SegmentMeta>, payload: &str) -> Result<()> {
+        let docs: u64 = segments.iter().map(|s| u64::from(s.max_doc())).sum();
+        let meta = IndexMeta {
+            index_settings: self.index.settings().clone(),
+            persisted_custom_extensions: Vec::new(),
+            segments,
+            schema: self.index.schema(),
+            opstamp: docs,
+            payload: Some(payload.to_string()),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))?;
+        bytes.push(b'\n');
+        use tantivy::Directory as _;
+        let dir = self.index.directory();
+        dir.atomic_write(Path::new("meta.json"), &bytes)
+            .and_then(|()| dir.sync_directory())
+            .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))
+    }
+
     /// Opens an index and checks it has the schema this version writes; anything else is an
     /// error the caller answers by rebuilding.
     pub fn open(dir: &Path) -> Result<Store> {
@@ -224,6 +259,60 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// Indexes documents into segments of its own, written out whenever one reaches the heap
+/// size and at [`Sink::finish`]: what an index writer's thread does, without handing every
+/// document to another thread.
+pub struct Sink<'s> {
+    store: &'s Store,
+    heap: usize,
+    open: Option<(SegmentWriter, Segment)>,
+    opstamp: u64,
+    done: Vec<SegmentMeta>,
+}
+
+/// Room left in a sink's heap when its segment is written out (tantivy's writer keeps 1 MB).
+const SINK_MARGIN: usize = 1_000_000;
+
+impl Sink<'_> {
+    pub fn add(&mut self, d: &Doc) -> Result<()> {
+        let (w, _) = match &mut self.open {
+            Some(open) => open,
+            slot => {
+                let segment = self.store.index.new_segment();
+                let w = SegmentWriter::for_segment(self.heap, segment.clone())
+                    .map_err(err("start a segment"))?;
+                slot.insert((w, segment))
+            }
+        };
+        let document = to_tantivy(&self.store.f, d);
+        let opstamp = self.opstamp;
+        self.opstamp += 1;
+        w.add_document(AddOperation { opstamp, document })
+            .map_err(err("add a document"))?;
+        if w.mem_usage() + SINK_MARGIN >= self.heap {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let Some((w, segment)) = self.open.take() {
+            let max_doc = w.max_doc();
+            w.finalize().map_err(err("write a segment"))?;
+            if max_doc > 0 {
+                self.done.push(segment.with_max_doc(max_doc).meta().clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes out the open segment; the segments written, for [`Store::commit_segments`].
+    pub fn finish(mut self) -> Result<Vec<SegmentMeta>> {
+        self.flush()?;
+        Ok(self.done)
     }
 }
 
