@@ -271,8 +271,27 @@ fn resolve(
     Ok(Resolved { info, scope })
 }
 
+/// A `phase:` filter must name a phase of the workflow: any other value would quietly match
+/// nothing.
+fn known_phases(q: &query::Query, wf: &crate::workflow::Workflow) -> Result<()> {
+    let names: Vec<&str> = wf.phases.iter().map(|ph| ph.name.as_str()).collect();
+    match q
+        .filter_values("phase")
+        .into_iter()
+        .find(|v| !names.contains(v))
+    {
+        None => Ok(()),
+        Some(v) => Err(Error::usage(format!(
+            "unknown phase `{v}` in the query; the workflow's phases are {}",
+            names.join(", ")
+        ))
+        .with_hint(format!("filter on one of them, e.g. phase:{}", names[0]))),
+    }
+}
+
 pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let q = query::parse(&req.query)?;
+    known_phases(&q, &p.workflow)?;
     if req.limit == 0 {
         return Err(Error::usage("--limit 0 asks for no results")
             .with_hint("give a limit of 1 or more, or leave it out for the default"));

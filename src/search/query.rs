@@ -70,6 +70,21 @@ impl Query {
         self.clauses.iter().any(phrase)
     }
 
+    /// The values the query's filters on `field` ask for, wherever they stand.
+    pub fn filter_values(&self, field: &str) -> Vec<&str> {
+        fn walk<'q>(c: &'q Clause, field: &str, out: &mut Vec<&'q str>) {
+            match c {
+                Clause::Filter { field: f, value } if f == field => out.push(value),
+                Clause::Or(v) => v.iter().for_each(|c| walk(c, field, out)),
+                Clause::Not(c) => walk(c, field, out),
+                Clause::Text(_) | Clause::Filter { .. } => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.clauses.iter().for_each(|c| walk(c, field, &mut out));
+        out
+    }
+
     /// Every word the query looks for (for highlighting), prefixes with their `*`.
     pub fn words(&self) -> Vec<String> {
         fn walk(c: &Clause, out: &mut Vec<String>) {

@@ -243,6 +243,9 @@ fn bad_queries_are_usage_errors() {
         ("colour:red", "unknown field `colour`"),
         ("   ", "empty"),
         ("kind:file", "unknown kind"),
+        // A phase the workflow does not have would match nothing, so it is refused.
+        ("phase:bogus", "unknown phase `bogus`"),
+        ("x -phase:reserch", "unknown phase `reserch`"),
     ] {
         env.orch(&["search", q])
             .fails(2)
