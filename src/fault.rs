@@ -37,6 +37,8 @@ pub mod points {
     pub const JOURNAL_REMOVED: &str = "store::journal-removed";
     /// A failed transition is putting its files back.
     pub const RESTORING: &str = "store::restoring";
+    /// A search index built from nothing has its segments written, not yet committed.
+    pub const SEARCH_SEGMENTS: &str = "search::segments-written";
     /// Recovery is settling an interrupted transition.
     pub const RECOVERING: &str = "recover::settling";
 }

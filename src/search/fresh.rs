@@ -168,6 +168,20 @@ impl Paths {
             }
         }
     }
+    /// Removes what builds from nothing left behind when they stopped half-way (`index.new-PID`,
+    /// `index.old-PID`). Only the holder of the search lock builds, so none is in use.
+    fn prune_builds(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("index.new-") || name.starts_with("index.old-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     fn state(&self) -> PathBuf {
         self.dir.join("state.json")
     }
@@ -1008,16 +1022,14 @@ fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
     let paths = walk(root);
     std::fs::create_dir_all(&cx.paths.dir).map_err(|e| Error::io(&cx.paths.dir, e))?;
     cx.paths.prune_overlays(None);
+    cx.paths.prune_builds();
     let tmp = cx
         .paths
         .dir
         .join(format!("index.new-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let store = Store::create(&tmp)?;
-    let now = now_ns();
-    let (files, segments) = read_all(cx, &store, &paths, now)?;
-    store.commit_segments(segments, &after.generation.to_string())?;
-    drop(store);
+    let files = build_in(cx, &tmp, &paths, after.generation).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&tmp);
+    })?;
     let index = cx.paths.index();
     let old = cx
         .paths
@@ -1050,9 +1062,54 @@ fn build(cx: &Ctx) -> Result<(Indexes, RefreshReport)> {
     Ok((ix, report))
 }
 
+/// Builds an index of `paths` in the new folder `tmp`, committed as `generation`.
+fn build_in(
+    cx: &Ctx,
+    tmp: &Path,
+    paths: &[String],
+    generation: u64,
+) -> Result<BTreeMap<String, Rec>> {
+    let store = Store::create(tmp)?;
+    let (files, segments) = read_all(cx, &store, paths, now_ns())?;
+    crate::fault::fault_point!(crate::fault::points::SEARCH_SEGMENTS);
+    store.commit_segments(segments, &generation.to_string())?;
+    Ok(files)
+}
+
 /// The memory each thread building the index from nothing may take before it writes a
 /// segment out.
 const BUILD_HEAP: usize = 48_000_000;
+
+/// The files one thread read, and the segments it wrote.
+type Built = (Vec<Rec>, Vec<tantivy::SegmentMeta>);
+
+/// Reads, parses and indexes `paths` into segments of this thread's own.
+fn index_part<'a>(
+    (root, phases): (&Path, &ArtifactPhases),
+    store: &Store,
+    paths: impl Iterator<Item = &'a String>,
+    now: i64,
+) -> Result<Built> {
+    let mut out = Vec::new();
+    let mut sink = store.sink(BUILD_HEAP);
+    for rel in paths {
+        let abs = root.join(rel);
+        let Ok(bytes) = std::fs::read(&abs) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for d in corpus::docs(rel, &text, phases) {
+            sink.add(&d)?;
+        }
+        out.push(Rec {
+            path: rel.clone(),
+            blob: blob_id(&bytes),
+            stamp: trusted(stamp(&abs), now),
+            dirty: false,
+        });
+    }
+    Ok((out, sink.finish()?))
+}
 
 /// Reads, parses and indexes the files on all cores (up to 4), each thread writing segments
 /// of its own.
@@ -1065,41 +1122,26 @@ fn read_all(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4);
+    // Each thread takes a run of neighbouring files: reading the files of one folder after
+    // another is much faster than taking every n-th file.
     let chunk = paths.len().div_ceil(threads).max(1);
-    let (root, phases) = (&cx.p.root, &cx.phases);
-    type Part = (Vec<Rec>, Vec<tantivy::SegmentMeta>);
-    let results: Vec<Result<Part>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
-                sc.spawn(move || -> Result<Part> {
-                    let mut out = Vec::with_capacity(part.len());
-                    let mut sink = store.sink(BUILD_HEAP);
-                    for rel in part {
-                        let abs = root.join(rel);
-                        let Ok(bytes) = std::fs::read(&abs) else {
-                            continue;
-                        };
-                        let text = String::from_utf8_lossy(&bytes);
-                        for d in corpus::docs(rel, &text, phases) {
-                            sink.add(&d)?;
-                        }
-                        out.push(Rec {
-                            path: rel.clone(),
-                            blob: blob_id(&bytes),
-                            stamp: trusted(stamp(&abs), now),
-                            dirty: false,
-                        });
-                    }
-                    Ok((out, sink.finish()?))
-                })
+    let input = (cx.p.root.as_path(), &cx.phases);
+    let part = |t: usize| index_part(input, store, paths.iter().skip(t * chunk).take(chunk), now);
+    let results: Vec<Result<Built>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let h = std::thread::Builder::new().spawn_scoped(sc, move || part(t));
+                (t, h.ok())
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::runtime("search index: a reader thread failed")))
+            .map(|(t, h)| match h {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    Err(Error::runtime("search index: a reader thread failed"))
+                }),
+                // A part whose thread could not be started is done here.
+                None => part(t),
             })
             .collect()
     });

@@ -170,6 +170,11 @@ impl Store {
     /// A writer of whole segments on the calling thread, each up to `heap` bytes of memory;
     /// [`Store::commit_segments`] makes the segments of every sink the index's content.
     pub fn sink(&self, heap: usize) -> Sink<'_> {
+        // tantivy's writer refuses less per thread; a segment writer needs the room.
+        debug_assert!(
+            heap >= 15_000_000,
+            "a sink's heap of {heap} bytes is too small"
+        );
         Sink {
             store: self,
             heap,
@@ -182,10 +187,15 @@ impl Store {
     /// Records `segments` (written by sinks into this index's folder) as the index's whole
     /// content, with `payload` as the commit's payload. The index must have been empty.
     pub fn commit_segments(&self, segments: Vec<SegmentMeta>, payload: &str) -> Result<()> {
+        let before = self
+            .index
+            .load_metas()
+            .map_err(err("read the index's metadata"))?;
+        debug_assert!(before.segments.is_empty(), "the index was empty");
         let docs: u64 = segments.iter().map(|s| u64::from(s.max_doc())).sum();
         let meta = IndexMeta {
             index_settings: self.index.settings().clone(),
-            persisted_custom_extensions: Vec::new(),
+            persisted_custom_extensions: before.persisted_custom_extensions,
             segments,
             schema: self.index.schema(),
             opstamp: docs,
@@ -195,8 +205,11 @@ impl Store {
             .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))?;
         bytes.push(b'\n');
         use tantivy::Directory as _;
+        // As tantivy's own commit: the segments' files are made durable before the metadata
+        // naming them, and the metadata after.
         let dir = self.index.directory();
-        dir.atomic_write(Path::new("meta.json"), &bytes)
+        dir.sync_directory()
+            .and_then(|()| dir.atomic_write(Path::new("meta.json"), &bytes))
             .and_then(|()| dir.sync_directory())
             .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))
     }

@@ -436,6 +436,48 @@ fn a_corrupt_index_is_rebuilt_not_trusted() {
     assert_eq!(d["reindexed"]["rebuilt"], true);
 }
 
+/// A build from nothing that fails or is killed half-way leaves no folder behind for good:
+/// a failed one removes its own, and the next build removes a killed one's.
+#[test]
+fn a_build_stopped_half_way_leaves_nothing_behind() {
+    let env = corpus(&[("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text."))]);
+    let dir = env.git_dir().join("orchestration/search");
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("index.new-") || n.starts_with("index.old-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let point = "search::segments-written";
+    env.orch(&["search", "apple"])
+        .env("FAILPOINTS", &format!("{point}=return(error)"))
+        .fails(1);
+    assert_eq!(
+        leftovers(),
+        Vec::<String>::new(),
+        "a failed build removes its folder"
+    );
+    let d = env
+        .orch(&["search", "apple"])
+        .env("FAILPOINTS", &format!("{point}=return(SIGKILL)"))
+        .run();
+    assert_eq!(d.code, None, "killed: {d:?}");
+    assert_eq!(leftovers().len(), 1, "a killed build leaves its folder");
+    let d = search(&env, &["apple"]);
+    assert!(d.index.rebuilt);
+    assert_eq!(d.total, 1);
+    assert_eq!(
+        leftovers(),
+        Vec::<String>::new(),
+        "the next build removes it"
+    );
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
 /// Flips `n` bytes in the middle of the largest segment file of the index in `dir`, where only
 /// its checksum tells.
 fn damage_largest_file(dir: &std::path::Path, n: usize) {
