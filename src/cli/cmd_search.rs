@@ -94,10 +94,10 @@ fn footer(o: &Outcome) -> String {
     let note = if idx.rebuilt {
         format!("; index built from {} files", idx.files_read)
     } else if idx.files_reindexed + idx.files_removed > 0 {
-        format!(
-            "; index refreshed: {} files re-read",
-            idx.files_reindexed + idx.files_removed
-        )
+        match idx.files_reindexed + idx.files_removed {
+            1 => "; index refreshed: 1 file re-read".to_string(),
+            n => format!("; index refreshed: {n} files re-read"),
+        }
     } else {
         String::new()
     };

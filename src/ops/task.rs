@@ -45,6 +45,26 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
         return Err(Error::usage("--tag needs a non-empty value")
             .with_hint("pass --tag NAME once per tag, or leave --tag out"));
     }
+    let one_line = |v: &String| v.chars().any(char::is_control);
+    if let Some(t) = req.tags.iter().find(|t| one_line(t)) {
+        return Err(Error::usage(format!(
+            "--tag {t:?} holds a newline or another control character"
+        ))
+        .with_hint("a tag is one short word or phrase on one line"));
+    }
+    match req.sprint.as_ref() {
+        Some(s) if s.trim().is_empty() => {
+            return Err(Error::usage("--sprint needs a non-empty value")
+                .with_hint("pass --sprint NAME, or leave --sprint out"))
+        }
+        Some(s) if one_line(s) => {
+            return Err(Error::usage(format!(
+                "--sprint {s:?} holds a newline or another control character"
+            ))
+            .with_hint("a sprint's name is one line, e.g. --sprint S1"))
+        }
+        _ => {}
+    }
     if req.criteria.iter().any(|c| c.trim().is_empty()) {
         return Err(
             Error::usage("--criterion needs a non-empty value").with_hint(

@@ -37,7 +37,16 @@ const ANALYZER: &str = "orch_words";
 pub const TITLE_BOOST: f32 = 3.0;
 
 pub(crate) fn err(what: &str) -> impl FnOnce(tantivy::TantivyError) -> Error + '_ {
-    move |e| Error::runtime(format!("search index: could not {what}: {e}"))
+    move |e| Error::runtime(format!("{DAMAGE}{what}: {e}"))
+}
+
+/// How the errors of reading or writing the index begin.
+const DAMAGE: &str = "search index: could not ";
+
+/// Whether `e` is the index failing to be read or written: a damaged index, which a rebuild
+/// replaces.
+pub fn is_damage(e: &Error) -> bool {
+    e.kind == crate::ErrorKind::Runtime && e.message.starts_with(DAMAGE)
 }
 
 /// The fields. Those that are only matched whole (path, kind, task, type, phase, session,
@@ -554,7 +563,7 @@ impl Searcher {
                     .ge(b"type:")
                     .lt(b"type;")
                     .into_stream()
-                    .map_err(|e| Error::runtime(format!("search index: {e}")))?;
+                    .map_err(|e| Error::runtime(format!("{DAMAGE}read event types: {e}")))?;
                 while s.advance() {
                     let t = String::from_utf8_lossy(s.key());
                     out.insert(t["type:".len()..].to_string());

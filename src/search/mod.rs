@@ -135,7 +135,14 @@ pub fn parse_since(s: &str) -> Result<i64> {
 /// Holds `<git dir>/orchestration/search/lock` so that two searches never update the index at
 /// once (nor one read files another is replacing).
 fn lock(p: &Project) -> Result<crate::project::LockGuard> {
-    crate::project::lock_dir(&fresh::Paths::of(p).dir)
+    let dir = fresh::Paths::of(p).dir;
+    crate::project::lock_dir(&dir).map_err(|e| match e.kind {
+        crate::ErrorKind::Runtime if e.hint.is_none() => e.with_hint(format!(
+            "orch search keeps its index in {} and must be able to write there: run it as a user who can write to the repository's git dir",
+            dir.display()
+        )),
+        _ => e,
+    })
 }
 
 /// Rebuilds the index from every file.
@@ -148,8 +155,9 @@ pub fn reindex(p: &Project) -> Result<RefreshReport> {
 /// The current task, looked up only as far as the search needs it. Finding it through the
 /// branch bindings stats every task's session, which on ten thousand tasks is most of a warm
 /// search; a search whose scope does not depend on it asks only `ORCH_TASK` and the pointer.
-fn current_for(p: &Project, req: &Request) -> Result<Option<TaskCode>> {
-    let needs_task = req.task.is_none()
+fn current_for(p: &Project, req: &Request, q: &query::Query) -> Result<Option<TaskCode>> {
+    let needs_task = !query_scoped(req, q)
+        && req.task.is_none()
         && match req.scope {
             Some(ScopeKind::Project) => false,
             Some(ScopeKind::Sprint) | None => req.sprint.is_none(),
@@ -199,6 +207,7 @@ fn current_sprint(p: &Project, code: &TaskCode) -> Option<String> {
 fn resolve(
     p: &Project,
     req: &Request,
+    q: &query::Query,
     current: Option<TaskCode>,
     s: &index::Searcher,
 ) -> Result<Resolved> {
@@ -214,6 +223,7 @@ fn resolve(
         (Some(k), _, _) => k,
         (None, Some(_), _) => ScopeKind::Task,
         (None, None, Some(_)) => ScopeKind::Sprint,
+        (None, None, None) if query_scoped(req, q) => ScopeKind::Project,
         (None, None, None) => match task.as_ref().and_then(|t| current_sprint(p, t)) {
             Some(_) => ScopeKind::Sprint,
             None => ScopeKind::Project,
@@ -271,6 +281,31 @@ fn resolve(
     Ok(Resolved { info, scope })
 }
 
+/// A `task:` filter must name a task: a mistyped code would quietly match nothing.
+fn known_tasks(p: &Project, q: &query::Query) -> Result<()> {
+    for v in q.filter_values("task") {
+        let code = TaskCode::parse(v)
+            .map_err(|e| Error::usage(format!("task:{v} in the query: {}", e.message)))?;
+        if !p.task_exists(&code) {
+            return Err(
+                Error::usage(format!("unknown task {v} in the query (task:{v})"))
+                    .with_hint("name an existing task (see `orch task list`)"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether the query itself says which tasks or sprints it searches (`task:T-1`,
+/// `sprint:S1`): then, with no scope asked for, it searches the project rather than the
+/// current task's sprint, which might not hold them.
+fn query_scoped(req: &Request, q: &query::Query) -> bool {
+    req.scope.is_none()
+        && req.task.is_none()
+        && req.sprint.is_none()
+        && (q.selects("task") || q.selects("sprint"))
+}
+
 /// A `phase:` filter must name a phase of the workflow: any other value would quietly match
 /// nothing.
 fn known_phases(q: &query::Query, wf: &crate::workflow::Workflow) -> Result<()> {
@@ -292,6 +327,7 @@ fn known_phases(q: &query::Query, wf: &crate::workflow::Workflow) -> Result<()> 
 pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let q = query::parse(&req.query)?;
     known_phases(&q, &p.workflow)?;
+    known_tasks(p, &q)?;
     if req.limit == 0 {
         return Err(Error::usage("--limit 0 asks for no results")
             .with_hint("give a limit of 1 or more, or leave it out for the default"));
@@ -305,7 +341,7 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
         })?);
     }
     let since = req.since.as_deref().map(parse_since).transpose()?;
-    let current = current_for(p, req)?;
+    let current = current_for(p, req, &q)?;
     let _l = lock(p)?;
     let filters = index::Scope {
         kinds,
@@ -315,6 +351,10 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     };
     let run = |rebuild: bool| answer(p, req, &q, &filters, current.clone(), rebuild);
     match quietly(|| run(req.reindex)) {
+        // A segment found damaged only once it is read: the index is rebuilt.
+        Some(Err(e)) if !req.reindex && index::is_damage(&e) => {
+            quietly(|| run(true)).unwrap_or(Err(e))
+        }
         Some(outcome) => outcome,
         // Some damage makes tantivy panic where no checksum was asked to find it: the index
         // is not trusted, and is rebuilt.
@@ -351,15 +391,15 @@ fn answer(
     if !report.rebuilt && report.files_reindexed + report.files_removed > 0 {
         report.documents = s.num_docs()?;
     }
-    let Resolved { info, scope } = resolve(p, req, current, &s)?;
+    let Resolved { info, scope } = resolve(p, req, q, current, &s)?;
     let scope = index::Scope {
         tasks: scope.tasks,
         session: scope.session,
         ..filters.clone()
     };
     let (top, total) = s.top(q, &scope, req.limit)?;
-    let words = q.words();
-    let hits = top.into_iter().map(|d| hit(d, &words)).collect();
+    let want = Wanted::of(q);
+    let hits = top.into_iter().map(|d| hit(d, &want)).collect();
     Ok(Outcome {
         query: req.query.clone(),
         scope: info,
@@ -369,10 +409,10 @@ fn answer(
     })
 }
 
-fn hit(d: index::Stored, words: &[String]) -> Hit {
-    let body = snippet(&d.body, words);
+fn hit(d: index::Stored, want: &Wanted) -> Hit {
+    let body = snippet(&d.body, want);
     let snippet = if body.highlights.is_empty() {
-        let t = snippet(&d.title, words);
+        let t = snippet(&d.title, want);
         if t.highlights.is_empty() && !body.text.is_empty() {
             body
         } else {
@@ -429,30 +469,72 @@ fn floor_char(text: &str, mut i: usize) -> usize {
 
 /// The part of `text` with the most query words, up to [`SNIPPET_CHARS`] bytes, line breaks
 /// as spaces, and where those words are in it.
-pub fn snippet(text: &str, words: &[String]) -> Snippet {
-    let matches: Vec<(usize, usize)> = word_ranges(text)
-        .into_iter()
-        .filter(|&(a, b)| {
-            let w: String = text[a..b].chars().flat_map(char::to_lowercase).collect();
-            words.iter().any(|q| match q.strip_suffix('*') {
-                Some(prefix) => w.starts_with(prefix),
-                None => *q == w,
-            })
+/// What a snippet looks for: the query's words (prefixes with their `*`), and its phrases of
+/// several words, which a snippet shows whole when it can.
+pub struct Wanted {
+    pub words: Vec<String>,
+    pub phrases: Vec<Vec<String>>,
+}
+
+impl Wanted {
+    pub fn of(q: &query::Query) -> Wanted {
+        Wanted {
+            words: q.words(),
+            phrases: q.phrases(),
+        }
+    }
+
+    fn matches(&self, w: &str) -> bool {
+        self.words.iter().any(|q| match q.strip_suffix('*') {
+            Some(prefix) => w.starts_with(prefix),
+            None => q == w,
+        })
+    }
+}
+
+/// The part of `text` around the most phrases, then the most matching words, with the
+/// matching words' byte offsets in it.
+pub fn snippet(text: &str, want: &Wanted) -> Snippet {
+    let all = word_ranges(text);
+    let lower: Vec<String> = all
+        .iter()
+        .map(|&(a, b)| text[a..b].chars().flat_map(char::to_lowercase).collect())
+        .collect();
+    // The byte where each phrase occurrence ends, by the word it starts at.
+    let phrase_end: Vec<Option<usize>> = (0..all.len())
+        .map(|i| {
+            want.phrases
+                .iter()
+                .find(|p| lower.get(i..i + p.len()).is_some_and(|w| w == p.as_slice()))
+                .map(|p| all[i + p.len() - 1].1)
         })
         .collect();
-    let (start, end) = match matches.iter().enumerate().max_by_key(|(i, m)| {
-        let n = matches[*i..]
-            .iter()
-            .take_while(|x| x.1 <= m.0 + SNIPPET_CHARS)
+    let matches: Vec<usize> = (0..all.len())
+        .filter(|&i| want.matches(&lower[i]))
+        .collect();
+    let best = (0..matches.len()).max_by_key(|&k| {
+        let i = matches[k];
+        // The snippet starts up to a quarter of its length before its first match.
+        let limit = all[i].0 + SNIPPET_CHARS - SNIPPET_CHARS / 4;
+        let ends = |j: &usize| all[*j].1 <= limit;
+        let phrases = (i..all.len())
+            .take_while(ends)
+            .filter(|&j| phrase_end[j].is_some_and(|e| e <= limit))
             .count();
-        (n, std::cmp::Reverse(m.0))
-    }) {
-        Some((_, m)) => {
-            let start = floor_char(text, m.0.saturating_sub(SNIPPET_CHARS / 4));
-            // Start at a word boundary when there is one close by.
-            let start = text[start..m.0]
-                .find(char::is_whitespace)
-                .map_or(start, |i| start + i + 1);
+        let words = matches[k..].iter().take_while(|j| ends(j)).count();
+        (phrases, words, std::cmp::Reverse(i))
+    });
+    let (start, end) = match best.map(|k| matches[k]) {
+        Some(i) => {
+            let first = all[i].0;
+            let start = floor_char(text, first.saturating_sub(SNIPPET_CHARS / 4));
+            // Start at a word boundary when the text is cut and there is one close by.
+            let start = match start > 0 && !text[..start].ends_with(char::is_whitespace) {
+                true => text[start..first]
+                    .find(char::is_whitespace)
+                    .map_or(start, |k| start + k + 1),
+                false => start,
+            };
             (
                 start,
                 floor_char(text, (start + SNIPPET_CHARS).min(text.len())),
@@ -460,6 +542,7 @@ pub fn snippet(text: &str, words: &[String]) -> Snippet {
         }
         None => (0, floor_char(text, SNIPPET_CHARS.min(text.len()))),
     };
+    let matches: Vec<(usize, usize)> = matches.into_iter().map(|i| all[i]).collect();
     let frag: String = text[start..end]
         .chars()
         .map(|c| {
@@ -491,11 +574,51 @@ mod tests {
             "{} the Timeout hit\nagain: timeouts everywhere",
             "x ".repeat(200)
         );
-        let s = snippet(&text, &["timeout".into(), "time*".into()]);
+        let want = Wanted {
+            words: vec!["timeout".into(), "time*".into()],
+            phrases: vec![],
+        };
+        let s = snippet(&text, &want);
         let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
         assert_eq!(marked, vec!["Timeout", "timeouts"]);
         assert!(!s.text.contains('\n'));
         assert!(s.text.len() <= SNIPPET_CHARS);
+    }
+
+    fn wanted(words: &[&str], phrases: &[&[&str]]) -> Wanted {
+        let own = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Wanted {
+            words: own(words),
+            phrases: phrases.iter().map(|p| own(p)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_snippet_of_a_short_text_keeps_its_first_word() {
+        for (text, word) in [
+            ("Fix login timeout", "timeout"),
+            ("zebra quagga", "quagga"),
+            ("The login handler drops sessions", "login"),
+        ] {
+            assert_eq!(snippet(text, &wanted(&[word], &[])).text, text);
+        }
+        // Cut inside a long text, it starts at the next word.
+        let long = format!("{}needle", "abc ".repeat(30));
+        let s = snippet(&long, &wanted(&["needle"], &[]));
+        assert!(s.text.starts_with("abc "), "{:?}", s.text);
+    }
+
+    #[test]
+    fn a_snippet_shows_the_phrase_rather_than_its_words_apart() {
+        let text = format!(
+            "{}Then the connection reset by peer came.",
+            "the connection was slow and the reset happened later. ".repeat(12)
+        );
+        let want = wanted(&["connection", "reset"], &[&["connection", "reset"]]);
+        let s = snippet(&text, &want);
+        assert!(s.text.contains("connection reset by peer"), "{:?}", s.text);
+        let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+        assert!(marked.ends_with(&["connection", "reset"]), "{marked:?}");
     }
 
     #[test]

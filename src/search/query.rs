@@ -85,6 +85,33 @@ impl Query {
         out
     }
 
+    /// Whether the query asks for `field:` values outside any negation (`task:T-1`, or
+    /// `task:T-1 OR task:T-2`), so that it says itself which tasks or sprints to search.
+    pub fn selects(&self, field: &str) -> bool {
+        fn walk(c: &Clause, field: &str) -> bool {
+            match c {
+                Clause::Filter { field: f, .. } => f == field,
+                Clause::Or(v) => v.iter().all(|c| walk(c, field)),
+                Clause::Text(_) | Clause::Not(_) => false,
+            }
+        }
+        self.clauses.iter().any(|c| walk(c, field))
+    }
+
+    /// The phrases of several words the query looks for (for centring snippets on them).
+    pub fn phrases(&self) -> Vec<Vec<String>> {
+        fn walk(c: &Clause, out: &mut Vec<Vec<String>>) {
+            match c {
+                Clause::Text(Text::Phrase(w)) if w.len() > 1 => out.push(w.clone()),
+                Clause::Or(v) => v.iter().for_each(|c| walk(c, out)),
+                Clause::Text(_) | Clause::Filter { .. } | Clause::Not(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.clauses.iter().for_each(|c| walk(c, &mut out));
+        out
+    }
+
     /// Every word the query looks for (for highlighting), prefixes with their `*`.
     pub fn words(&self) -> Vec<String> {
         fn walk(c: &Clause, out: &mut Vec<String>) {

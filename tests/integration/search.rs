@@ -343,6 +343,23 @@ fn scopes_session_task_sprint_project() {
     assert_eq!(tasks(&d), ["C-3".to_string()].into());
     let d = search(&env, &["zebra", "--task", "B-2"]);
     assert_eq!((d.scope.kind.as_str(), d.total), ("task", 1));
+    // A query that names its tasks or sprints searches the project, not the current sprint,
+    // which does not hold C-3.
+    for q in [
+        "zebra task:C-3",
+        "zebra sprint:S2",
+        "zebra task:C-3 OR task:B-2",
+    ] {
+        let d = search(&env, &[q]);
+        assert_eq!(d.scope.kind, "project", "{q}");
+        assert!(tasks(&d).contains("C-3"), "{q}");
+    }
+    // Excluding a task keeps the default scope.
+    let d = search(&env, &["zebra -task:B-2"]);
+    assert_eq!((d.scope.kind.as_str(), d.total), ("sprint", 2));
+    env.orch(&["search", "zebra task:Z-9"])
+        .fails(2)
+        .stderr_contains("unknown task Z-9 in the query");
     // Sprints: each with its tasks by phase.
     let l: SprintListDoc = env.orch(&["sprint", "list", "--json"]).succeeds().json();
     assert!(l.ok && l.diagnostics.is_empty());
@@ -434,6 +451,65 @@ fn a_corrupt_index_is_rebuilt_not_trusted() {
         .succeeds()
         .json();
     assert_eq!(d["reindexed"]["rebuilt"], true);
+}
+
+/// A segment file cut short, emptied or removed is found only when it is read: the search
+/// rebuilds the index and answers, and the next one finds it sound.
+#[test]
+fn a_damaged_segment_file_is_rebuilt_when_read() {
+    let env = corpus(&[
+        ("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text.")),
+        (
+            "T-1/events.jsonl",
+            r#"{"id":"e1","ts":"2025-01-01T00:00:00Z","type":"custom.note","entity_id":"T-1","payload":{"text":"apple pie"}}"#.to_string() + "\n",
+        ),
+    ]);
+    let index = env.git_dir().join("orchestration/search/index");
+    for (ext, damage) in [
+        ("store", "cut"),
+        ("pos", "empty"),
+        ("term", "cut"),
+        ("idx", "remove"),
+        ("fast", "cut"),
+        ("fieldnorm", "empty"),
+    ] {
+        assert_eq!(search(&env, &["apple"]).total, 2, "{ext}");
+        let files: Vec<_> = std::fs::read_dir(&index)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        assert!(!files.is_empty(), "no .{ext} file");
+        for f in files {
+            match damage {
+                "cut" => std::fs::write(&f, b"0123456789").unwrap(),
+                "empty" => std::fs::write(&f, b"").unwrap(),
+                _ => std::fs::remove_file(&f).unwrap(),
+            }
+        }
+        let d = search(&env, &["apple"]);
+        assert!(d.index.rebuilt, ".{ext} {damage}: rebuilt");
+        assert_eq!(d.total, 2, ".{ext} {damage}");
+        assert!(
+            !search(&env, &["apple"]).index.rebuilt,
+            ".{ext}: sound again"
+        );
+    }
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+/// Where the index cannot be written, the error names the folder and says what it needs.
+#[test]
+fn an_index_folder_that_cannot_be_written_is_a_clear_error() {
+    let env = corpus(&[("T-1/TASK.md", task_md("Apple", "Fruit", "", "Text."))]);
+    let orch_dir = env.git_dir().join("orchestration");
+    std::fs::create_dir_all(&orch_dir).unwrap();
+    std::fs::write(orch_dir.join("search"), "not a folder").unwrap();
+    env.orch(&["search", "apple"])
+        .fails(1)
+        .stderr_contains("orchestration/search")
+        .stderr_contains("must be able to write there");
 }
 
 /// A build from nothing that fails or is killed half-way leaves no folder behind for good:

@@ -221,7 +221,17 @@ pub struct Search {
     /// session, task, sprint or project
     scope: Option<String>,
     task: Option<String>,
+    sprint: Option<String>,
+    /// An event type, or a run of its dot-separated parts (`decision`)
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    /// Any of event, artifact, bug, task
+    #[serde(default)]
+    kinds: Vec<String>,
+    /// A date (2025-01-31) or time (2025-01-31T12:00:00Z)
+    since: Option<String>,
     /// Default 10
+    #[schemars(range(min = 1))]
     limit: Option<usize>,
 }
 
@@ -423,10 +433,10 @@ fn search(p: &Project, a: Search) -> Result<Output> {
             .map(orch::search::ScopeKind::parse)
             .transpose()?,
         task: a.task,
-        sprint: None,
-        type_: None,
-        kinds: vec![],
-        since: None,
+        sprint: a.sprint,
+        type_: a.type_,
+        kinds: a.kinds,
+        since: a.since,
         limit: a.limit.unwrap_or(10),
         reindex: false,
     };

@@ -527,6 +527,16 @@ fn codes_no_clone_could_hold_and_titles_over_two_lines_are_refused() {
         env.orch(&["task", "new", "T2", "--title", "first\nsecond"])
             .fails(2)
             .stderr_contains("--title must be one line");
+        // A sprint or tag over two lines would split `sprint list` and TASK.md's front matter.
+        env.orch(&["task", "new", "T2", "--title", "t", "--sprint", "a\nb"])
+            .fails(2)
+            .stderr_contains("--sprint \"a\\nb\" holds a newline");
+        env.orch(&["task", "new", "T2", "--title", "t", "--sprint", " "])
+            .fails(2)
+            .stderr_contains("--sprint needs a non-empty value");
+        env.orch(&["task", "new", "T2", "--title", "t", "--tag", "x\ty"])
+            .fails(2)
+            .stderr_contains("--tag \"x\\ty\" holds");
     });
 }
 
