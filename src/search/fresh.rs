@@ -50,7 +50,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever the schema or the way documents are made changes: an older index is
 /// rebuilt, not misread.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// Up to this many files, every search stats all of them: a few milliseconds at most.
 pub const WATCH_ALL: usize = 4096;
 /// Stat data younger than this is not trusted to tell a later change apart (git's racy rule).

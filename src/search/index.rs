@@ -24,7 +24,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::{
-    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+    LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager,
 };
 use tantivy::{
     Executor, Index, IndexMeta, IndexReader, IndexWriter, Order, Segment, SegmentMeta,
@@ -100,8 +100,55 @@ pub fn schema() -> (Schema, Fields) {
     (b.build(), f)
 }
 
+/// Splits text into the words of [`super::query::spans`].
+#[derive(Clone, Default)]
+struct Words {
+    token: Token,
+}
+
+struct WordStream<'a> {
+    text: &'a str,
+    spans: super::query::Spans<'a>,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for Words {
+    type TokenStream<'a> = WordStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
+        self.token.reset();
+        WordStream {
+            text,
+            spans: super::query::spans(text),
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for WordStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some((a, b)) = self.spans.next() else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[a..b]);
+        self.token.offset_from = a;
+        self.token.offset_to = b;
+        self.token.position = self.token.position.wrapping_add(1);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
 fn tokenizers() -> TokenizerManager {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+    let analyzer = TextAnalyzer::builder(Words::default())
         .filter(RemoveLongFilter::limit(256))
         .filter(LowerCaser)
         .build();
@@ -802,13 +849,17 @@ mod tests {
         for text in [
             "Connection-Reset by peer: ÉTÉ naïve_snake 42x ΣΑΣ",
             "src/config.rs:40-92 x.y.z",
+            "日本語のテキスト abc漢字def 한국어 단어 カタカナ🚀emoji",
         ] {
             let mut got = Vec::new();
             let mut s = a.token_stream(text);
+            let mut positions = Vec::new();
             while s.advance() {
                 got.push(s.token().text.clone());
+                positions.push(s.token().position);
             }
             assert_eq!(got, super::super::query::words(text), "{text}");
+            assert_eq!(positions, (0..got.len()).collect::<Vec<_>>(), "{text}");
         }
     }
 }

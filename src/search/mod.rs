@@ -442,22 +442,7 @@ const SNIPPET_CHARS: usize = 160;
 
 /// Byte ranges of the words of `text`, as the index splits them.
 fn word_ranges(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push((s, i));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, text.len()));
-    }
-    out
+    query::spans(text).collect()
 }
 
 fn floor_char(text: &str, mut i: usize) -> usize {

@@ -128,14 +128,64 @@ impl Query {
     }
 }
 
-/// Splits text into lower-case words the way the index does: runs of letters and digits.
-/// The index's tokenizer and this function must agree, or a query would miss what it should
-/// find; a test checks that they do.
+/// Splits text into lower-case words the way the index does (see [`spans`]). The index's
+/// tokenizer and this function must agree, or a query would miss what it should find; a test
+/// checks that they do.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+    spans(text)
+        .map(|(a, b)| text[a..b].chars().flat_map(char::to_lowercase).collect())
         .collect()
+}
+
+/// Chinese and Japanese script, written without spaces between words: each character is a
+/// word of its own, so that a run of them is found as a phrase anywhere in a text (as
+/// Lucene's standard tokenizer does).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'   // Hiragana, Katakana
+        | '\u{31F0}'..='\u{31FF}' // Katakana phonetic extensions
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{FF66}'..='\u{FF9F}' // half-width Katakana
+        | '\u{20000}'..='\u{2FA1F}' // CJK extensions B and later
+    )
+}
+
+/// The byte ranges of the words of `text`: runs of letters and digits, except that each
+/// Chinese or Japanese character is a word of its own ([`is_cjk`]).
+pub fn spans(text: &str) -> Spans<'_> {
+    Spans {
+        it: text.char_indices().peekable(),
+    }
+}
+
+pub struct Spans<'a> {
+    it: std::iter::Peekable<std::str::CharIndices<'a>>,
+}
+
+impl Iterator for Spans<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let (start, c) = self.it.find(|(_, c)| c.is_alphanumeric())?;
+        let mut end = start + c.len_utf8();
+        if is_cjk(c) {
+            return Some((start, end));
+        }
+        while let Some(&(i, c)) = self.it.peek() {
+            let word = match c.is_ascii() {
+                true => c.is_ascii_alphanumeric(),
+                false => c.is_alphanumeric() && !is_cjk(c),
+            };
+            if !word {
+                break;
+            }
+            end = i + c.len_utf8();
+            self.it.next();
+        }
+        Some((start, end))
+    }
 }
 
 fn usage(msg: String) -> Error {
@@ -270,6 +320,9 @@ fn clause(raw: &Raw) -> Result<Option<Clause>> {
             [one] if stem.chars().all(char::is_alphanumeric) => {
                 Clause::Text(Text::Prefix(one.clone()))
             }
+            // Chinese or Japanese characters are words each, so a run of them already
+            // matches wherever it stands, as a phrase.
+            _ if stem.chars().all(is_cjk) => Clause::Text(Text::Phrase(w)),
             _ => {
                 return Err(usage(format!(
                     "the prefix {:?} must be one word of letters and digits",
@@ -398,6 +451,36 @@ mod tests {
                 phrase(&["gamma"])
             ]
         );
+    }
+
+    #[test]
+    fn chinese_and_japanese_characters_are_words_each() {
+        assert_eq!(
+            words("日本語のテキスト, abc漢字Def 한국어"),
+            [
+                "日",
+                "本",
+                "語",
+                "の",
+                "テ",
+                "キ",
+                "ス",
+                "ト",
+                "abc",
+                "漢",
+                "字",
+                "def",
+                "한국어"
+            ]
+        );
+        // A run of them is a phrase; so is the same run with a *.
+        for q in ["日本語", "日本語*"] {
+            assert_eq!(
+                parse(q).unwrap().clauses,
+                vec![phrase(&["日", "本", "語"])],
+                "{q}"
+            );
+        }
     }
 
     #[test]

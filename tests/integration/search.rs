@@ -499,6 +499,37 @@ fn a_damaged_segment_file_is_rebuilt_when_read() {
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
 
+/// Chinese and Japanese text has no spaces between words: any run of its characters is found,
+/// and the snippet marks each of them.
+#[test]
+fn chinese_and_japanese_text_is_found_by_any_run_of_characters() {
+    let env = corpus(&[
+        (
+            "T-1/TASK.md",
+            task_md("日本語のテキスト", "接続がリセットされた", "", "Text."),
+        ),
+        ("T-2/TASK.md", task_md("Other", "本日は晴天", "", "Text.")),
+    ]);
+    let count = |q: &str| search(&env, &[q, "--scope", "project"]).total;
+    for q in [
+        "日本語",
+        "テキスト",
+        "語の",
+        "\"リセット\"",
+        "日本語*",
+        "リセット OR 晴天",
+    ] {
+        assert!(count(q) >= 1, "{q}");
+    }
+    // A run is a phrase: its characters apart do not match.
+    assert_eq!(count("語本"), 0);
+    let d = search(&env, &["リセット", "--scope", "project"]);
+    assert_eq!(d.hits[0].task.as_deref(), Some("T-1"));
+    let s = &d.hits[0].snippet;
+    let marked: String = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+    assert_eq!(marked, "リセット");
+}
+
 /// Where the index cannot be written, the error names the folder and says what it needs.
 #[test]
 fn an_index_folder_that_cannot_be_written_is_a_clear_error() {
