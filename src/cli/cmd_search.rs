@@ -69,6 +69,12 @@ fn location(h: &Hit) -> String {
             h.path,
             h.line
         ),
+        "bug" => format!(
+            "{} {} ({})",
+            h.path,
+            h.bug.as_deref().unwrap_or(""),
+            h.status.as_deref().unwrap_or("status unknown")
+        ),
         _ => match &h.section {
             Some(s) => format!("{} § {} (line {})", h.path, s, h.line),
             None => h.path.clone(),
@@ -190,7 +196,14 @@ pub fn sprint(p: &Project, out: &Out, c: &SprintCmd) -> Result<()> {
 }
 
 fn sprint_line(out: &Out, s: &ops::search::Sprint) -> String {
-    let phases: Vec<String> = s.by_phase.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let phases: Vec<String> = s
+        .by_phase
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "not_started" => format!("not started {v}"),
+            _ => format!("{k} {v}"),
+        })
+        .collect();
     format!(
         "{}  {}/{} done ({}%)  {}",
         out.paint(Tone::Bold, &s.sprint),

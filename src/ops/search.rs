@@ -24,7 +24,8 @@ pub struct Sprint {
     pub done: usize,
     /// Done tasks in percent, rounded down.
     pub progress: u32,
-    /// Tasks by current phase; `not started` for tasks without a session, `done` for ended ones.
+    /// Tasks by current phase; `not_started` for tasks without a session, `done` for ended ones
+    /// (the words of `task list`'s `state`).
     pub by_phase: BTreeMap<String, usize>,
 }
 
@@ -35,7 +36,7 @@ pub struct SprintDetail {
     pub task_list: Vec<TaskSummary>,
 }
 
-const NOT_STARTED: &str = "not started";
+const NOT_STARTED: &str = "not_started";
 const DONE: &str = "done";
 
 /// A task whose session ended is done (see the contract's "Done").

@@ -97,6 +97,9 @@ pub struct Hit {
     #[serde(rename = "type")]
     pub type_: Option<String>,
     pub phase: Option<String>,
+    /// A bug's id and status (`open`, `resolved`, ...), for bug hits only.
+    pub bug: Option<String>,
+    pub status: Option<String>,
     pub title: String,
     pub score: f32,
     pub snippet: Snippet,
@@ -274,7 +277,12 @@ fn resolve(
                             .with_hint("pass --sprint NAME (see `orch sprint list`)")
                     })?,
             };
-            scope.tasks = Some(s.sprint_tasks(&sprint)?);
+            let tasks = s.sprint_tasks(&sprint)?;
+            if tasks.is_empty() {
+                return Err(Error::usage(format!("no task is in sprint {sprint:?}"))
+                    .with_hint("name a sprint `orch sprint list` shows"));
+            }
+            scope.tasks = Some(tasks);
             info.sprint = Some(sprint);
         }
     }
@@ -421,17 +429,24 @@ fn hit(d: index::Stored, want: &Wanted) -> Hit {
     } else {
         body
     };
+    // A bug's id and status are stored where an event's id and an artifact's section are.
+    let (section, event_id, bug, status) = match d.kind.as_str() {
+        "bug" => (None, None, opt(d.event_id), opt(d.section)),
+        _ => (opt(d.section), opt(d.event_id), None, None),
+    };
     Hit {
         task: d.tasks.first().cloned(),
         tasks: d.tasks,
         kind: d.kind,
         path: d.path,
-        section: opt(d.section),
+        section,
         line: d.line,
-        event_id: opt(d.event_id),
+        event_id,
         ts: opt(d.ts),
         type_: opt(d.type_),
         phase: opt(d.phase),
+        bug,
+        status,
         title: d.title,
         score: d.score,
         snippet,

@@ -424,12 +424,16 @@ fn the_search_dates_bugs_and_lists_the_newest_first() {
     let ids = [&second, &first].map(|r| r["bug"]["id"].as_str().unwrap().to_string());
     let v = json(&env, &["search", "kind:bug", "--scope", "project"]);
     let hits = v["hits"].as_array().unwrap();
-    let got: Vec<&str> = hits
-        .iter()
-        .map(|h| h["event_id"].as_str().unwrap())
-        .collect();
+    let got: Vec<&str> = hits.iter().map(|h| h["bug"].as_str().unwrap()).collect();
     assert_eq!(got, ids, "{v}");
     for h in hits {
         assert!(h["ts"].as_str().is_some_and(|t| t.starts_with("20")), "{h}");
+        // A bug hit says its status, and holds no event id or section.
+        assert_eq!(h["status"], "open", "{h}");
+        assert!(h["event_id"].is_null() && h["section"].is_null(), "{h}");
     }
+    let id = &ids[0];
+    env.orch(&["search", "kind:bug", "--scope", "project"])
+        .succeeds()
+        .stdout_contains(&format!(".orchestration/bugs/{id}.md {id} (open)"));
 }

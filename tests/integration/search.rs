@@ -42,6 +42,8 @@ struct HitDoc {
     #[serde(rename = "type")]
     type_: Option<String>,
     phase: Option<String>,
+    bug: Option<String>,
+    status: Option<String>,
     title: String,
     score: f32,
     snippet: SnippetDoc,
@@ -113,6 +115,10 @@ fn search(env: &Env, args: &[&str]) -> SearchDoc {
     for h in &d.hits {
         assert_eq!(h.task.as_ref(), h.tasks.first(), "{h:?}");
         assert!(h.kind == "event" || h.kind == "bug" || !h.title.is_empty() || h.section.is_some());
+        // Only a bug hit has a bug id and status, and then no event id.
+        assert_eq!(h.kind == "bug", h.bug.is_some(), "{h:?}");
+        assert!(h.status.is_none() || h.bug.is_some(), "{h:?}");
+        assert!(h.kind != "bug" || h.event_id.is_none(), "{h:?}");
     }
     let i = &d.index;
     assert!(i.rebuilt || (i.files_read <= i.files_checked && i.files_removed <= i.files_checked));
@@ -357,6 +363,9 @@ fn scopes_session_task_sprint_project() {
     // Excluding a task keeps the default scope.
     let d = search(&env, &["zebra -task:B-2"]);
     assert_eq!((d.scope.kind.as_str(), d.total), ("sprint", 2));
+    env.orch(&["search", "zebra", "--sprint", "S9"])
+        .fails(2)
+        .stderr_contains("no task is in sprint \"S9\"");
     env.orch(&["search", "zebra task:Z-9"])
         .fails(2)
         .stderr_contains("unknown task Z-9 in the query");
@@ -370,6 +379,13 @@ fn scopes_session_task_sprint_project() {
         .collect();
     assert_eq!(names, vec![("S1", 2, 0, 0), ("S2", 1, 0, 0)]);
     assert_eq!(l.sprints[0].by_phase.get("intake"), Some(&2));
+    env.orch_ok(&["task", "new", "D-4", "--title", "Delta", "--sprint", "S2"]);
+    let l: SprintListDoc = env.orch(&["sprint", "list", "--json"]).succeeds().json();
+    // The words of `task list`'s `state`.
+    assert_eq!(l.sprints[1].by_phase.get("not_started"), Some(&1));
+    env.orch(&["sprint", "list"])
+        .succeeds()
+        .stdout_contains("not started 1");
     env.orch(&["sprint", "show", "S2"])
         .succeeds()
         .stdout_contains("C-3")
@@ -863,6 +879,12 @@ proptest! {
             ] {
                 let mut a = vec![word, "--limit", "1000"];
                 a.extend(args.iter().copied());
+                if tasks.is_some_and(|t| t.is_empty()) {
+                    // A sprint no task is in is refused, not searched.
+                    let cmd: Vec<&str> = ["search"].into_iter().chain(a.iter().copied()).collect();
+                    env.orch(&cmd).fails(2).stderr_contains("no task is in sprint");
+                    continue;
+                }
                 let d = search(&env, &a);
                 let got: BTreeSet<(String, u64)> = d.hits.iter().map(|h| (h.path.clone(), h.line)).collect();
                 let want = brute(&env, word, tasks);
@@ -1065,10 +1087,14 @@ fn only_a_scope_that_needs_the_current_task_looks_for_it() {
     for args in [
         &["search", "intake", "--scope", "project"][..],
         &["search", "intake", "--task", "TSK-1"],
-        &["search", "intake", "--sprint", "S1"],
+        &["search", "intake task:TSK-1"],
     ] {
         env.orch(args).succeeds();
     }
+    // No task is in S1: that, not the two bound tasks, is what stops it.
+    env.orch(&["search", "intake", "--sprint", "S1"])
+        .fails(2)
+        .stderr_contains("no task is in sprint \"S1\"");
     for args in [
         &["search", "intake"][..],
         &["search", "intake", "--scope", "task"],
