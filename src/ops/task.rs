@@ -45,8 +45,8 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
         return Err(Error::usage("--tag needs a non-empty value")
             .with_hint("pass --tag NAME once per tag, or leave --tag out"));
     }
-    let one_line = |v: &String| v.chars().any(char::is_control);
-    if let Some(t) = req.tags.iter().find(|t| one_line(t)) {
+    let has_control = |v: &String| v.chars().any(char::is_control);
+    if let Some(t) = req.tags.iter().find(|t| has_control(t)) {
         return Err(Error::usage(format!(
             "--tag {t:?} holds a newline or another control character"
         ))
@@ -57,7 +57,7 @@ pub fn new(p: &Project, req: &NewTask) -> Result<TaskCreated> {
             return Err(Error::usage("--sprint needs a non-empty value")
                 .with_hint("pass --sprint NAME, or leave --sprint out"))
         }
-        Some(s) if one_line(s) => {
+        Some(s) if has_control(s) => {
             return Err(Error::usage(format!(
                 "--sprint {s:?} holds a newline or another control character"
             ))

@@ -129,7 +129,10 @@ pub fn docs(path: &str, text: &str, phases: &ArtifactPhases) -> Vec<Doc> {
         Some(Source::Markdown {
             task,
             name: "TASK.md",
-        }) => task_md(path, task, text),
+        }) => {
+            let phase = phases.get("TASK.md").map_or("", String::as_str);
+            task_md(path, task, text, phase)
+        }
         Some(Source::Markdown { task, name }) => {
             let phase = phases.get(name).cloned().unwrap_or_default();
             sections(path, task, name, strip_comments(text).as_str(), 1, &phase)
@@ -210,7 +213,7 @@ fn field(m: &serde_yaml::Mapping, name: &str) -> String {
     m.get(name).map(yaml_text).unwrap_or_default()
 }
 
-fn task_md(path: &str, task: &str, text: &str) -> Vec<Doc> {
+fn task_md(path: &str, task: &str, text: &str, phase: &str) -> Vec<Doc> {
     let (yaml, body, body_line) = split_front_matter(text);
     let fm = front_matter(yaml);
     let mut d = Doc::new(Kind::Task, task, path);
@@ -222,7 +225,7 @@ fn task_md(path: &str, task: &str, text: &str) -> Vec<Doc> {
         .collect::<Vec<_>>()
         .join("\n");
     d.sprint = field(&fm, "sprint");
-    d.phase = "intake".into();
+    d.phase = phase.to_string();
     d.section = "front matter".into();
     let title = d.title.clone();
     let mut out = vec![d];
@@ -232,7 +235,7 @@ fn task_md(path: &str, task: &str, text: &str) -> Vec<Doc> {
         "TASK.md",
         &strip_comments(body),
         body_line,
-        "intake",
+        phase,
     ));
     // The `# Title` line repeats the front matter's title: the task document carries it.
     for s in out.iter_mut().skip(1) {
@@ -400,10 +403,14 @@ mod tests {
     use super::*;
 
     fn phases() -> ArtifactPhases {
-        [("PLAN.md", "plan"), ("CONTEXT.md", "research")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        [
+            ("PLAN.md", "plan"),
+            ("CONTEXT.md", "research"),
+            ("TASK.md", "intake"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
     }
 
     #[test]

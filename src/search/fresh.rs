@@ -323,6 +323,11 @@ pub fn artifact_phases(p: &Project) -> ArtifactPhases {
             out.entry(a.name.clone()).or_insert_with(|| ph.name.clone());
         }
     }
+    // TASK.md is written when the task is made, in the first phase.
+    if let Some(first) = p.workflow.phases.first() {
+        out.entry("TASK.md".to_string())
+            .or_insert_with(|| first.name.clone());
+    }
     out
 }
 

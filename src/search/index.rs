@@ -12,6 +12,7 @@ use super::query::{Clause, Query, Text};
 use crate::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::directory::RamDirectory;
 use tantivy::indexer::{AddOperation, SegmentWriter};
@@ -37,7 +38,27 @@ const ANALYZER: &str = "orch_words";
 pub const TITLE_BOOST: f32 = 3.0;
 
 pub(crate) fn err(what: &str) -> impl FnOnce(tantivy::TantivyError) -> Error + '_ {
-    move |e| Error::runtime(format!("{DAMAGE}{what}: {e}"))
+    move |e| match out_of_room(&e) {
+        // Not the index's fault: a rebuild would fail the same way.
+        true => Error::runtime(format!("search index: cannot {what}: {e}")),
+        false => Error::runtime(format!("{DAMAGE}{what}: {e}")),
+    }
+}
+
+/// Whether `e` is the file system refusing a write (full, read-only, not permitted).
+fn out_of_room(e: &tantivy::TantivyError) -> bool {
+    use std::io::ErrorKind::*;
+    let io = match e {
+        tantivy::TantivyError::IoError(io) => io.kind(),
+        tantivy::TantivyError::OpenWriteError(
+            tantivy::directory::error::OpenWriteError::IoError { io_error, .. },
+        ) => io_error.kind(),
+        _ => return false,
+    };
+    matches!(
+        io,
+        StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied
+    )
 }
 
 /// How the errors of reading or writing the index begin.
@@ -47,6 +68,15 @@ const DAMAGE: &str = "search index: could not ";
 /// replaces.
 pub fn is_damage(e: &Error) -> bool {
     e.kind == crate::ErrorKind::Runtime && e.message.starts_with(DAMAGE)
+}
+
+/// A document's time and line as one number that sorts the same way (exact in an f64 up to
+/// the year 2255 and line 999,999), so that the listings of the indexes merge.
+fn newness(time: Option<i64>, line: Option<u64>) -> f64 {
+    match time {
+        None => f64::MIN,
+        Some(t) => t as f64 * 1e6 + line.unwrap_or(0).min(999_999) as f64,
+    }
 }
 
 /// The fields. Those that are only matched whole (path, kind, task, type, phase, session,
@@ -86,7 +116,7 @@ pub fn schema() -> (Schema, Fields) {
         kind: b.add_text_field("kind", STORED),
         task: b.add_text_field("task", STORED),
         section: b.add_text_field("section", STORED),
-        line: b.add_u64_field("line", STORED),
+        line: b.add_u64_field("line", STORED | FAST),
         event_id: b.add_text_field("event_id", STORED),
         ts: b.add_text_field("ts", STORED),
         time: b.add_i64_field("time", FAST),
@@ -793,12 +823,15 @@ impl Searcher {
                 found.extend(top.into_iter().map(|(sc, a)| (sc as f64, sc, i, a)));
                 n
             } else {
-                let newest =
-                    TopDocs::with_limit(limit).order_by_fast_field::<i64>("time", Order::Desc);
+                // Newest first; within a second, the later line of a log first.
+                let newest = TopDocs::with_limit(limit).order_by((
+                    (SortByStaticFastValue::<i64>::for_field("time"), Order::Desc),
+                    (SortByStaticFastValue::<u64>::for_field("line"), Order::Desc),
+                ));
                 let (top, n) = s.search(&*pq, &(newest, Count)).map_err(err("search"))?;
                 found.extend(
                     top.into_iter()
-                        .map(|(t, a)| (t.map_or(f64::MIN, |t| t as f64), 0.0, i, a)),
+                        .map(|((t, l), a)| (newness(t, l), 0.0, i, a)),
                 );
                 n
             };
@@ -836,6 +869,23 @@ impl Searcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_no_damage_to_rebuild_from() {
+        use std::io::{Error as IoError, ErrorKind};
+        let io = |k: ErrorKind| tantivy::TantivyError::IoError(IoError::from(k).into());
+        for k in [ErrorKind::StorageFull, ErrorKind::PermissionDenied] {
+            let e = err("write a segment")(io(k));
+            assert!(!is_damage(&e), "{}", e.message);
+            assert!(
+                e.message.contains("cannot write a segment"),
+                "{}",
+                e.message
+            );
+        }
+        let e = err("read a segment")(io(ErrorKind::UnexpectedEof));
+        assert!(is_damage(&e), "{}", e.message);
+    }
 
     #[test]
     fn the_analyzer_splits_like_the_query_parser() {

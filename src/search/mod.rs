@@ -311,11 +311,11 @@ fn query_scoped(req: &Request, q: &query::Query) -> bool {
     req.scope.is_none()
         && req.task.is_none()
         && req.sprint.is_none()
-        && (q.selects("task") || q.selects("sprint"))
+        && q.selects(&["task", "sprint"])
 }
 
-/// A `phase:` filter must name a phase of the workflow: any other value would quietly match
-/// nothing.
+/// A `phase:` filter that matched nothing must name a phase of the workflow: any other value
+/// is a mistake (one an old event recorded is found, so it is not refused).
 fn known_phases(q: &query::Query, wf: &crate::workflow::Workflow) -> Result<()> {
     let names: Vec<&str> = wf.phases.iter().map(|ph| ph.name.as_str()).collect();
     match q
@@ -334,7 +334,6 @@ fn known_phases(q: &query::Query, wf: &crate::workflow::Workflow) -> Result<()> 
 
 pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
     let q = query::parse(&req.query)?;
-    known_phases(&q, &p.workflow)?;
     known_tasks(p, &q)?;
     if req.limit == 0 {
         return Err(Error::usage("--limit 0 asks for no results")
@@ -358,6 +357,16 @@ pub fn search(p: &Project, req: &Request) -> Result<Outcome> {
         ..Default::default()
     };
     let run = |rebuild: bool| answer(p, req, &q, &filters, current.clone(), rebuild);
+    let outcome = answered(req, run)?;
+    if outcome.total == 0 {
+        // Nothing found: a phase neither the workflow nor any document has is a mistake.
+        known_phases(&q, &p.workflow)?;
+    }
+    Ok(outcome)
+}
+
+/// Runs `run(rebuild)`, rebuilding the index when it proves damaged while being read.
+fn answered(req: &Request, run: impl Fn(bool) -> Result<Outcome>) -> Result<Outcome> {
     match quietly(|| run(req.reindex)) {
         // A segment found damaged only once it is read: the index is rebuilt.
         Some(Err(e)) if !req.reindex && index::is_damage(&e) => {
@@ -469,8 +478,8 @@ fn floor_char(text: &str, mut i: usize) -> usize {
 
 /// The part of `text` with the most query words, up to [`SNIPPET_CHARS`] bytes, line breaks
 /// as spaces, and where those words are in it.
-/// What a snippet looks for: the query's words (prefixes with their `*`), and its phrases of
-/// several words, which a snippet shows whole when it can.
+/// What a snippet looks for: the query's single words and prefixes (with their `*`), and
+/// its phrases of several words, whose words count only where the whole phrase stands.
 pub struct Wanted {
     pub words: Vec<String>,
     pub phrases: Vec<Vec<String>>,
@@ -479,7 +488,7 @@ pub struct Wanted {
 impl Wanted {
     pub fn of(q: &query::Query) -> Wanted {
         Wanted {
-            words: q.words(),
+            words: q.single_words(),
             phrases: q.phrases(),
         }
     }
@@ -492,71 +501,92 @@ impl Wanted {
     }
 }
 
-/// The part of `text` around the most phrases, then the most matching words, with the
-/// matching words' byte offsets in it.
-pub fn snippet(text: &str, want: &Wanted) -> Snippet {
+/// The words of a text that a snippet marks, and the phrases among them.
+struct Marks {
+    /// Each marked word's byte range, in order.
+    words: Vec<(usize, usize)>,
+    /// The byte range of each phrase occurrence.
+    phrases: Vec<(usize, usize)>,
+}
+
+fn marks(text: &str, want: &Wanted) -> Marks {
     let all = word_ranges(text);
     let lower: Vec<String> = all
         .iter()
         .map(|&(a, b)| text[a..b].chars().flat_map(char::to_lowercase).collect())
         .collect();
-    // The byte where each phrase occurrence ends, by the word it starts at.
-    let phrase_end: Vec<Option<usize>> = (0..all.len())
-        .map(|i| {
-            want.phrases
-                .iter()
-                .find(|p| lower.get(i..i + p.len()).is_some_and(|w| w == p.as_slice()))
-                .map(|p| all[i + p.len() - 1].1)
-        })
-        .collect();
-    let matches: Vec<usize> = (0..all.len())
-        .filter(|&i| want.matches(&lower[i]))
-        .collect();
-    let best = (0..matches.len()).max_by_key(|&k| {
-        let i = matches[k];
-        // The snippet starts up to a quarter of its length before its first match.
-        let limit = all[i].0 + SNIPPET_CHARS - SNIPPET_CHARS / 4;
-        let ends = |j: &usize| all[*j].1 <= limit;
-        let phrases = (i..all.len())
-            .take_while(ends)
-            .filter(|&j| phrase_end[j].is_some_and(|e| e <= limit))
-            .count();
-        let words = matches[k..].iter().take_while(|j| ends(j)).count();
-        (phrases, words, std::cmp::Reverse(i))
-    });
-    let (start, end) = match best.map(|k| matches[k]) {
-        Some(i) => {
-            let first = all[i].0;
-            let start = floor_char(text, first.saturating_sub(SNIPPET_CHARS / 4));
-            // Start at a word boundary when the text is cut and there is one close by.
-            let start = match start > 0 && !text[..start].ends_with(char::is_whitespace) {
-                true => text[start..first]
-                    .find(char::is_whitespace)
-                    .map_or(start, |k| start + k + 1),
-                false => start,
-            };
-            (
-                start,
-                floor_char(text, (start + SNIPPET_CHARS).min(text.len())),
-            )
+    let mut marked = vec![false; all.len()];
+    let mut phrases = Vec::new();
+    for i in 0..all.len() {
+        marked[i] |= want.matches(&lower[i]);
+        for p in &want.phrases {
+            if lower.get(i..i + p.len()).is_some_and(|w| w == p.as_slice()) {
+                marked[i..i + p.len()].iter_mut().for_each(|m| *m = true);
+                phrases.push((all[i].0, all[i + p.len() - 1].1));
+            }
         }
-        None => (0, floor_char(text, SNIPPET_CHARS.min(text.len()))),
+    }
+    let words = (0..all.len())
+        .filter(|&i| marked[i])
+        .map(|i| all[i])
+        .collect();
+    Marks { words, phrases }
+}
+
+/// The part of `text` a snippet whose first marked word starts at byte `first` shows: from up
+/// to a quarter of its length before, at a word boundary when the text is cut there.
+fn window(text: &str, first: usize) -> (usize, usize) {
+    let start = floor_char(text, first.saturating_sub(SNIPPET_CHARS / 4));
+    let start = match start > 0 && !text[..start].ends_with(char::is_whitespace) {
+        true => text[start..first]
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(start, |(k, c)| start + k + c.len_utf8()),
+        false => start,
     };
-    let matches: Vec<(usize, usize)> = matches.into_iter().map(|i| all[i]).collect();
+    (
+        start,
+        floor_char(text, (start + SNIPPET_CHARS).min(text.len())),
+    )
+}
+
+/// The part of `text` around the most phrases, then the most marked words, with the marked
+/// words' byte offsets in it.
+pub fn snippet(text: &str, want: &Wanted) -> Snippet {
+    let m = marks(text, want);
+    let inside = |(a, b): (usize, usize), (start, end): (usize, usize)| a >= start && b <= end;
+    // Both lists are in text order: those inside a window are a run, found by bisection.
+    let within = |v: &[(usize, usize)], (start, end): (usize, usize)| {
+        let from = v.partition_point(|r| r.0 < start);
+        v[from..].partition_point(|r| r.1 <= end)
+    };
+    let best = m
+        .words
+        .iter()
+        .map(|w| window(text, w.0))
+        .max_by_key(|&win| {
+            (
+                within(&m.phrases, win),
+                within(&m.words, win),
+                std::cmp::Reverse(win.0),
+            )
+        });
+    let (start, end) = best.unwrap_or((0, floor_char(text, SNIPPET_CHARS.min(text.len()))));
     let frag: String = text[start..end]
         .chars()
         .map(|c| {
-            if c == '\n' || c == '\r' || c == '\t' {
+            if matches!(c, '\n' | '\r' | '\t') {
                 ' '
             } else {
                 c
             }
         })
         .collect();
-    let highlights = matches
+    let highlights = m
+        .words
         .iter()
-        .filter(|m| m.0 >= start && m.1 <= end)
-        .map(|m| [m.0 - start, m.1 - start])
+        .filter(|&&w| inside(w, (start, end)))
+        .map(|w| [w.0 - start, w.1 - start])
         .collect();
     Snippet {
         text: frag,
@@ -609,12 +639,30 @@ mod tests {
     }
 
     #[test]
+    fn a_snippet_cut_at_a_wide_space_starts_after_it() {
+        for space in ['\u{3000}', '\u{a0}', ' '] {
+            let text = format!("{}{space}needle here", "x".repeat(60));
+            let s = snippet(&text, &wanted(&["needle"], &[]));
+            assert!(s.text.starts_with("needle"), "{:?}", s.text);
+            assert_eq!(&s.text[s.highlights[0][0]..s.highlights[0][1]], "needle");
+        }
+    }
+
+    #[test]
+    fn a_phrase_marks_its_words_only_where_it_stands_whole() {
+        let s = snippet("本日は日本語です", &wanted(&[], &[&["日", "本", "語"]]));
+        let marked: String = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+        assert_eq!(marked, "日本語");
+        assert_eq!(s.highlights[0][0], "本日は".len());
+    }
+
+    #[test]
     fn a_snippet_shows_the_phrase_rather_than_its_words_apart() {
         let text = format!(
             "{}Then the connection reset by peer came.",
             "the connection was slow and the reset happened later. ".repeat(12)
         );
-        let want = wanted(&["connection", "reset"], &[&["connection", "reset"]]);
+        let want = wanted(&[], &[&["connection", "reset"]]);
         let s = snippet(&text, &want);
         assert!(s.text.contains("connection reset by peer"), "{:?}", s.text);
         let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();

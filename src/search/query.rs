@@ -85,17 +85,17 @@ impl Query {
         out
     }
 
-    /// Whether the query asks for `field:` values outside any negation (`task:T-1`, or
-    /// `task:T-1 OR task:T-2`), so that it says itself which tasks or sprints to search.
-    pub fn selects(&self, field: &str) -> bool {
-        fn walk(c: &Clause, field: &str) -> bool {
+    /// Whether the query asks for values of `fields` outside any negation (`task:T-1`, or
+    /// `task:T-1 OR sprint:S2`), so that it says itself which tasks or sprints to search.
+    pub fn selects(&self, fields: &[&str]) -> bool {
+        fn walk(c: &Clause, fields: &[&str]) -> bool {
             match c {
-                Clause::Filter { field: f, .. } => f == field,
-                Clause::Or(v) => v.iter().all(|c| walk(c, field)),
+                Clause::Filter { field: f, .. } => fields.contains(&f.as_str()),
+                Clause::Or(v) => v.iter().all(|c| walk(c, fields)),
                 Clause::Text(_) | Clause::Not(_) => false,
             }
         }
-        self.clauses.iter().any(|c| walk(c, field))
+        self.clauses.iter().any(|c| walk(c, fields))
     }
 
     /// The phrases of several words the query looks for (for centring snippets on them).
@@ -112,14 +112,15 @@ impl Query {
         out
     }
 
-    /// Every word the query looks for (for highlighting), prefixes with their `*`.
-    pub fn words(&self) -> Vec<String> {
+    /// The single words and prefixes (with their `*`) the query looks for, outside phrases
+    /// of several words.
+    pub fn single_words(&self) -> Vec<String> {
         fn walk(c: &Clause, out: &mut Vec<String>) {
             match c {
-                Clause::Text(Text::Phrase(w)) => out.extend(w.iter().cloned()),
+                Clause::Text(Text::Phrase(w)) if w.len() == 1 => out.push(w[0].clone()),
                 Clause::Text(Text::Prefix(p)) => out.push(format!("{p}*")),
                 Clause::Or(v) => v.iter().for_each(|c| walk(c, out)),
-                Clause::Filter { .. } | Clause::Not(_) => {}
+                Clause::Text(_) | Clause::Filter { .. } | Clause::Not(_) => {}
             }
         }
         let mut out = Vec::new();

@@ -236,6 +236,12 @@ fn phrases_prefixes_filters_and_exclusions() {
         Some("e1")
     );
     assert_eq!(ids(search(&env, &["kind:task"])), vec!["task"]);
+    // All three were recorded in the same second: the later line is the newer.
+    assert_eq!(ids(search(&env, &["kind:event"])), vec!["e3", "e2", "e1"]);
+    // TASK.md belongs to the first phase.
+    let mut intake = ids(search(&env, &["phase:intake"]));
+    intake.sort();
+    assert_eq!(intake, vec!["artifact", "task"]);
     let d = search(&env, &["reset", "--kind", "event", "--since", "2025-02-01"]);
     assert_eq!(d.total, 2);
     assert_eq!(search(&env, &["reset", "--since", "2025-02-02"]).total, 0);
@@ -243,13 +249,19 @@ fn phrases_prefixes_filters_and_exclusions() {
 
 #[test]
 fn bad_queries_are_usage_errors() {
-    let env = corpus(&[("T-1/TASK.md", task_md("A", "B", "", "C"))]);
+    let legacy = r#"{"id":"e1","ts":"2025-01-01T00:00:00Z","type":"custom.note","entity_id":"T-1","payload":{"phase":"legacy","text":"old"}}"#;
+    let env = corpus(&[
+        ("T-1/TASK.md", task_md("A", "B", "", "C")),
+        ("T-1/events.jsonl", format!("{legacy}\n")),
+    ]);
+    // A phase an event recorded, gone from the workflow since, is still found.
+    assert_eq!(search(&env, &["phase:legacy"]).total, 1);
     for (q, want) in [
         ("\"open phrase", "unbalanced quote"),
         ("colour:red", "unknown field `colour`"),
         ("   ", "empty"),
         ("kind:file", "unknown kind"),
-        // A phase the workflow does not have would match nothing, so it is refused.
+        // A phase neither the workflow nor any document has is a mistake.
         ("phase:bogus", "unknown phase `bogus`"),
         ("x -phase:reserch", "unknown phase `reserch`"),
     ] {
@@ -355,6 +367,7 @@ fn scopes_session_task_sprint_project() {
         "zebra task:C-3",
         "zebra sprint:S2",
         "zebra task:C-3 OR task:B-2",
+        "zebra task:C-3 OR sprint:S2",
     ] {
         let d = search(&env, &[q]);
         assert_eq!(d.scope.kind, "project", "{q}");
