@@ -36,24 +36,16 @@ pub struct SprintDetail {
     pub task_list: Vec<TaskSummary>,
 }
 
-const NOT_STARTED: &str = "not_started";
-const DONE: &str = "done";
-
-/// A task whose session ended is done (see the contract's "Done").
-fn is_done(t: &TaskSummary) -> bool {
-    t.phase.is_some() && !t.active
-}
-
 fn summarize(name: &str, tasks: &[&TaskSummary]) -> Sprint {
     let mut by_phase = BTreeMap::new();
     let mut done = 0;
     for t in tasks {
-        let key = if is_done(t) {
-            done += 1;
-            DONE.to_string()
-        } else {
-            t.phase.clone().unwrap_or_else(|| NOT_STARTED.to_string())
+        // Its phase while active, else its state (`not_started`, `done`).
+        let key = match (t.state, &t.phase) {
+            ("active", Some(phase)) => phase.clone(),
+            (state, _) => state.to_string(),
         };
+        done += usize::from(t.state == "done");
         *by_phase.entry(key).or_insert(0) += 1;
     }
     Sprint {

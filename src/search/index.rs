@@ -38,27 +38,29 @@ const ANALYZER: &str = "orch_words";
 pub const TITLE_BOOST: f32 = 3.0;
 
 pub(crate) fn err(what: &str) -> impl FnOnce(tantivy::TantivyError) -> Error + '_ {
-    move |e| match out_of_room(&e) {
-        // Not the index's fault: a rebuild would fail the same way.
-        true => Error::runtime(format!("search index: cannot {what}: {e}")),
-        false => Error::runtime(format!("{DAMAGE}{what}: {e}")),
+    move |e| {
+        let io = match &e {
+            tantivy::TantivyError::IoError(io) => Some(io.kind()),
+            tantivy::TantivyError::OpenWriteError(
+                tantivy::directory::error::OpenWriteError::IoError { io_error, .. },
+            ) => Some(io_error.kind()),
+            _ => None,
+        };
+        failed(what, io, &e)
     }
 }
 
-/// Whether `e` is the file system refusing a write (full, read-only, not permitted).
-fn out_of_room(e: &tantivy::TantivyError) -> bool {
+/// The error of the index failing at `what`: damage, unless the file system refused a write
+/// (full, read-only, not permitted), which is not the index's fault and which a rebuild would
+/// meet the same way.
+fn failed(what: &str, io: Option<std::io::ErrorKind>, e: &dyn std::fmt::Display) -> Error {
     use std::io::ErrorKind::*;
-    let io = match e {
-        tantivy::TantivyError::IoError(io) => io.kind(),
-        tantivy::TantivyError::OpenWriteError(
-            tantivy::directory::error::OpenWriteError::IoError { io_error, .. },
-        ) => io_error.kind(),
-        _ => return false,
-    };
-    matches!(
-        io,
-        StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied
-    )
+    match io {
+        Some(StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied) => {
+            Error::runtime(format!("search index: cannot {what}: {e}"))
+        }
+        _ => Error::runtime(format!("{DAMAGE}{what}: {e}")),
+    }
 }
 
 /// How the errors of reading or writing the index begin.
@@ -287,8 +289,7 @@ impl Store {
             opstamp: docs,
             payload: Some(payload.to_string()),
         };
-        let mut bytes = serde_json::to_vec_pretty(&meta)
-            .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))?;
+        let mut bytes = serde_json::to_vec_pretty(&meta).map_err(|e| failed("commit", None, &e))?;
         bytes.push(b'\n');
         use tantivy::Directory as _;
         // As tantivy's own commit: the segments' files are made durable before the metadata
@@ -297,7 +298,7 @@ impl Store {
         dir.sync_directory()
             .and_then(|()| dir.atomic_write(Path::new("meta.json"), &bytes))
             .and_then(|()| dir.sync_directory())
-            .map_err(|e| Error::runtime(format!("search index: could not commit: {e}")))
+            .map_err(|e| failed("commit", Some(e.kind()), &e))
     }
 
     /// Opens an index and checks it has the schema this version writes; anything else is an

@@ -70,19 +70,27 @@ impl Query {
         self.clauses.iter().any(phrase)
     }
 
-    /// The values the query's filters on `field` ask for, wherever they stand.
-    pub fn filter_values(&self, field: &str) -> Vec<&str> {
-        fn walk<'q>(c: &'q Clause, field: &str, out: &mut Vec<&'q str>) {
+    /// Every clause that is no `OR`, with whether a `-` stands over it.
+    fn leaves(&self) -> Vec<(&Clause, bool)> {
+        fn walk<'q>(c: &'q Clause, negated: bool, out: &mut Vec<(&'q Clause, bool)>) {
             match c {
-                Clause::Filter { field: f, value } if f == field => out.push(value),
-                Clause::Or(v) => v.iter().for_each(|c| walk(c, field, out)),
-                Clause::Not(c) => walk(c, field, out),
-                Clause::Text(_) | Clause::Filter { .. } => {}
+                Clause::Or(v) => v.iter().for_each(|c| walk(c, negated, out)),
+                Clause::Not(c) => walk(c, true, out),
+                _ => out.push((c, negated)),
             }
         }
         let mut out = Vec::new();
-        self.clauses.iter().for_each(|c| walk(c, field, &mut out));
+        self.clauses.iter().for_each(|c| walk(c, false, &mut out));
         out
+    }
+
+    /// The values the query's filters on `field` ask for, wherever they stand.
+    pub fn filter_values(&self, field: &str) -> Vec<&str> {
+        let values = self.leaves().into_iter().filter_map(|(c, _)| match c {
+            Clause::Filter { field: f, value } if f == field => Some(value.as_str()),
+            _ => None,
+        });
+        values.collect()
     }
 
     /// Whether the query asks for values of `fields` outside any negation (`task:T-1`, or
@@ -98,34 +106,32 @@ impl Query {
         self.clauses.iter().any(|c| walk(c, fields))
     }
 
-    /// The phrases of several words the query looks for (for centring snippets on them).
+    /// The phrases of several words the query looks for, outside negations (for centring
+    /// snippets on them).
     pub fn phrases(&self) -> Vec<Vec<String>> {
-        fn walk(c: &Clause, out: &mut Vec<Vec<String>>) {
-            match c {
-                Clause::Text(Text::Phrase(w)) if w.len() > 1 => out.push(w.clone()),
-                Clause::Or(v) => v.iter().for_each(|c| walk(c, out)),
-                Clause::Text(_) | Clause::Filter { .. } | Clause::Not(_) => {}
-            }
-        }
-        let mut out = Vec::new();
-        self.clauses.iter().for_each(|c| walk(c, &mut out));
-        out
+        let found = self
+            .leaves()
+            .into_iter()
+            .filter_map(|(c, negated)| match c {
+                Clause::Text(Text::Phrase(w)) if w.len() > 1 && !negated => Some(w.clone()),
+                _ => None,
+            });
+        found.collect()
     }
 
     /// The single words and prefixes (with their `*`) the query looks for, outside phrases
-    /// of several words.
+    /// of several words and negations.
     pub fn single_words(&self) -> Vec<String> {
-        fn walk(c: &Clause, out: &mut Vec<String>) {
-            match c {
-                Clause::Text(Text::Phrase(w)) if w.len() == 1 => out.push(w[0].clone()),
-                Clause::Text(Text::Prefix(p)) => out.push(format!("{p}*")),
-                Clause::Or(v) => v.iter().for_each(|c| walk(c, out)),
-                Clause::Text(_) | Clause::Filter { .. } | Clause::Not(_) => {}
-            }
-        }
-        let mut out = Vec::new();
-        self.clauses.iter().for_each(|c| walk(c, &mut out));
-        out
+        let found = self
+            .leaves()
+            .into_iter()
+            .filter_map(|(c, negated)| match c {
+                _ if negated => None,
+                Clause::Text(Text::Phrase(w)) if w.len() == 1 => Some(w[0].clone()),
+                Clause::Text(Text::Prefix(p)) => Some(format!("{p}*")),
+                _ => None,
+            });
+        found.collect()
     }
 }
 
